@@ -1,0 +1,3 @@
+from keepgreen.cli import main
+
+main()

@@ -1,0 +1,123 @@
+"""The composition root: builds the store, git, services and HTTP app for one site."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from keepgreen.gerrit import accounts_api, changes_api, projects_api, server_api
+from keepgreen.gerrit.router import Router
+from keepgreen.git import proc_receive_hook
+from keepgreen.git.hook_server import HookServer, PushContext
+from keepgreen.git.repos import Repos
+from keepgreen.services.accounts import AccountService
+from keepgreen.services.changes import ChangeService
+from keepgreen.services.projects import ProjectService
+from keepgreen.services.receive import ReceiveService
+from keepgreen.settings import Settings
+from keepgreen.store.db import Database
+from keepgreen.web import pages
+from keepgreen.web.git_http import GitHttp, parse_git_path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """Everything a request handler may use, built once per site."""
+
+    settings: Settings
+    db: Database
+    repos: Repos
+    accounts: AccountService
+    projects: ProjectService
+    changes: ChangeService
+    receive: ReceiveService
+    hook_server: HookServer
+    hooks_dir: Path
+
+    def base_url(self, request: Request | None = None) -> str:
+        if self.settings.canonical_url or request is None:
+            return self.settings.base_url
+        host = request.headers.get("host") or self.settings.listen
+        return f"{request.url.scheme}://{host}/"
+
+
+def build_services(settings: Settings) -> Services:
+    site = settings.site
+    db = Database(settings.database_url)
+    repos = Repos(site / "git")
+    accounts = AccountService(db)
+    projects = ProjectService(db, repos, settings.anonymous_read)
+    changes = ChangeService(db, projects)
+    receive = ReceiveService(db, repos, projects)
+
+    async def on_push(ctx: PushContext, commands: list[list[str]],
+                      options: list[str]) -> dict[str, Any]:
+        return await run_in_threadpool(receive.handle, ctx, commands, options)
+
+    hook_server = HookServer(site / "run", on_push)
+    return Services(settings, db, repos, accounts, projects, changes, receive, hook_server,
+                    site / "hooks")
+
+
+def install_hook(hooks_dir: Path) -> None:
+    """Write the proc-receive hook, started by this very interpreter without site imports."""
+    hooks_dir.mkdir(parents=True, exist_ok=True)
+    source = Path(proc_receive_hook.__file__).read_text()
+    target = hooks_dir / "proc-receive"
+    target.write_text(f"#!{sys.executable} -IS\n{source}")
+    target.chmod(0o755)
+
+
+def commit_msg_hook() -> bytes:
+    return resources.files("keepgreen").joinpath("data/commit-msg").read_bytes()
+
+
+def build_app(services: Services) -> Starlette:
+    router = Router(services, accounts_api.ROUTES + projects_api.ROUTES
+                    + changes_api.ROUTES + server_api.ROUTES)
+    git_http = GitHttp(services)
+    hook_text = commit_msg_hook()
+
+    async def dispatch(request: Request) -> Response:
+        raw = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
+        git_path = parse_git_path(raw)
+        if git_path is not None:
+            return await git_http(request, git_path)
+        path = request.url.path
+        if path == "/tools/hooks/commit-msg":
+            return Response(hook_text, media_type="application/octet-stream",
+                            headers={"Content-Disposition": 'attachment; filename="commit-msg"'})
+        if path == "/":
+            return await pages.landing(request, services)
+        if path.startswith("/c/") and "/+/" in path:
+            project, _, number = path[3:].partition("/+/")
+            return await pages.change_page(request, services, project, number.strip("/"))
+        return await router(request)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        install_hook(services.hooks_dir)
+        await services.hook_server.start()
+        try:
+            yield
+        finally:
+            await services.hook_server.stop()
+            services.db.dispose()
+
+    methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
+    return Starlette(routes=[Route("/{path:path}", dispatch, methods=methods)],
+                     lifespan=lifespan)

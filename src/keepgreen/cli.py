@@ -1,0 +1,103 @@
+"""The ``keepgreen`` command: ``init``, ``serve`` (the default) and ``settings``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from keepgreen import settings as settings_mod
+from keepgreen.site import SiteError, init, is_site, prepare_store
+from keepgreen.store.db import StoreError
+
+DEFAULT_SITE = Path("keepgreen-site")
+
+
+class DefaultServe(click.Group):
+    """``keepgreen`` alone, or followed by a site path or flags, means ``keepgreen serve``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
+            args = ["serve", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=DefaultServe, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="keepgreen")
+def main() -> None:
+    """keepgreen: code review and gating for a team, in one process."""
+
+
+def _fail(message: str) -> None:
+    click.echo(f"keepgreen: {message}", err=True)
+    sys.exit(2)
+
+
+def _print_admin(credentials: Any, base_url: str) -> None:
+    click.echo("Created the site's administrator (shown once, keep it safe):")
+    click.echo(f"  username: {credentials.username}")
+    click.echo(f"  HTTP password: {credentials.password}")
+    click.echo(f"  try: curl -u {credentials.username}:PASSWORD {base_url}a/accounts/self")
+
+
+@main.command("init")
+@click.argument("site", type=click.Path(path_type=Path))
+@click.option("--admin", default="admin", show_default=True, help="Administrator username.")
+@click.option("--admin-password", default=None, help="Administrator HTTP password "
+              "(generated and printed when left out).")
+@click.option("--listen", default=None, help="HOST:PORT to serve on (default 127.0.0.1:8080).")
+@click.option("--database", default=None, help="Store URL; SQLite in the site when left out.")
+def init_command(site: Path, admin: str, admin_password: str | None, listen: str | None,
+                 database: str | None) -> None:
+    """Create a new site in SITE without asking anything."""
+    try:
+        settings, credentials = init(site, admin, admin_password, listen, database,
+                                     dict(os.environ))
+    except (SiteError, StoreError, settings_mod.SettingsError) as exc:
+        _fail(str(exc))
+        return
+    click.echo(f"Created a keepgreen site in {site}.")
+    if admin_password is None:
+        _print_admin(credentials, settings.base_url)
+    click.echo(f"Start it with: keepgreen serve {site}")
+
+
+@main.command("serve")
+@click.argument("site", type=click.Path(path_type=Path), required=False)
+@click.option("--listen", default=None, help="HOST:PORT to listen on.")
+@click.option("--database", default=None, help="Store URL (SQLite or postgresql+psycopg://).")
+def serve_command(site: Path | None, listen: str | None, database: str | None) -> None:
+    """Run the server for SITE (default ./keepgreen-site, created on first run)."""
+    import uvicorn
+
+    from keepgreen.app import build_app, build_services
+
+    site = site or DEFAULT_SITE
+    try:
+        if not is_site(site):
+            settings, credentials = init(site, listen=listen, database=database,
+                                         environ=dict(os.environ))
+            click.echo(f"Created a keepgreen site in {site}.")
+            _print_admin(credentials, settings.base_url)
+        flags = {"listen": listen, "database": database}
+        settings = settings_mod.load(site, flags=flags)
+        db = prepare_store(settings)
+        db.dispose()
+    except (SiteError, StoreError, settings_mod.SettingsError) as exc:
+        _fail(str(exc))
+        return
+    services = build_services(settings)
+    click.echo(f"keepgreen serving {site} at {settings.base_url}")
+    uvicorn.run(build_app(services), host=settings.listen_host, port=settings.listen_port,
+                log_level=settings.log_level, access_log=settings.log_level == "debug",
+                timeout_graceful_shutdown=5)
+
+
+@main.command("settings")
+def settings_command() -> None:
+    """List every setting with its default and meaning."""
+    for name, default, help_text in settings_mod.describe():
+        click.echo(f"{name} (KEEPGREEN_{name.upper()}, default {default})\n    {help_text}")

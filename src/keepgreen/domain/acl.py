@@ -1,0 +1,104 @@
+"""Access decisions in Gerrit's model: permissions granted to groups on ref patterns.
+
+A rule grants (or blocks) one permission on refs matching a pattern to one group;
+label permissions carry a range. Evaluation takes the rules and the caller's groups and
+returns a decision with a reason, so every "no" can say what is missing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from keepgreen.domain.account import (
+    ADMINISTRATORS,
+    ANONYMOUS_USERS,
+    REGISTERED_USERS,
+    Principal,
+)
+
+READ = "read"
+PUSH = "push"
+CREATE = "create"
+SUBMIT = "submit"
+ABANDON = "abandon"
+FORCE_PUSH = "push+force"
+OWNER = "owner"
+
+
+@dataclass(frozen=True)
+class Rule:
+    ref: str  # exact ref, prefix ending in '*', or regex starting with '^'
+    permission: str
+    group: str
+    min_value: int = 0
+    max_value: int = 0
+    action: str = "allow"  # allow or block
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+def ref_matches(pattern: str, ref: str) -> bool:
+    if pattern.startswith("^"):
+        return re.fullmatch(pattern, ref) is not None
+    if pattern.endswith("*"):
+        return ref.startswith(pattern[:-1])
+    return ref == pattern
+
+
+def default_rules(project: str, anonymous_read: bool) -> list[Rule]:
+    """The rules every project starts with (the OpenStack convention)."""
+    core = f"{project}-core"
+    rules = [
+        Rule("refs/*", READ, REGISTERED_USERS),
+        Rule("refs/*", READ, ADMINISTRATORS),
+        Rule("refs/for/*", PUSH, REGISTERED_USERS),
+        Rule("refs/heads/*", PUSH, ADMINISTRATORS),
+        Rule("refs/heads/*", FORCE_PUSH, ADMINISTRATORS),
+        Rule("refs/heads/*", CREATE, ADMINISTRATORS),
+        Rule("refs/tags/*", PUSH, ADMINISTRATORS),
+        Rule("refs/tags/*", CREATE, ADMINISTRATORS),
+        Rule("refs/*", OWNER, ADMINISTRATORS),
+        Rule("refs/heads/*", "label-Code-Review", REGISTERED_USERS, -1, 1),
+        Rule("refs/heads/*", "label-Code-Review", core, -2, 2),
+        Rule("refs/heads/*", "label-Workflow", core, -1, 1),
+        Rule("refs/heads/*", "label-Code-Review", ADMINISTRATORS, -2, 2),
+        Rule("refs/heads/*", "label-Workflow", ADMINISTRATORS, -1, 1),
+        Rule("refs/heads/*", "label-Verified", ADMINISTRATORS, -2, 2),
+        Rule("refs/heads/*", ABANDON, core),
+        Rule("refs/heads/*", SUBMIT, ADMINISTRATORS),
+    ]
+    if anonymous_read:
+        rules.append(Rule("refs/*", READ, ANONYMOUS_USERS))
+    return rules
+
+
+def check(rules: list[Rule], who: Principal, permission: str, ref: str) -> Decision:
+    """May ``who`` use ``permission`` on ``ref``? Blocks win over grants."""
+    applicable = [
+        r for r in rules
+        if r.permission == permission and r.group in who.groups and ref_matches(r.ref, ref)
+    ]
+    if any(r.action == "block" for r in applicable):
+        return Decision(False, f"{permission} on {ref} is blocked for your groups")
+    if any(r.action == "allow" for r in applicable):
+        return Decision(True)
+    who_text = who.account.username if who.account else "anonymous users"
+    return Decision(False, f"{who_text} lacks the {permission} permission on {ref}")
+
+
+def label_range(rules: list[Rule], who: Principal, label: str, ref: str) -> tuple[int, int]:
+    """The widest range the caller's groups grant for ``label`` on ``ref`` ((0, 0) if none)."""
+    lo = hi = 0
+    for r in rules:
+        if (r.permission == f"label-{label}" and r.action == "allow" and r.group in who.groups
+                and ref_matches(r.ref, ref)):
+            lo, hi = min(lo, r.min_value), max(hi, r.max_value)
+    return lo, hi

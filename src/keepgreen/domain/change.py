@@ -1,0 +1,59 @@
+"""Changes and patch sets as plain values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+NEW = "NEW"
+MERGED = "MERGED"
+ABANDONED = "ABANDONED"
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    email: str
+    date: datetime
+
+
+@dataclass(frozen=True)
+class PatchSet:
+    change_number: int
+    number: int
+    sha: str
+    parents: tuple[str, ...]
+    uploader_id: int
+    created: datetime
+    message: str
+    author: Person
+    committer: Person
+    parent_change: int | None = None
+    kind: str = "REWORK"
+
+
+@dataclass(frozen=True)
+class Change:
+    number: int
+    project: str
+    branch: str
+    change_id: str
+    owner_id: int
+    subject: str
+    status: str
+    current_patch_set: int
+    created: datetime
+    updated: datetime
+    topic: str | None = None
+    wip: bool = False
+    private: bool = False
+    submitted: datetime | None = None
+    hashtags: tuple[str, ...] = field(default=())
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == NEW
+
+    @property
+    def triplet(self) -> str:
+        return f"{self.project}~{self.branch}~{self.change_id}"

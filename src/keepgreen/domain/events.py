@@ -1,0 +1,81 @@
+"""Event payloads in the shape of Gerrit's stream-events, built from plain values."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import datetime
+from typing import Any
+
+from keepgreen.domain.account import Account
+from keepgreen.domain.change import Change, PatchSet
+from keepgreen.domain.refs import patch_set_ref
+
+
+def epoch(when: datetime) -> int:
+    return calendar.timegm(when.timetuple())
+
+
+def account_attr(account: Account | None) -> dict[str, Any]:
+    if account is None:
+        return {}
+    attr: dict[str, Any] = {"name": account.name, "username": account.username}
+    if account.email:
+        attr["email"] = account.email
+    return attr
+
+
+def change_url(base_url: str, change: Change) -> str:
+    return f"{base_url}c/{change.project}/+/{change.number}"
+
+
+def change_attr(change: Change, owner: Account | None, base_url: str,
+                message: str) -> dict[str, Any]:
+    attr: dict[str, Any] = {
+        "project": change.project, "branch": change.branch, "id": change.change_id,
+        "number": change.number, "subject": change.subject, "owner": account_attr(owner),
+        "url": change_url(base_url, change), "commitMessage": message,
+        "createdOn": epoch(change.created), "status": change.status,
+    }
+    if change.topic:
+        attr["topic"] = change.topic
+    if change.wip:
+        attr["wip"] = True
+    if change.private:
+        attr["private"] = True
+    if change.hashtags:
+        attr["hashtags"] = list(change.hashtags)
+    return attr
+
+
+def patch_set_attr(ps: PatchSet, uploader: Account | None) -> dict[str, Any]:
+    return {
+        "number": ps.number, "revision": ps.sha, "parents": list(ps.parents),
+        "ref": patch_set_ref(ps.change_number, ps.number), "uploader": account_attr(uploader),
+        "createdOn": epoch(ps.created),
+        "author": {"name": ps.author.name, "email": ps.author.email},
+        "kind": ps.kind,
+    }
+
+
+def patchset_created(change: Change, ps: PatchSet, owner: Account | None,
+                     uploader: Account | None, base_url: str) -> dict[str, Any]:
+    return {
+        "type": "patchset-created",
+        "uploader": account_attr(uploader),
+        "patchSet": patch_set_attr(ps, uploader),
+        "change": change_attr(change, owner, base_url, ps.message),
+        "project": change.project,
+        "refName": "refs/heads/" + change.branch,
+        "changeKey": {"id": change.change_id},
+        "eventCreatedOn": epoch(ps.created),
+    }
+
+
+def ref_updated(project: str, ref: str, old: str, new: str, submitter: Account | None,
+                when: datetime) -> dict[str, Any]:
+    return {
+        "type": "ref-updated",
+        "submitter": account_attr(submitter),
+        "refUpdate": {"oldRev": old, "newRev": new, "refName": ref, "project": project},
+        "eventCreatedOn": epoch(when),
+    }

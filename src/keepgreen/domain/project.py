@@ -1,0 +1,48 @@
+"""Projects and their names."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+DEFAULT_BRANCH = "main"
+_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class Project:
+    name: str
+    description: str = ""
+    head: str = "refs/heads/" + DEFAULT_BRANCH
+    anonymous_read: bool = True
+    state: str = "ACTIVE"
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a project name, or None when it can.
+
+    Names are slash-separated segments of letters, digits, ``.``, ``_`` and ``-``; a segment
+    may not start with a dot or dash, end in ``.git``, or be a reserved word of the URL space.
+    """
+    if not name:
+        return "a project name is needed"
+    if len(name) > 255:
+        return "project names are at most 255 characters"
+    if name.endswith(".git"):
+        return "leave the .git suffix off the project name"
+    for segment in name.split("/"):
+        if not _SEGMENT.match(segment):
+            return (
+                f"project name {name!r} may only hold slash-separated parts of letters, "
+                "digits, '.', '_' and '-', each starting with a letter or digit"
+            )
+    if name.split("/")[0] in RESERVED_PREFIXES:
+        return f"project names may not start with {name.split('/')[0]!r}"
+    return None
+
+
+# First path segments the HTTP server uses for itself.
+RESERVED_PREFIXES = frozenset(
+    {"a", "p", "c", "changes", "accounts", "groups", "projects", "config", "tools", "api",
+     "static", "login", "logout", "plugins", "Documentation", "q", "x"}
+)

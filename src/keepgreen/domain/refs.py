@@ -1,0 +1,50 @@
+"""Names of the refs keepgreen reads and writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+HEADS = "refs/heads/"
+TAGS = "refs/tags/"
+FOR = "refs/for/"
+CHANGES = "refs/changes/"
+ZERO = "0" * 40
+
+
+def patch_set_ref(change: int, patch_set: int) -> str:
+    """``refs/changes/NN/N/PS``: NN is the change number's last two digits, zero-padded."""
+    return f"{CHANGES}{change % 100:02d}/{change}/{patch_set}"
+
+
+def branch_ref(branch: str) -> str:
+    return branch if branch.startswith("refs/") else HEADS + branch
+
+
+def short_branch(ref: str) -> str:
+    return ref[len(HEADS):] if ref.startswith(HEADS) else ref
+
+
+@dataclass(frozen=True)
+class MagicBranch:
+    """A push to ``refs/for/<branch>[%options]``."""
+
+    branch: str
+    options: tuple[str, ...]
+
+
+def parse_magic_branch(ref: str) -> MagicBranch | None:
+    """Split ``refs/for/main%topic=x,wip`` into branch and options; None for other refs."""
+    if not ref.startswith(FOR):
+        return None
+    rest = ref[len(FOR):]
+    target, _, opts = rest.partition("%")
+    target = short_branch(target)
+    options = tuple(o for o in opts.split(",") if o) if opts else ()
+    return MagicBranch(target, options)
+
+
+def valid_branch_name(branch: str) -> bool:
+    if not branch or branch.startswith(("/", "-")) or branch.endswith(("/", ".lock", ".")):
+        return False
+    bad = ("..", "//", "@{", "\\", " ", "~", "^", ":", "?", "*", "[")
+    return not any(b in branch for b in bad) and all(ord(c) >= 32 for c in branch)

@@ -1,0 +1,119 @@
+"""REST: accounts and groups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keepgreen.domain.account import Group
+from keepgreen.gerrit.change_json import account_info
+from keepgreen.gerrit.http import Call, no_content
+from keepgreen.gerrit.router import Created, Route
+from keepgreen.services.accounts import NewAccount
+from keepgreen.services.errors import BadRequest, Unauthorized
+
+
+def _text(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise BadRequest(f"{key} must be a string")
+    return value
+
+
+def _require_account(call: Call) -> None:
+    if call.who.account is None:
+        raise Unauthorized("sign in with your username and HTTP password")
+
+
+def get_account(call: Call, account: str) -> Any:
+    if account == "self":
+        _require_account(call)
+    return account_info(call.services.accounts.get(account, call.who))
+
+
+def create_account(call: Call, account: str) -> Any:
+    _require_account(call)
+    data = call.json()
+    groups = data.get("groups") or []
+    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+        raise BadRequest("groups must be a list of group names")
+    username = _text(data, "username") or account
+    if username != account:
+        raise BadRequest(f"username {username!r} in the body differs from {account!r} in the URL")
+    created = call.services.accounts.create(call.who, NewAccount(
+        username=account, name=_text(data, "name") or account, email=_text(data, "email"),
+        http_password=_text(data, "http_password"), groups=tuple(groups)))
+    return Created(account_info(created))
+
+
+def set_password(call: Call, account: str) -> Any:
+    _require_account(call)
+    data = call.json()
+    password = _text(data, "http_password")
+    generate = bool(data.get("generate"))
+    result = call.services.accounts.set_http_password(call.who, account, password, generate)
+    return result if result else no_content()
+
+
+def delete_password(call: Call, account: str) -> Any:
+    _require_account(call)
+    call.services.accounts.set_http_password(call.who, account, None, False)
+    return no_content()
+
+
+def account_groups(call: Call, account: str) -> Any:
+    _require_account(call)
+    return [group_info(g) for g in call.services.accounts.groups_of(
+        call.services.accounts.get(account, call.who))]
+
+
+def group_info(group: Group) -> dict[str, Any]:
+    return {"id": str(group.id), "group_id": group.id, "name": group.name,
+            "description": group.description, "owner": group.owner,
+            "options": {"visible_to_all": True}}
+
+
+def list_groups(call: Call) -> Any:
+    return {g.name: group_info(g) for g in call.services.accounts.list_groups()}
+
+
+def get_group(call: Call, group: str) -> Any:
+    return group_info(call.services.accounts.get_group(group))
+
+
+def create_group(call: Call, group: str) -> Any:
+    _require_account(call)
+    data = call.json()
+    members = data.get("members") or []
+    if not isinstance(members, list):
+        raise BadRequest("members must be a list of accounts")
+    created = call.services.accounts.create_group(
+        call.who, group, _text(data, "description") or "", _text(data, "owner"),
+        tuple(str(m) for m in members))
+    return Created(group_info(created))
+
+
+def group_members(call: Call, group: str) -> Any:
+    return [account_info(a) for a in call.services.accounts.members(group)]
+
+
+def add_member(call: Call, group: str, account: str) -> Any:
+    _require_account(call)
+    return Created(account_info(call.services.accounts.add_member(call.who, group, account)))
+
+
+ROUTES: list[Route] = [
+    ("GET", ("accounts", "{account}"), get_account),
+    ("PUT", ("accounts", "{account}"), create_account),
+    ("GET", ("accounts", "{account}", "detail"), get_account),
+    ("PUT", ("accounts", "{account}", "password.http"), set_password),
+    ("DELETE", ("accounts", "{account}", "password.http"), delete_password),
+    ("GET", ("accounts", "{account}", "groups"), account_groups),
+    ("GET", ("groups", ""), list_groups),
+    ("GET", ("groups", "{group}"), get_group),
+    ("GET", ("groups", "{group}", "detail"), get_group),
+    ("PUT", ("groups", "{group}"), create_group),
+    ("GET", ("groups", "{group}", "members"), group_members),
+    ("GET", ("groups", "{group}", "members", ""), group_members),
+    ("PUT", ("groups", "{group}", "members", "{account}"), add_member),
+    ("POST", ("groups", "{group}", "members", "{account}"), add_member),
+]

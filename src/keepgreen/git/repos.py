@@ -1,0 +1,141 @@
+"""Bare repositories on disk, driven through the ``git`` binary.
+
+Every call is one short ``git`` process with a fixed environment (no user or system
+configuration leaks in), so behaviour does not depend on who runs the server.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from keepgreen.domain.change import Person
+from keepgreen.domain.refs import ZERO
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+
+class GitError(RuntimeError):
+    """A git command failed; the message holds git's own words."""
+
+
+@dataclass(frozen=True)
+class CommitData:
+    sha: str
+    parents: tuple[str, ...]
+    author: Person
+    committer: Person
+    message: str
+
+
+def _clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL="/dev/null", GIT_TERMINAL_PROMPT="0",
+               LC_ALL="C")
+    return env
+
+
+class Repos:
+    """All bare repositories of one site, under ``root`` as ``<project>.git``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.git = shutil.which("git") or "git"
+        self._env = _clean_env()
+
+    def path(self, project: str) -> Path:
+        return self.root / f"{project}.git"
+
+    def exists(self, project: str) -> bool:
+        return (self.path(project) / "HEAD").exists()
+
+    def run(self, project: str, *args: str, input_text: str | None = None,
+            env: dict[str, str] | None = None, check: bool = True) -> str:
+        proc = subprocess.run(
+            [self.git, "--git-dir", str(self.path(project)), *args],
+            input=input_text, capture_output=True, text=True,
+            env={**self._env, **(env or {})})
+        if check and proc.returncode != 0:
+            raise GitError(f"git {args[0]} failed: {proc.stderr.strip() or proc.stdout.strip()}")
+        return proc.stdout
+
+    def create(self, project: str, head_branch: str) -> None:
+        path = self.path(project)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run(
+            [self.git, "init", "--quiet", "--bare", f"--initial-branch={head_branch}", str(path)],
+            capture_output=True, text=True, env=self._env)
+        if proc.returncode != 0:
+            raise GitError(f"git init failed: {proc.stderr.strip()}")
+        # Pushes that arrive while a gc runs must never lose objects.
+        self.run(project, "config", "gc.auto", "0")
+
+    def create_empty_commit(self, project: str, branch: str, who: Person, message: str) -> str:
+        stamp = f"{int(who.date.replace(tzinfo=UTC).timestamp())} +0000"
+        env = {"GIT_AUTHOR_NAME": who.name, "GIT_AUTHOR_EMAIL": who.email,
+               "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_NAME": who.name,
+               "GIT_COMMITTER_EMAIL": who.email, "GIT_COMMITTER_DATE": stamp}
+        sha = self.run(project, "commit-tree", EMPTY_TREE, "-m", message, env=env).strip()
+        self.update_refs(project, [(f"refs/heads/{branch}", sha, ZERO)])
+        return sha
+
+    def head(self, project: str) -> str:
+        return self.run(project, "symbolic-ref", "HEAD").strip()
+
+    def refs(self, project: str, prefix: str = "refs/heads/") -> list[tuple[str, str]]:
+        out = self.run(project, "for-each-ref", "--format=%(refname) %(objectname)", prefix)
+        return [tuple(line.split(" ", 1)) for line in out.splitlines()]  # type: ignore[misc]
+
+    def resolve(self, project: str, ref: str) -> str | None:
+        out = self.run(project, "rev-parse", "--verify", "--quiet", ref + "^{commit}",
+                       check=False).strip()
+        return out or None
+
+    def is_ancestor(self, project: str, ancestor: str, descendant: str) -> bool:
+        proc = subprocess.run(
+            [self.git, "--git-dir", str(self.path(project)), "merge-base", "--is-ancestor",
+             ancestor, descendant], capture_output=True, env=self._env)
+        return proc.returncode == 0
+
+    def new_commits(self, project: str, tip: str, exclude: list[str], limit: int) -> list[str]:
+        """Commits reachable from ``tip`` but not from ``exclude``, oldest first."""
+        args = ["rev-list", "--reverse", "--topo-order", f"--max-count={limit + 1}", tip]
+        if exclude:
+            args += ["--not", *exclude]
+        return self.run(project, *args).split()
+
+    def read_commits(self, project: str, shas: list[str]) -> list[CommitData]:
+        if not shas:
+            return []
+        fmt = "%H%x00%P%x00%an%x00%ae%x00%at%x00%cn%x00%ce%x00%ct%x00%B%x00%x1e"
+        out = self.run(project, "show", "-s", "--no-walk=unsorted", f"--format={fmt}",
+                       "--encoding=UTF-8", *shas)
+        result = []
+        for record in out.split("\x1e"):
+            record = record.lstrip("\n")
+            if not record:
+                continue
+            sha, parents, an, ae, at, cn, ce, ct, body, _ = record.split("\x00")
+            result.append(CommitData(
+                sha, tuple(parents.split()),
+                Person(an, ae, _stamp(at)), Person(cn, ce, _stamp(ct)), body))
+        return result
+
+    def update_refs(self, project: str, updates: list[tuple[str, str, str]]) -> None:
+        """Apply (ref, new, old) updates all or nothing; ``old`` guards against races."""
+        lines = ["start"]
+        for ref, new, old in updates:
+            if new == ZERO:
+                lines.append(f"delete {ref} {old}")
+            else:
+                lines.append(f"update {ref} {new} {old}")
+        lines += ["prepare", "commit", ""]
+        self.run(project, "update-ref", "--stdin", input_text="\n".join(lines))
+
+
+def _stamp(epoch: str) -> datetime:
+    return datetime.fromtimestamp(int(epoch), UTC).replace(tzinfo=None)

@@ -1,0 +1,165 @@
+"""Accounts, groups and authentication."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from keepgreen.domain.account import (
+    ADMINISTRATORS,
+    BUILTIN_GROUPS,
+    SYSTEM_GROUPS,
+    Account,
+    Group,
+    Principal,
+    valid_username,
+)
+from keepgreen.services import passwords
+from keepgreen.services.errors import BadRequest, Conflict, Forbidden, NotFound
+from keepgreen.store import accounts as store
+from keepgreen.store.db import Database
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    username: str
+    name: str = ""
+    email: str | None = None
+    http_password: str | None = None
+    groups: tuple[str, ...] = ()
+
+
+class AccountService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._verified = passwords.VerifiedCache()
+
+    def ensure_builtin_groups(self) -> None:
+        with self.db.write() as conn:
+            for name in BUILTIN_GROUPS:
+                if store.group_by_name(conn, name) is None:
+                    store.add_group(conn, name, f"keepgreen built-in group {name}")
+
+    # -- who is asking -------------------------------------------------------------------
+    def authenticate(self, username: str, password: str) -> Principal | None:
+        with self.db.read() as conn:
+            account = store.account_by_username(conn, username)
+            if account is None or not account.active:
+                return None
+            stored = store.password_hash(conn, account.id)
+            if not stored:
+                return None
+            if not self._verified.hit(username, password, stored):
+                if not passwords.verify(stored, password):
+                    return None
+                self._verified.remember(username, password, stored)
+            return Principal.of(account, store.group_names_of(conn, account.id))
+
+    def principal(self, account: Account) -> Principal:
+        with self.db.read() as conn:
+            return Principal.of(account, store.group_names_of(conn, account.id))
+
+    def get(self, key: str, caller: Principal | None = None) -> Account:
+        if key == "self":
+            if caller is None or caller.account is None:
+                raise NotFound("'self' needs an authenticated caller")
+            return caller.account
+        with self.db.read() as conn:
+            account = store.find_account(conn, key)
+        if account is None:
+            raise NotFound(f"account {key!r} not found")
+        return account
+
+    # -- changes -------------------------------------------------------------------------
+    def create(self, caller: Principal | None, new: NewAccount) -> Account:
+        """Create an account; only administrators may (``caller`` None means the site itself)."""
+        if caller is not None and not caller.is_admin:
+            raise Forbidden("creating accounts needs membership in Administrators")
+        if not valid_username(new.username):
+            raise BadRequest(
+                f"username {new.username!r} may only hold letters, digits and '._-@' "
+                "and must not start with '-' or '.'")
+        hashed = passwords.hash_password(new.http_password) if new.http_password else None
+        with self.db.write() as conn:
+            if store.account_by_username(conn, new.username):
+                raise Conflict(f"account {new.username!r} already exists")
+            groups = []
+            for name in new.groups:
+                group = store.group_by_name(conn, name)
+                if group is None:
+                    raise BadRequest(f"group {name!r} does not exist")
+                groups.append(group)
+            account = store.add_account(conn, new.username, new.name or new.username,
+                                        new.email, hashed)
+            for group in groups:
+                if group.name not in SYSTEM_GROUPS:
+                    store.add_member(conn, group.id, account.id)
+        return account
+
+    def set_http_password(self, caller: Principal, key: str, password: str | None,
+                          generate: bool) -> str | None:
+        account = self.get(key, caller)
+        if caller.account is None or (caller.account.id != account.id and not caller.is_admin):
+            raise Forbidden("only the account itself or an administrator may set its password")
+        if generate:
+            password = passwords.generate()
+        with self.db.write() as conn:
+            store.set_password_hash(conn, account.id,
+                                    passwords.hash_password(password) if password else None)
+        return password
+
+    def groups_of(self, account: Account) -> list[Group]:
+        with self.db.read() as conn:
+            names = store.group_names_of(conn, account.id)
+            return [g for g in store.all_groups(conn) if g.name in names]
+
+    def create_group(self, caller: Principal | None, name: str, description: str = "",
+                     owner: str | None = None, members: tuple[str, ...] = ()) -> Group:
+        if caller is not None and not caller.is_admin:
+            raise Forbidden("creating groups needs membership in Administrators")
+        if not name.strip() or len(name) > 255 or "\n" in name:
+            raise BadRequest("a group needs a name of 1 to 255 characters on one line")
+        with self.db.write() as conn:
+            if store.group_by_name(conn, name):
+                raise Conflict(f"group {name!r} already exists")
+            group = store.add_group(conn, name, description, owner or ADMINISTRATORS)
+            for key in members:
+                account = store.find_account(conn, key)
+                if account is None:
+                    raise BadRequest(f"account {key!r} not found")
+                store.add_member(conn, group.id, account.id)
+        return group
+
+    def get_group(self, name: str) -> Group:
+        with self.db.read() as conn:
+            group = store.group_by_name(conn, name)
+        if group is None:
+            raise NotFound(f"group {name!r} not found")
+        return group
+
+    def list_groups(self) -> list[Group]:
+        with self.db.read() as conn:
+            return store.all_groups(conn)
+
+    def members(self, name: str) -> list[Account]:
+        group = self.get_group(name)
+        with self.db.read() as conn:
+            return store.members(conn, group.id)
+
+    def add_member(self, caller: Principal | None, group_name: str, key: str) -> Account:
+        group = self.get_group(group_name)
+        if group.name in SYSTEM_GROUPS:
+            raise BadRequest(f"membership of {group.name!r} is implied and cannot be edited")
+        if caller is not None and not (caller.is_admin or group.owner in caller.groups):
+            raise Forbidden(
+                f"adding members to {group.name!r} needs membership in its owner group "
+                f"{group.owner!r}")
+        with self.db.write() as conn:
+            account = store.find_account(conn, key)
+            if account is None:
+                raise NotFound(f"account {key!r} not found")
+            store.add_member(conn, group.id, account.id)
+        return account
+
+    def accounts_by_ids(self, ids: set[int]) -> dict[int, Account]:
+        with self.db.read() as conn:
+            return store.accounts_by_ids(conn, ids)

@@ -1,0 +1,135 @@
+"""Finding and reading changes, with the caller's visibility applied."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Row
+
+from keepgreen.domain import query as q
+from keepgreen.domain.account import Account, Principal
+from keepgreen.domain.change import Change, PatchSet
+from keepgreen.domain.changeid import is_change_id
+from keepgreen.services.errors import BadRequest, NotFound, Unauthorized
+from keepgreen.services.projects import ProjectService
+from keepgreen.store import accounts as account_store
+from keepgreen.store import change_query
+from keepgreen.store import changes as store
+from keepgreen.store.clock import utcnow
+from keepgreen.store.db import Database
+
+MAX_RESULTS = 500
+
+
+@dataclass
+class ChangeDetails:
+    """A change and what its JSON needs, loaded in bulk for many changes at once."""
+
+    change: Change
+    patch_sets: list[PatchSet]
+    approvals: list[Row]  # type: ignore[type-arg]
+    messages: list[Row]  # type: ignore[type-arg]
+    people: list[tuple[int, str]]
+    accounts: dict[int, Account] = field(default_factory=dict)
+
+    @property
+    def current(self) -> PatchSet:
+        return next(ps for ps in self.patch_sets if ps.number == self.change.current_patch_set)
+
+
+class ChangeService:
+    def __init__(self, db: Database, projects: ProjectService) -> None:
+        self.db = db
+        self.projects = projects
+
+    def _visibility(self, who: Principal):  # type: ignore[no-untyped-def]
+        readable = [p.name for p in self.projects.visible(who)]
+        account_id = who.account.id if who.account else None
+        return change_query.visibility(readable, account_id, who.is_admin)
+
+    def resolve(self, identifier: str, who: Principal) -> Change:
+        """A change by number, ``project~number``, ``project~branch~Change-Id`` or Change-Id."""
+        with self.db.read() as conn:
+            numbers: list[int] = []
+            parts = identifier.split("~")
+            if identifier.isdigit():
+                numbers = [int(identifier)]
+            elif len(parts) == 2 and parts[1].isdigit():
+                change = store.change_by_number(conn, int(parts[1]))
+                numbers = [change.number] if change and change.project == parts[0] else []
+            elif len(parts) == 3:
+                numbers = store.numbers_by_change_id(conn, parts[2], parts[0],
+                                                     parts[1].removeprefix("refs/heads/"))
+            elif is_change_id(identifier):
+                numbers = store.numbers_by_change_id(conn, identifier)
+            found = store.changes_by_numbers(conn, numbers)
+        visible = [c for c in found if self.can_see(c, who)]
+        if len(visible) > 1:
+            raise BadRequest(f"{identifier} matches several changes; use project~number")
+        if not visible:
+            if found and who.is_anonymous:
+                raise Unauthorized(f"change {identifier} needs you to sign in")
+            raise NotFound(f"change {identifier} not found")
+        return visible[0]
+
+    def can_see(self, change: Change, who: Principal) -> bool:
+        if who.is_admin:
+            return True
+        project = self.projects.exists(change.project)
+        if project is None or not self.projects.can(who, project, "read", "refs/heads/*"):
+            return False
+        if change.private:
+            if who.account is None:
+                return False
+            if change.owner_id == who.account.id:
+                return True
+            with self.db.read() as conn:
+                people = store.people_of(conn, [change.number])[change.number]
+            return any(account_id == who.account.id for account_id, _ in people)
+        return True
+
+    def query(self, text: str, who: Principal, limit: int | None,
+              start: int) -> tuple[list[Change], bool]:
+        """Changes matching ``text``, and whether more follow after this page."""
+        try:
+            node = q.parse(text)
+            query_limit = change_query.top_level_limit(node)
+        except (q.QuerySyntaxError, change_query.UnsupportedQuery) as exc:
+            raise BadRequest(f"query {text!r}: {exc}") from None
+        wanted = min(x for x in (limit, query_limit, MAX_RESULTS) if x is not None)
+        asker = change_query.Asker(who.account.id if who.account else None, utcnow())
+        with self.db.read() as conn:
+            try:
+                numbers = change_query.search(conn, node, asker, self._visibility(who),
+                                              wanted + 1, start)
+            except (q.QuerySyntaxError, change_query.UnsupportedQuery) as exc:
+                raise BadRequest(f"query {text!r}: {exc}") from None
+            more = len(numbers) > wanted
+            return store.changes_by_numbers(conn, numbers[:wanted]), more
+
+    def details(self, changes: list[Change], messages: bool = True) -> list[ChangeDetails]:
+        numbers = [c.number for c in changes]
+        with self.db.read() as conn:
+            sets = store.patch_sets_of(conn, numbers)
+            votes = store.approvals_of(conn, numbers)
+            notes = store.messages_of(conn, numbers) if messages else {n: [] for n in numbers}
+            people = store.people_of(conn, numbers)
+            ids = {c.owner_id for c in changes}
+            for n in numbers:
+                ids |= {ps.uploader_id for ps in sets[n]}
+                ids |= {v.account_id for v in votes[n]}
+                ids |= {m.author_id for m in notes[n] if m.author_id}
+                ids |= {a for a, _ in people[n]}
+            accounts = account_store.accounts_by_ids(conn, ids)
+        return [ChangeDetails(c, sets[c.number], votes[c.number], notes[c.number],
+                              people[c.number], accounts) for c in changes]
+
+    def patch_set(self, details: ChangeDetails, revision: str) -> PatchSet:
+        """A patch set by ``current``, its number, or (a prefix of) its commit."""
+        if revision == "current":
+            return details.current
+        for ps in details.patch_sets:
+            if (revision.isdigit() and ps.number == int(revision) and len(revision) < 6) or (
+                    len(revision) >= 4 and ps.sha.startswith(revision)):
+                return ps
+        raise NotFound(f"revision {revision} not found on change {details.change.number}")

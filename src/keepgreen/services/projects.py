@@ -1,0 +1,86 @@
+"""Projects: repositories, their core groups, and who may read or push them."""
+
+from __future__ import annotations
+
+from keepgreen.domain import acl
+from keepgreen.domain.account import Principal
+from keepgreen.domain.change import Person
+from keepgreen.domain.project import DEFAULT_BRANCH, Project, name_problem
+from keepgreen.domain.refs import valid_branch_name
+from keepgreen.git.repos import Repos
+from keepgreen.services.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from keepgreen.store import accounts as account_store
+from keepgreen.store import projects as store
+from keepgreen.store.clock import utcnow
+from keepgreen.store.db import Database
+
+
+class ProjectService:
+    def __init__(self, db: Database, repos: Repos, anonymous_read: bool) -> None:
+        self.db = db
+        self.repos = repos
+        self.anonymous_read = anonymous_read
+
+    def rules(self, project: Project) -> list[acl.Rule]:
+        return acl.default_rules(project.name, project.anonymous_read)
+
+    def get(self, name: str, caller: Principal) -> Project:
+        """The project if it exists and ``caller`` may read it; otherwise not found (or 401
+        for an anonymous caller, so clients retry with credentials)."""
+        with self.db.read() as conn:
+            project = store.project_by_name(conn, name)
+        if project is None or not self.can(caller, project, acl.READ, "refs/heads/*"):
+            if project is not None and caller.is_anonymous:
+                raise Unauthorized(f"project {name!r} needs you to sign in")
+            raise NotFound(f"project {name!r} not found")
+        return project
+
+    def exists(self, name: str) -> Project | None:
+        with self.db.read() as conn:
+            return store.project_by_name(conn, name)
+
+    def can(self, caller: Principal, project: Project, permission: str, ref: str) -> acl.Decision:
+        if caller.is_admin:
+            return acl.Decision(True)
+        return acl.check(self.rules(project), caller, permission, ref)
+
+    def visible(self, caller: Principal) -> list[Project]:
+        with self.db.read() as conn:
+            projects = store.all_projects(conn)
+        return [p for p in projects if self.can(caller, p, acl.READ, "refs/heads/*")]
+
+    def create(self, caller: Principal, name: str, description: str = "",
+               create_empty_commit: bool = False, branches: list[str] | None = None,
+               anonymous_read: bool | None = None) -> Project:
+        if caller.account is None:
+            raise Unauthorized("creating a project needs you to sign in")
+        if not caller.is_admin:
+            raise Forbidden("creating projects needs membership in Administrators")
+        problem = name_problem(name)
+        if problem:
+            raise BadRequest(problem)
+        head = (branches or [DEFAULT_BRANCH])[0].removeprefix("refs/heads/")
+        if not valid_branch_name(head):
+            raise BadRequest(f"{head!r} is not a valid branch name")
+        project = Project(name, description, "refs/heads/" + head,
+                          self.anonymous_read if anonymous_read is None else anonymous_read)
+        core = f"{name}-core"
+        with self.db.write() as conn:
+            if store.project_by_name(conn, name) or self.repos.exists(name):
+                raise Conflict(f"project {name!r} already exists")
+            store.add_project(conn, project)
+            group = account_store.group_by_name(conn, core)
+            if group is None:
+                group = account_store.add_group(conn, core, f"Core reviewers of {name}", core)
+            account_store.add_member(conn, group.id, caller.account.id)
+            self.repos.create(name, head)
+            if create_empty_commit:
+                who = Person(caller.account.name, caller.account.email or "", utcnow())
+                self.repos.create_empty_commit(name, head, who, "Initial empty repository")
+        return project
+
+    def branches(self, project: Project) -> list[tuple[str, str]]:
+        return self.repos.refs(project.name, "refs/heads/")
+
+    def head(self, project: Project) -> str:
+        return self.repos.head(project.name)

@@ -1,0 +1,157 @@
+"""The one typed settings object.
+
+Each setting has a name, a default and a help text. Values are layered, later wins:
+defaults < the site file (``keepgreen.toml`` in the site folder) < ``KEEPGREEN_<NAME>``
+environment variables < command-line flags.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SITE_FILE = "keepgreen.toml"
+
+
+class SettingsError(ValueError):
+    """A setting has a value keepgreen cannot use; the message names it and the source."""
+
+
+def _meta(help_text: str) -> dict[str, str]:
+    return {"help": help_text}
+
+
+@dataclass(frozen=True)
+class Settings:
+    site: Path = field(default=Path("keepgreen-site"), metadata=_meta("The site folder."))
+    listen: str = field(
+        default="127.0.0.1:8080", metadata=_meta("HOST:PORT the HTTP server listens on.")
+    )
+    database: str = field(
+        default="",
+        metadata=_meta(
+            "SQLAlchemy URL of the store; empty means SQLite in the site folder. "
+            "Use postgresql+psycopg://user@host/db for PostgreSQL."
+        ),
+    )
+    canonical_url: str = field(
+        default="",
+        metadata=_meta("The URL users reach the server at; empty means http://LISTEN/."),
+    )
+    anonymous_read: bool = field(
+        default=True,
+        metadata=_meta("Whether new projects may be read without signing in."),
+    )
+    max_push_bytes: int = field(
+        default=512 * 1024 * 1024, metadata=_meta("Largest pack a push may send, in bytes.")
+    )
+    log_level: str = field(default="info", metadata=_meta("debug, info, warning or error."))
+
+    @property
+    def database_url(self) -> str:
+        if self.database:
+            return self.database
+        return f"sqlite:///{(self.site / 'keepgreen.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        if self.canonical_url:
+            return self.canonical_url.rstrip("/") + "/"
+        host, _, port = self.listen.rpartition(":")
+        if host in ("0.0.0.0", "", "::"):
+            host = "127.0.0.1"
+        return f"http://{host}:{port}/"
+
+    @property
+    def listen_host(self) -> str:
+        return self.listen.rpartition(":")[0] or "127.0.0.1"
+
+    @property
+    def listen_port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """Name, default and help of every setting, for documentation and ``--help``."""
+    rows = []
+    for f in dataclasses.fields(Settings):
+        rows.append((f.name, repr(f.default), f.metadata.get("help", "")))
+    return rows
+
+
+def _coerce(name: str, raw: Any, kind: Any, source: str) -> Any:
+    if kind in (bool, "bool"):
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{source}: {name} must be true or false, not {raw!r}.")
+    if kind in (int, "int"):
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{source}: {name} must be a whole number, not {raw!r}.") from None
+    if kind in (Path, "Path"):
+        return Path(str(raw))
+    return str(raw)
+
+
+def load(
+    site: Path,
+    environ: Mapping[str, str] | None = None,
+    flags: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build settings for ``site`` from the site file, the environment and flags."""
+    environ = os.environ if environ is None else environ
+    kinds = {f.name: f.type for f in dataclasses.fields(Settings)}
+    values: dict[str, Any] = {"site": site}
+    site_file = site / SITE_FILE
+    if site_file.exists():
+        try:
+            data = tomllib.loads(site_file.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{site_file}: {exc}.") from None
+        for key, raw in data.items():
+            name = key.replace("-", "_")
+            if name not in kinds or name == "site":
+                raise SettingsError(f"{site_file}: unknown setting {key!r}.")
+            values[name] = _coerce(name, raw, kinds[name], str(site_file))
+    for name, kind in kinds.items():
+        env_name = "KEEPGREEN_" + name.upper()
+        if name != "site" and env_name in environ:
+            values[name] = _coerce(name, environ[env_name], kind, f"environment {env_name}")
+    for name, raw in (flags or {}).items():
+        if raw is not None:
+            values[name] = _coerce(name, raw, kinds[name], f"--{name.replace('_', '-')}")
+    settings = Settings(**values)
+    _check_listen(settings.listen)
+    return settings
+
+
+def _check_listen(listen: str) -> None:
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SettingsError(
+            f"listen must be HOST:PORT, for example 127.0.0.1:8080, not {listen!r}.")
+
+
+def write_site_file(site: Path, values: Mapping[str, Any]) -> None:
+    """Write the given settings to the site file (used once, by ``keepgreen init``)."""
+    lines = ["# keepgreen site settings; see `keepgreen settings` for every name and default."]
+    for name, value in values.items():
+        if isinstance(value, bool):
+            rendered = "true" if value else "false"
+        elif isinstance(value, int):
+            rendered = str(value)
+        else:
+            rendered = '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+        lines.append(f"{name} = {rendered}")
+    (site / SITE_FILE).write_text("\n".join(lines) + "\n")

@@ -1,0 +1,80 @@
+"""The site folder: settings file, database, repositories, secrets, runtime files.
+
+``init`` creates it without asking anything; ``open_site`` prepares an existing one
+(migrating the store) and creates it first when it is missing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from keepgreen import settings as settings_mod
+from keepgreen.domain.account import ADMINISTRATORS
+from keepgreen.services.accounts import AccountService, NewAccount
+from keepgreen.services.errors import ServiceError
+from keepgreen.settings import Settings
+from keepgreen.store.db import Database
+
+
+class SiteError(RuntimeError):
+    """The site cannot be created or opened; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class AdminCredentials:
+    username: str
+    password: str
+
+
+def is_site(path: Path) -> bool:
+    return (path / settings_mod.SITE_FILE).exists()
+
+
+def init(path: Path, admin: str = "admin", admin_password: str | None = None,
+         listen: str | None = None, database: str | None = None,
+         environ: dict[str, str] | None = None) -> tuple[Settings, AdminCredentials]:
+    """Create a site at ``path`` with an administrator account; refuses an existing site."""
+    if is_site(path):
+        raise SiteError(f"{path} already holds a keepgreen site; serve it with "
+                        f"`keepgreen serve {path}`")
+    if path.exists() and any(path.iterdir()):
+        raise SiteError(f"{path} exists and is not empty; choose a new folder for the site")
+    path.mkdir(parents=True, exist_ok=True)
+    for sub in ("git", "secrets", "run", "hooks", "logs"):
+        (path / sub).mkdir(exist_ok=True)
+    (path / "secrets").chmod(0o700)
+    secret = path / "secrets" / "site.key"
+    secret.write_text(secrets.token_hex(32) + "\n")
+    secret.chmod(0o600)
+    values: dict[str, object] = {}
+    if listen:
+        values["listen"] = listen
+    if database:
+        values["database"] = database
+    settings_mod.write_site_file(path, values)
+    try:
+        settings = settings_mod.load(path, environ)
+    except settings_mod.SettingsError as exc:
+        (path / settings_mod.SITE_FILE).unlink()
+        raise SiteError(str(exc)) from None
+    password = admin_password or secrets.token_urlsafe(12)
+    db = prepare_store(settings)
+    try:
+        accounts = AccountService(db)
+        accounts.create(None, NewAccount(admin, "Administrator", None, password,
+                                         (ADMINISTRATORS,)))
+    except ServiceError as exc:
+        (path / settings_mod.SITE_FILE).unlink()
+        raise SiteError(f"cannot create the administrator: {exc.message}") from None
+    finally:
+        db.dispose()
+    return settings, AdminCredentials(admin, password)
+
+
+def prepare_store(settings: Settings) -> Database:
+    db = Database(settings.database_url)
+    db.migrate()
+    AccountService(db).ensure_builtin_groups()
+    return db

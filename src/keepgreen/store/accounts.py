@@ -1,0 +1,118 @@
+"""Accounts and groups in the store."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, Row, func, insert, select, update
+
+from keepgreen.domain.account import Account, Group
+from keepgreen.store.clock import utcnow
+from keepgreen.store.schema import accounts, group_members, groups
+
+
+def _account(row: Row) -> Account:  # type: ignore[type-arg]
+    return Account(row.id, row.username, row.name, row.email, row.active)
+
+
+def _group(row: Row) -> Group:  # type: ignore[type-arg]
+    return Group(row.id, row.name, row.description, row.owner)
+
+
+def add_account(conn: Connection, username: str, name: str, email: str | None,
+                password_hash: str | None) -> Account:
+    result = conn.execute(insert(accounts).values(
+        username=username, name=name, email=email, http_password_hash=password_hash,
+        active=True, created=utcnow()))
+    account_id = result.inserted_primary_key[0]  # type: ignore[index]
+    return Account(account_id, username, name, email, True)
+
+
+def account_by_username(conn: Connection, username: str) -> Account | None:
+    row = conn.execute(select(accounts).where(accounts.c.username == username)).first()
+    return _account(row) if row else None
+
+
+def account_by_id(conn: Connection, account_id: int) -> Account | None:
+    row = conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
+    return _account(row) if row else None
+
+
+def find_account(conn: Connection, key: str) -> Account | None:
+    """By username, email or numeric id, as Gerrit resolves account identifiers."""
+    if key.isdigit():
+        found = account_by_id(conn, int(key))
+        if found:
+            return found
+    found = account_by_username(conn, key)
+    if found:
+        return found
+    row = conn.execute(select(accounts).where(func.lower(accounts.c.email) == key.lower())).first()
+    return _account(row) if row else None
+
+
+def accounts_by_ids(conn: Connection, ids: set[int]) -> dict[int, Account]:
+    if not ids:
+        return {}
+    rows = conn.execute(select(accounts).where(accounts.c.id.in_(ids)))
+    return {r.id: _account(r) for r in rows}
+
+
+def password_hash(conn: Connection, account_id: int) -> str | None:
+    return conn.execute(
+        select(accounts.c.http_password_hash).where(accounts.c.id == account_id)
+    ).scalar()
+
+
+def set_password_hash(conn: Connection, account_id: int, value: str | None) -> None:
+    conn.execute(update(accounts).where(accounts.c.id == account_id)
+                 .values(http_password_hash=value))
+
+
+def update_account(conn: Connection, account_id: int, name: str | None,
+                   email: str | None) -> None:
+    values: dict[str, str] = {}
+    if name is not None:
+        values["name"] = name
+    if email is not None:
+        values["email"] = email
+    if values:
+        conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
+
+
+def add_group(conn: Connection, name: str, description: str = "",
+              owner: str = "Administrators") -> Group:
+    result = conn.execute(insert(groups).values(
+        name=name, description=description, owner=owner, created=utcnow()))
+    return Group(result.inserted_primary_key[0], name, description, owner)  # type: ignore[index]
+
+
+def group_by_name(conn: Connection, name: str) -> Group | None:
+    row = conn.execute(select(groups).where(groups.c.name == name)).first()
+    return _group(row) if row else None
+
+
+def all_groups(conn: Connection) -> list[Group]:
+    return [_group(r) for r in conn.execute(select(groups).order_by(groups.c.name))]
+
+
+def add_member(conn: Connection, group_id: int, account_id: int) -> bool:
+    """Add a member; False when already a member."""
+    exists = conn.execute(select(group_members).where(
+        group_members.c.group_id == group_id, group_members.c.account_id == account_id)).first()
+    if exists:
+        return False
+    conn.execute(insert(group_members).values(group_id=group_id, account_id=account_id))
+    return True
+
+
+def members(conn: Connection, group_id: int) -> list[Account]:
+    rows = conn.execute(
+        select(accounts).join(group_members, group_members.c.account_id == accounts.c.id)
+        .where(group_members.c.group_id == group_id).order_by(accounts.c.username))
+    return [_account(r) for r in rows]
+
+
+def group_names_of(conn: Connection, account_id: int) -> set[str]:
+    rows = conn.execute(
+        select(groups.c.name).join(group_members, group_members.c.group_id == groups.c.id)
+        .where(group_members.c.account_id == account_id))
+    return {r[0] for r in rows}

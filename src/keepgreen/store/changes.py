@@ -1,0 +1,179 @@
+"""Changes, patch sets, reviewers, hashtags, votes and messages in the store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import Connection, Row, delete, insert, select, update
+
+from keepgreen.domain.change import Change, PatchSet, Person
+from keepgreen.store.schema import approvals, change_people, changes, hashtags, messages, patch_sets
+
+
+def _change(row: Row, tags: Iterable[str] = ()) -> Change:  # type: ignore[type-arg]
+    return Change(
+        number=row.number, project=row.project, branch=row.branch, change_id=row.change_id,
+        owner_id=row.owner_id, subject=row.subject, status=row.status,
+        current_patch_set=row.current_patch_set, created=row.created, updated=row.updated,
+        topic=row.topic, wip=row.wip, private=row.private, submitted=row.submitted,
+        hashtags=tuple(sorted(tags)))
+
+
+def _patch_set(row: Row) -> PatchSet:  # type: ignore[type-arg]
+    return PatchSet(
+        change_number=row.change_number, number=row.number, sha=row.sha,
+        parents=tuple(row.parents), uploader_id=row.uploader_id, created=row.created,
+        message=row.message,
+        author=Person(row.author_name, row.author_email, row.author_date),
+        committer=Person(row.committer_name, row.committer_email, row.committer_date),
+        parent_change=row.parent_change, kind=row.kind)
+
+
+def add_change(conn: Connection, *, project: str, branch: str, change_id: str, owner_id: int,
+               subject: str, topic: str | None, wip: bool, private: bool,
+               now: datetime) -> int:
+    result = conn.execute(insert(changes).values(
+        project=project, branch=branch, change_id=change_id, owner_id=owner_id,
+        subject=subject, status="NEW", topic=topic, wip=wip, private=private,
+        current_patch_set=1, created=now, updated=now))
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def add_patch_set(conn: Connection, ps: PatchSet) -> None:
+    conn.execute(insert(patch_sets).values(
+        change_number=ps.change_number, number=ps.number, sha=ps.sha, parents=list(ps.parents),
+        uploader_id=ps.uploader_id, created=ps.created, message=ps.message,
+        author_name=ps.author.name, author_email=ps.author.email, author_date=ps.author.date,
+        committer_name=ps.committer.name, committer_email=ps.committer.email,
+        committer_date=ps.committer.date, parent_change=ps.parent_change, kind=ps.kind))
+
+
+def update_change(conn: Connection, number: int, **values: object) -> None:
+    conn.execute(update(changes).where(changes.c.number == number).values(**values))
+
+
+def change_by_number(conn: Connection, number: int) -> Change | None:
+    found = changes_by_numbers(conn, [number])
+    return found[0] if found else None
+
+
+def changes_by_numbers(conn: Connection, numbers: list[int]) -> list[Change]:
+    """The changes with these numbers, in the order given."""
+    if not numbers:
+        return []
+    rows = {r.number: r for r in conn.execute(select(changes).where(changes.c.number.in_(numbers)))}
+    tags: dict[int, list[str]] = {}
+    for n, tag in conn.execute(select(hashtags.c.change_number, hashtags.c.hashtag)
+                               .where(hashtags.c.change_number.in_(numbers))):
+        tags.setdefault(n, []).append(tag)
+    return [_change(rows[n], tags.get(n, ())) for n in numbers if n in rows]
+
+
+def numbers_by_change_id(conn: Connection, change_id: str, project: str | None = None,
+                         branch: str | None = None) -> list[int]:
+    query = select(changes.c.number).where(changes.c.change_id == change_id)
+    if project is not None:
+        query = query.where(changes.c.project == project)
+    if branch is not None:
+        query = query.where(changes.c.branch == branch)
+    return [r[0] for r in conn.execute(query.order_by(changes.c.number))]
+
+
+def known_on_branch(conn: Connection, project: str, branch: str,
+                    change_ids: list[str]) -> list[tuple[Change, str]]:
+    """Changes with these Change-Ids on project and branch, with their current commit."""
+    if not change_ids:
+        return []
+    rows = conn.execute(
+        select(changes, patch_sets.c.sha)
+        .join(patch_sets, (patch_sets.c.change_number == changes.c.number)
+              & (patch_sets.c.number == changes.c.current_patch_set))
+        .where(changes.c.project == project, changes.c.branch == branch,
+               changes.c.change_id.in_(change_ids))
+        .order_by(changes.c.number))
+    return [(_change(r), r.sha) for r in rows]
+
+
+def patch_sets_with_shas(conn: Connection, project: str,
+                         shas: list[str]) -> list[tuple[int, int, str, str]]:
+    """(change, patch set, sha, status) for patch sets of ``project`` with these commits."""
+    if not shas:
+        return []
+    rows = conn.execute(
+        select(patch_sets.c.change_number, patch_sets.c.number, patch_sets.c.sha,
+               changes.c.status)
+        .join(changes, changes.c.number == patch_sets.c.change_number)
+        .where(changes.c.project == project, patch_sets.c.sha.in_(shas)))
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def patch_sets_of(conn: Connection, numbers: list[int]) -> dict[int, list[PatchSet]]:
+    result: dict[int, list[PatchSet]] = {n: [] for n in numbers}
+    if not numbers:
+        return result
+    rows = conn.execute(select(patch_sets).where(patch_sets.c.change_number.in_(numbers))
+                        .order_by(patch_sets.c.change_number, patch_sets.c.number))
+    for row in rows:
+        result[row.change_number].append(_patch_set(row))
+    return result
+
+
+def set_person(conn: Connection, number: int, account_id: int, state: str) -> None:
+    conn.execute(delete(change_people).where(change_people.c.change_number == number,
+                                             change_people.c.account_id == account_id))
+    conn.execute(insert(change_people).values(change_number=number, account_id=account_id,
+                                              state=state))
+
+
+def people_of(conn: Connection, numbers: list[int]) -> dict[int, list[tuple[int, str]]]:
+    result: dict[int, list[tuple[int, str]]] = {n: [] for n in numbers}
+    if numbers:
+        for r in conn.execute(select(change_people)
+                              .where(change_people.c.change_number.in_(numbers))):
+            result[r.change_number].append((r.account_id, r.state))
+    return result
+
+
+def add_hashtags(conn: Connection, number: int, tags: Iterable[str]) -> None:
+    existing = {r[0] for r in conn.execute(select(hashtags.c.hashtag)
+                                           .where(hashtags.c.change_number == number))}
+    for tag in sorted(set(tags) - existing):
+        conn.execute(insert(hashtags).values(change_number=number, hashtag=tag))
+
+
+def set_approval(conn: Connection, number: int, patch_set: int, label: str, account_id: int,
+                 value: int, now: datetime, tag: str | None = None) -> int:
+    """Record a vote; returns the previous value (0 when none)."""
+    key = ((approvals.c.change_number == number) & (approvals.c.patch_set == patch_set)
+           & (approvals.c.label == label) & (approvals.c.account_id == account_id))
+    old = conn.execute(select(approvals.c.value).where(key)).scalar()
+    conn.execute(delete(approvals).where(key))
+    conn.execute(insert(approvals).values(change_number=number, patch_set=patch_set,
+                                          label=label, account_id=account_id, value=value,
+                                          granted=now, tag=tag))
+    return int(old or 0)
+
+
+def approvals_of(conn: Connection, numbers: list[int]) -> dict[int, list[Row]]:  # type: ignore[type-arg]
+    result: dict[int, list[Row]] = {n: [] for n in numbers}  # type: ignore[type-arg]
+    if numbers:
+        for r in conn.execute(select(approvals).where(approvals.c.change_number.in_(numbers))
+                              .order_by(approvals.c.granted)):
+            result[r.change_number].append(r)
+    return result
+
+
+def add_message(conn: Connection, number: int, patch_set: int, author_id: int | None,
+                text: str, now: datetime, tag: str | None = None) -> None:
+    conn.execute(insert(messages).values(change_number=number, patch_set=patch_set,
+                                         author_id=author_id, date=now, message=text, tag=tag))
+
+
+def messages_of(conn: Connection, numbers: list[int]) -> dict[int, list[Row]]:  # type: ignore[type-arg]
+    result: dict[int, list[Row]] = {n: [] for n in numbers}  # type: ignore[type-arg]
+    if numbers:
+        for r in conn.execute(select(messages).where(messages.c.change_number.in_(numbers))
+                              .order_by(messages.c.id)):
+            result[r.change_number].append(r)
+    return result

@@ -1,0 +1,24 @@
+"""The durable event log, in commit order."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from keepgreen.store.schema import events
+
+
+def record(conn: Connection, type_: str, payload: dict[str, Any], now: datetime,
+           project: str | None = None, change_number: int | None = None) -> None:
+    conn.execute(insert(events).values(type=type_, created=now, project=project,
+                                       change_number=change_number, payload=payload))
+
+
+def since(
+    conn: Connection, after_id: int = 0, limit: int = 1000
+) -> list[tuple[int, str, dict[str, Any]]]:
+    rows = conn.execute(select(events.c.id, events.c.type, events.c.payload)
+                        .where(events.c.id > after_id).order_by(events.c.id).limit(limit))
+    return [(r[0], r[1], r[2]) for r in rows]

@@ -1,0 +1,175 @@
+"""Tables. Rows are mapped to the domain's plain values by the store modules; no table class
+doubles as a domain object."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("name", String(255), nullable=False, default=""),
+    Column("email", String(255), nullable=True),
+    Column("http_password_hash", String(255), nullable=True),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created", DateTime, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("owner", String(255), nullable=False, default="Administrators"),
+    Column("created", DateTime, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+group_members = Table(
+    "group_members",
+    metadata,
+    Column("group_id", Integer, ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"),
+           primary_key=True),
+)
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("head", String(255), nullable=False, default="refs/heads/main"),
+    Column("anonymous_read", Boolean, nullable=False, default=True),
+    Column("state", String(16), nullable=False, default="ACTIVE"),
+    Column("created", DateTime, nullable=False),
+)
+
+changes = Table(
+    "changes",
+    metadata,
+    Column("number", Integer, primary_key=True, autoincrement=True),
+    Column("project", String(255), ForeignKey("projects.name"), nullable=False),
+    Column("branch", String(255), nullable=False),
+    Column("change_id", String(41), nullable=False),
+    Column("owner_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("status", String(16), nullable=False, default="NEW"),
+    Column("topic", String(255), nullable=True),
+    Column("wip", Boolean, nullable=False, default=False),
+    Column("private", Boolean, nullable=False, default=False),
+    Column("current_patch_set", Integer, nullable=False, default=1),
+    Column("created", DateTime, nullable=False),
+    Column("updated", DateTime, nullable=False),
+    Column("submitted", DateTime, nullable=True),
+    Index("ix_changes_project_status", "project", "status", "updated"),
+    Index("ix_changes_status_updated", "status", "updated"),
+    Index("ix_changes_change_id", "change_id"),
+    Index("ix_changes_owner", "owner_id", "status"),
+    sqlite_autoincrement=True,
+)
+
+patch_sets = Table(
+    "patch_sets",
+    metadata,
+    Column("change_number", Integer, ForeignKey("changes.number", ondelete="CASCADE"),
+           primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("sha", String(64), nullable=False),
+    Column("parents", JSON, nullable=False),
+    Column("uploader_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("created", DateTime, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("author_name", String(255), nullable=False, default=""),
+    Column("author_email", String(255), nullable=False, default=""),
+    Column("author_date", DateTime, nullable=False),
+    Column("committer_name", String(255), nullable=False, default=""),
+    Column("committer_email", String(255), nullable=False, default=""),
+    Column("committer_date", DateTime, nullable=False),
+    Column("parent_change", Integer, nullable=True),
+    Column("kind", String(32), nullable=False, default="REWORK"),
+    Index("ix_patch_sets_sha", "sha"),
+)
+
+change_people = Table(
+    "change_people",
+    metadata,
+    Column("change_number", Integer, ForeignKey("changes.number", ondelete="CASCADE"),
+           primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
+    Column("state", String(16), nullable=False),  # REVIEWER or CC
+)
+
+hashtags = Table(
+    "hashtags",
+    metadata,
+    Column("change_number", Integer, ForeignKey("changes.number", ondelete="CASCADE"),
+           primary_key=True),
+    Column("hashtag", String(255), primary_key=True),
+    Index("ix_hashtags_hashtag", "hashtag"),
+)
+
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("change_number", Integer, ForeignKey("changes.number", ondelete="CASCADE"),
+           primary_key=True),
+    Column("patch_set", Integer, primary_key=True),
+    Column("label", String(64), primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
+    Column("value", Integer, nullable=False),
+    Column("granted", DateTime, nullable=False),
+    Column("tag", String(255), nullable=True),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("change_number", Integer, ForeignKey("changes.number", ondelete="CASCADE"),
+           nullable=False),
+    Column("patch_set", Integer, nullable=False),
+    Column("author_id", Integer, ForeignKey("accounts.id"), nullable=True),
+    Column("date", DateTime, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("tag", String(255), nullable=True),
+    Index("ix_messages_change", "change_number"),
+    sqlite_autoincrement=True,
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("type", String(64), nullable=False),
+    Column("created", DateTime, nullable=False),
+    Column("project", String(255), nullable=True),
+    Column("change_number", Integer, nullable=True),
+    Column("payload", JSON, nullable=False),
+    sqlite_autoincrement=True,
+)
+

@@ -1,0 +1,118 @@
+"""Git smart HTTP at ``/<project>``, ``/a/<project>`` and ``/p/<project>``.
+
+keepgreen decides who may read or push a project; git's own ``http-backend`` speaks the
+protocol. Every ref update of a push is handed back to keepgreen by the ``proc-receive``
+hook, which is where uploads for review and the per-ref access rules are handled.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from keepgreen.domain import acl
+from keepgreen.domain.account import Principal
+from keepgreen.gerrit.http import basic_credentials, error_response
+from keepgreen.git import http_backend
+from keepgreen.git.hook_server import PushContext
+from keepgreen.services.errors import ServiceError, Unauthorized
+
+SUFFIXES = ("/info/refs", "/git-upload-pack", "/git-receive-pack")
+
+
+@dataclass(frozen=True)
+class GitPath:
+    project: str
+    service_path: str  # e.g. "/info/refs"
+    authenticated: bool
+
+    @property
+    def is_push(self) -> bool:
+        return self.service_path == "/git-receive-pack"
+
+
+def parse_git_path(raw_path: str) -> GitPath | None:
+    """Recognise a smart-HTTP request path; None if it is not one."""
+    path = unquote(raw_path.split("?", 1)[0])
+    suffix = next((s for s in SUFFIXES if path.endswith(s)), None)
+    if suffix is None:
+        return None
+    rest = path[: -len(suffix)]
+    authenticated = rest.startswith("/a/")
+    if authenticated or rest.startswith("/p/"):
+        rest = rest[2:]
+    project = rest.strip("/").removesuffix(".git")
+    if not project:
+        return None
+    return GitPath(project, suffix, authenticated)
+
+
+class GitHttp:
+    def __init__(self, services: Any) -> None:
+        self.services = services
+
+    def _who(self, request: Request, required: bool) -> Principal:
+        credentials = basic_credentials(request)
+        if credentials is None:
+            if required:
+                raise Unauthorized("sign in with your username and HTTP password")
+            return Principal.anonymous()
+        principal = self.services.accounts.authenticate(*credentials)
+        if principal is None:
+            raise Unauthorized("wrong username or HTTP password")
+        return principal
+
+    def _authorise(self, request: Request, path: GitPath) -> Principal:
+        push = path.is_push or request.query_params.get("service") == "git-receive-pack"
+        who = self._who(request, path.authenticated or push)
+        project = self.services.projects.get(path.project, who)
+        if push and not self.services.projects.can(who, project, acl.PUSH,
+                                                   "refs/for/refs/heads/*"):
+            if not self.services.projects.can(who, project, acl.PUSH, "refs/heads/*"):
+                raise Unauthorized(f"{who.account.username if who.account else 'you'} may "
+                                   f"not push to {path.project}")
+        return who
+
+    async def __call__(self, request: Request, path: GitPath) -> Response:
+        settings = self.services.settings
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > settings.max_push_bytes:
+            return error_response(413, f"the push is larger than the server's limit of "
+                                       f"{settings.max_push_bytes} bytes")
+        try:
+            who = await run_in_threadpool(self._authorise, request, path)
+        except ServiceError as exc:
+            return error_response(exc.status, exc.message, isinstance(exc, Unauthorized))
+        push = path.is_push or request.query_params.get("service") == "git-receive-pack"
+        config = {
+            "http.receivepack": "true" if push else "false",
+            "http.uploadpack": "true",
+            "receive.procReceiveRefs": "refs/",
+            "receive.advertisePushOptions": "true",
+            "receive.maxInputSize": str(settings.max_push_bytes),
+            "core.hooksPath": str(self.services.hooks_dir),
+            "uploadpack.allowReachableSHA1InWant": "true",
+        }
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C",
+               "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null",
+               **http_backend.config_env(config)}
+        token = None
+        if who.account is not None:
+            env["REMOTE_USER"] = who.account.username
+        if path.service_path == "/git-receive-pack":
+            token = self.services.hook_server.issue(
+                PushContext(who, path.project, self.services.base_url(request)))
+            env["KEEPGREEN_HOOK_SOCKET"] = str(self.services.hook_server.path)
+            env["KEEPGREEN_HOOK_TOKEN"] = token
+        response = await http_backend.run(
+            request, self.services.repos.root, f"/{path.project}.git{path.service_path}", env)
+        if token is not None:
+            response.background = BackgroundTask(self.services.hook_server.revoke, token)
+        return response

@@ -49,8 +49,12 @@ def create_project(call: Call, project: str) -> Any:
     name = data.get("name") or project
     if name != project:
         raise BadRequest(f"name {name!r} in the body differs from {project!r} in the URL")
+    anonymous_read = data.get("anonymous_read")
+    if anonymous_read is not None and not isinstance(anonymous_read, bool):
+        raise BadRequest("anonymous_read must be true or false")
     created = call.services.projects.create(
-        call.who, project, description, bool(data.get("create_empty_commit")), branches)
+        call.who, project, description, bool(data.get("create_empty_commit")), branches,
+        anonymous_read)
     return Created(project_info(created))
 
 

@@ -156,11 +156,10 @@ class ReceiveService:
                           "smaller series or ask an administrator to push them directly")
         commits = self.repos.read_commits(project.name, shas)
         uploaded = self._store_upload(ctx, project, branch, commits, options)
-        tip_change = next((u for u in uploaded if u.patch_set.sha == tip), uploaded[-1])
         report.messages.extend(_summary(ctx.base_url, uploaded))
-        report.ok(ref, refname=patch_set_ref(tip_change.change.number,
-                                             tip_change.patch_set.number),
-                  old_oid=ZERO, new_oid=tip)
+        # As on Gerrit, the client is told refs/for/<branch> was created; the change URLs
+        # above say where the commits really went.
+        report.ok(ref)
 
     def _store_upload(self, ctx: PushContext, project: Project, branch: str,
                       commits: list[CommitData], options: pushopts.PushOptions) -> list[Uploaded]:

@@ -7,6 +7,7 @@ Every test runs against a real server, once on SQLite and once on PostgreSQL.
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 from urllib.parse import quote
@@ -53,6 +54,13 @@ def assert_one_line_error(response: httpx.Response, status: int) -> str:
     reason = response.text.strip()
     assert reason and "\n" not in reason, repr(response.text)
     return reason
+
+
+def last_error(server: Server) -> str:
+    """The last exception line of the server log, to explain a 500."""
+    errors = [line for line in server.log().splitlines()
+              if re.match(r"^[\w.]+(Error|Exception)\b", line)]
+    return errors[-1][:300] if errors else "(no exception in the server log)"
 
 
 def new_account(server: Server, groups: list[str] | None = None) -> tuple[str, str]:
@@ -149,6 +157,22 @@ def test_bad_or_missing_credentials_are_challenged(server: Server) -> None:
     assert http_status(lambda: rest(server).get("/a/accounts/self")) == 401
 
 
+@pytest.mark.parametrize("number", [str(2**31), "9" * 25, "\u00b2"],
+                         ids=["2^31", "25-digits", "superscript-2"])
+def test_odd_account_numbers_are_not_found(server: Server, number: str) -> None:
+    """Account ids beyond the store's integers (or that int() refuses) are simply unknown."""
+    group = unique("odd-")
+    problems = []
+    with server.admin_client() as c:
+        assert c.put(f"/a/groups/{group}", json={}).status_code == 201
+        for r in (c.get(f"/a/accounts/{enc(number)}"),
+                  c.put(f"/a/groups/{group}/members/{enc(number)}")):
+            if r.status_code != 404:
+                problems.append(f"{r.request.method} {r.request.url.raw_path.decode()} -> "
+                                f"{r.status_code}: {last_error(server)}")
+    assert not problems, "\n".join(problems)
+
+
 # -- projects ------------------------------------------------------------------------------
 
 def test_create_project_with_a_slash_in_its_name(server: Server) -> None:
@@ -214,6 +238,13 @@ def test_project_without_anonymous_read(server: Server, make_user, project_name:
     assert refused.returncode != 0
     assert not (tmp_path / "anon" / ".git").exists()
 
-    clone = member.clone(project_name, tmp_path / "member", hook=False)
+    clone = member.clone(project_name, tmp_path / "member")
     log = member.git("log", "--format=%s", cwd=clone).stdout
     assert "Initial empty repository" in log
+
+    member.commit(clone, "secret.txt", "s\n", "Not for everyone")
+    assert member.push(clone).returncode == 0
+    query = {"q": f"project:{project_name}"}
+    [change] = rest(server, member.username, member.password).get("/changes/", params=query)
+    assert rest(server).get("/changes/", params=query) == []
+    assert http_status(lambda: rest(server).get(f"/changes/{change['_number']}")) == 401

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -35,6 +36,13 @@ def enc(name: str) -> str:
 def change_id_of(user: GitUser, repo: Path, rev: str = "HEAD") -> str:
     message = user.git("log", "-1", "--format=%B", rev, cwd=repo).stdout
     return re.findall(r"^Change-Id: (I[0-9a-f]{40})$", message, re.M)[-1]
+
+
+def last_error(server: Server) -> str:
+    """The last exception line of the server log, to explain a 500."""
+    errors = [line for line in server.log().splitlines()
+              if re.match(r"^[\w.]+(Error|Exception)\b", line)]
+    return errors[-1][:300] if errors else "(no exception in the server log)"
 
 
 def push_ok(user: GitUser, repo: Path, refspec: str = "HEAD:refs/for/main",
@@ -119,6 +127,10 @@ def test_pages_with_n_and_start(server: Server, pushed: Pushed) -> None:
     assert numbers == [c["_number"] for c in everything]
     assert len(set(numbers)) == 3
 
+    limited = client.get("/changes/", params={"q": f"{query} limit:2"})
+    assert [c["_number"] for c in limited] == numbers[:2]
+    assert limited[-1]["_more_changes"] is True
+
 
 def test_change_identifiers(server: Server, pushed: Pushed) -> None:
     client = rest(server)
@@ -165,7 +177,8 @@ def test_second_patch_set_and_messages(server: Server, make_user, project_name: 
     first = erin.commit(repo, "x.txt", "one\n", "Patch set test")
     push_ok(erin, repo)
     (repo / "x.txt").write_text("two\n")
-    erin.git("commit", "-qa", "--amend", "--no-edit", cwd=repo)
+    erin.env["GIT_AUTHOR_DATE"] = "2024-01-02T03:04:05+02:00"
+    erin.git("commit", "-qa", "--amend", "--no-edit", "--reset-author", cwd=repo)
     second = erin.git("rev-parse", "HEAD", cwd=repo).stdout.strip()
     push_ok(erin, repo)
 
@@ -182,8 +195,14 @@ def test_second_patch_set_and_messages(server: Server, make_user, project_name: 
         assert TIMESTAMP.match(message["date"]), message["date"]
         assert message["author"]["username"] == erin.username
 
-    current_only = client.get(f"/changes/{change['_number']}", params={"o": "CURRENT_REVISION"})
+    updated = datetime.strptime(change["updated"][:26], "%Y-%m-%d %H:%M:%S.%f")
+    assert abs(updated - datetime.now(UTC).replace(tzinfo=None)) < timedelta(minutes=5)
+
+    current_only = client.get(f"/changes/{change['_number']}",
+                              params={"o": ["CURRENT_REVISION", "CURRENT_COMMIT"]})
     assert list(current_only["revisions"]) == [second]
+    author = current_only["revisions"][second]["commit"]["author"]
+    assert author["date"] == "2024-01-02 01:04:05.000000000"  # UTC, like Gerrit
 
 
 def test_server_version(server: Server) -> None:
@@ -215,6 +234,20 @@ def test_push_options_are_reflected(server: Server, make_user, project_name: str
                                                  "o": "DETAILED_LABELS"})
 
 
+@pytest.mark.parametrize("reviewer", ["nobody-such", str(2**31)])
+def test_unknown_reviewer_refuses_the_push(server: Server, make_user, project_name: str,
+                                           tmp_path: Path, reviewer: str) -> None:
+    server.create_project(project_name)
+    ivan = make_user(server, "ivan")
+    repo = ivan.clone(project_name, tmp_path / "ivan")
+    ivan.commit(repo, "r.txt", "r\n", "Unknown reviewer")
+    refused = ivan.push(repo, "HEAD:refs/for/main", f"r={reviewer}")
+    assert refused.returncode != 0
+    assert reviewer in refused.stderr and "not a registered account" in refused.stderr, (
+        refused.stderr, last_error(server))
+    assert rest(server).get("/changes/", params={"q": f"project:{project_name}"}) == []
+
+
 def test_votes_on_push_respect_the_allowed_range(server: Server, make_user,
                                                  project_name: str, tmp_path: Path) -> None:
     server.create_project(project_name)
@@ -238,7 +271,7 @@ def test_votes_on_push_respect_the_allowed_range(server: Server, make_user,
 
 
 @pytest.mark.parametrize("query", ["status:open)", "(status:open", 'project:"unterminated',
-                                   "status:"])
+                                   "status:", "frobnicate:1", "is:nonsense"])
 def test_query_syntax_errors_are_400(server: Server, query: str) -> None:
     with server.client() as c:
         r = c.get("/changes/", params={"q": query})
@@ -248,6 +281,29 @@ def test_query_syntax_errors_are_400(server: Server, query: str) -> None:
     with pytest.raises(requests.HTTPError) as failure:
         rest(server).get("/changes/", params={"q": query})
     assert failure.value.response.status_code == 400
+
+
+# Numbers a client may send that do not fit the store's integer columns or int() itself.
+ODD_NUMBERS = [str(2**31), "9" * 25, "\u00b2"]
+
+
+@pytest.mark.parametrize("number", ODD_NUMBERS, ids=["2^31", "25-digits", "superscript-2"])
+def test_odd_numbers_are_not_server_errors(server: Server, number: str) -> None:
+    n = quote(number, safe="")
+    lookups = [f"/changes/{n}", f"/changes/org%2Fx~{n}"]
+    queries = [f"/changes/?q={n}", f"/changes/?q=change:{n}", f"/changes/?q=owner:{n}",
+               f"/changes/?q=status:open&start={n}", f"/changes/?q=status:open&n={n}"]
+    problems = []
+    with server.client() as c:
+        for path in lookups + queries:
+            r = c.get(path)
+            if r.status_code == 500:
+                problems.append(f"{path} -> 500: {last_error(server)}")
+            elif path in lookups and r.status_code != 404:
+                problems.append(f"{path} -> {r.status_code}, expected 404")
+            elif path in queries and not (r.status_code == 400 or gerrit_json(r) == []):
+                problems.append(f"{path} -> {r.status_code} {r.text[:80]!r}")
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("path", ["/a/accounts/{uid}", "/a/groups/{uid}", "/a/projects/{uid}"])

@@ -7,9 +7,14 @@ from dataclasses import dataclass
 ADMINISTRATORS = "Administrators"
 REGISTERED_USERS = "Registered Users"
 ANONYMOUS_USERS = "Anonymous Users"
+# The CI account's group: it votes Verified and submits for the gate.
+SERVICE_USERS = "Service Users"
+# Holds for the owner of the change a decision is about; never listed as a member.
+CHANGE_OWNER = "Change Owner"
 # Groups whose membership is implied rather than listed.
-SYSTEM_GROUPS = (REGISTERED_USERS, ANONYMOUS_USERS)
-BUILTIN_GROUPS = (ADMINISTRATORS, REGISTERED_USERS, ANONYMOUS_USERS)
+SYSTEM_GROUPS = (REGISTERED_USERS, ANONYMOUS_USERS, CHANGE_OWNER)
+BUILTIN_GROUPS = (ADMINISTRATORS, REGISTERED_USERS, ANONYMOUS_USERS, SERVICE_USERS,
+                  CHANGE_OWNER)
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,12 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return ADMINISTRATORS in self.groups
+
+    def as_owner_of(self, owner_id: int) -> Principal:
+        """The same caller, with ``Change Owner`` added when they own the change."""
+        if self.account is not None and self.account.id == owner_id:
+            return Principal(self.account, self.groups | {CHANGE_OWNER})
+        return self
 
     @staticmethod
     def anonymous() -> Principal:

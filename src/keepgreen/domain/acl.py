@@ -11,9 +11,10 @@ import re
 from dataclasses import dataclass
 
 from keepgreen.domain.account import (
-    ADMINISTRATORS,
     ANONYMOUS_USERS,
+    CHANGE_OWNER,
     REGISTERED_USERS,
+    SERVICE_USERS,
     Principal,
 )
 
@@ -24,6 +25,11 @@ SUBMIT = "submit"
 ABANDON = "abandon"
 FORCE_PUSH = "push+force"
 OWNER = "owner"
+REBASE = "rebase"
+EDIT_TOPIC = "editTopicName"
+FORGE_AUTHOR = "forgeAuthor"
+PERMISSIONS = (READ, PUSH, CREATE, SUBMIT, ABANDON, REBASE, OWNER, FORGE_AUTHOR, EDIT_TOPIC,
+               FORCE_PUSH)
 
 
 @dataclass(frozen=True)
@@ -53,49 +59,62 @@ def ref_matches(pattern: str, ref: str) -> bool:
     return ref == pattern
 
 
-def default_rules(project: str, anonymous_read: bool) -> list[Rule]:
-    """The rules every project starts with (the OpenStack convention)."""
+def default_rules(project: str, anonymous_read: bool, has_ci_jobs: bool = False) -> list[Rule]:
+    """The rules every project starts with (the OpenStack convention).
+
+    Registered users upload and vote Code-Review -1..+1; the project's core group votes
+    Code-Review -2..+2 and Workflow -1..+1 and abandons any change; the CI account's group
+    votes Verified and submits; a change's owner abandons, restores and marks it work in
+    progress. Core reviewers submit by hand only where no gate jobs run.
+    """
     core = f"{project}-core"
+    heads = "refs/heads/*"
     rules = [
         Rule("refs/*", READ, REGISTERED_USERS),
-        Rule("refs/*", READ, ADMINISTRATORS),
         Rule("refs/for/*", PUSH, REGISTERED_USERS),
-        Rule("refs/heads/*", PUSH, ADMINISTRATORS),
-        Rule("refs/heads/*", FORCE_PUSH, ADMINISTRATORS),
-        Rule("refs/heads/*", CREATE, ADMINISTRATORS),
-        Rule("refs/tags/*", PUSH, ADMINISTRATORS),
-        Rule("refs/tags/*", CREATE, ADMINISTRATORS),
-        Rule("refs/*", OWNER, ADMINISTRATORS),
-        Rule("refs/heads/*", "label-Code-Review", REGISTERED_USERS, -1, 1),
-        Rule("refs/heads/*", "label-Code-Review", core, -2, 2),
-        Rule("refs/heads/*", "label-Workflow", core, -1, 1),
-        Rule("refs/heads/*", "label-Code-Review", ADMINISTRATORS, -2, 2),
-        Rule("refs/heads/*", "label-Workflow", ADMINISTRATORS, -1, 1),
-        Rule("refs/heads/*", "label-Verified", ADMINISTRATORS, -2, 2),
-        Rule("refs/heads/*", ABANDON, core),
-        Rule("refs/heads/*", SUBMIT, ADMINISTRATORS),
+        Rule(heads, "label-Code-Review", REGISTERED_USERS, -1, 1),
+        Rule(heads, "label-Code-Review", core, -2, 2),
+        Rule(heads, "label-Workflow", core, -1, 1),
+        Rule(heads, ABANDON, core),
+        Rule(heads, REBASE, core),
+        Rule(heads, EDIT_TOPIC, core),
+        Rule(heads, "label-Verified", SERVICE_USERS, -2, 2),
+        Rule(heads, SUBMIT, SERVICE_USERS),
+        Rule(heads, ABANDON, CHANGE_OWNER),
+        Rule(heads, REBASE, CHANGE_OWNER),
+        Rule(heads, EDIT_TOPIC, CHANGE_OWNER),
+        Rule(heads, "label-Workflow", CHANGE_OWNER, -1, 0),
     ]
+    if not has_ci_jobs:
+        rules.append(Rule(heads, SUBMIT, core))
     if anonymous_read:
         rules.append(Rule("refs/*", READ, ANONYMOUS_USERS))
     return rules
 
 
 def check(rules: list[Rule], who: Principal, permission: str, ref: str) -> Decision:
-    """May ``who`` use ``permission`` on ``ref``? Blocks win over grants."""
+    """May ``who`` use ``permission`` on ``ref``? Blocks win over grants; Administrators
+    may do everything that is not blocked."""
     applicable = [
         r for r in rules
         if r.permission == permission and r.group in who.groups and ref_matches(r.ref, ref)
     ]
     if any(r.action == "block" for r in applicable):
         return Decision(False, f"{permission} on {ref} is blocked for your groups")
-    if any(r.action == "allow" for r in applicable):
+    if who.is_admin or any(r.action == "allow" for r in applicable):
         return Decision(True)
     who_text = who.account.username if who.account else "anonymous users"
     return Decision(False, f"{who_text} lacks the {permission} permission on {ref}")
 
 
-def label_range(rules: list[Rule], who: Principal, label: str, ref: str) -> tuple[int, int]:
-    """The widest range the caller's groups grant for ``label`` on ``ref`` ((0, 0) if none)."""
+def label_range(rules: list[Rule], who: Principal, label: str, ref: str,
+                full: tuple[int, int] = (0, 0)) -> tuple[int, int]:
+    """The widest range the caller's groups grant for ``label`` on ``ref`` ((0, 0) if none).
+
+    Administrators get ``full``, the label's whole range.
+    """
+    if who.is_admin:
+        return full
     lo = hi = 0
     for r in rules:
         if (r.permission == f"label-{label}" and r.action == "allow" and r.group in who.groups

@@ -16,6 +16,12 @@ class Project:
     head: str = "refs/heads/" + DEFAULT_BRANCH
     anonymous_read: bool = True
     state: str = "ACTIVE"
+    submit_type: str = "MERGE_IF_NECESSARY"
+    required_approvals: int = 2
+
+
+SUBMIT_TYPES = ("MERGE_IF_NECESSARY", "FAST_FORWARD_ONLY", "REBASE_IF_NECESSARY",
+                "MERGE_ALWAYS", "CHERRY_PICK")
 
 
 def name_problem(name: str) -> str | None:

@@ -11,6 +11,7 @@ from keepgreen.git.repos import Repos
 from keepgreen.services.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from keepgreen.store import accounts as account_store
 from keepgreen.store import projects as store
+from keepgreen.store import review as review_store
 from keepgreen.store.clock import utcnow
 from keepgreen.store.db import Database
 
@@ -21,8 +22,17 @@ class ProjectService:
         self.repos = repos
         self.anonymous_read = anonymous_read
 
-    def rules(self, project: Project) -> list[acl.Rule]:
-        return acl.default_rules(project.name, project.anonymous_read)
+    def has_ci_jobs(self, project: Project) -> bool:
+        """Whether gate jobs run for the project; none do until gating is configured."""
+        return False
+
+    def rules(self, project: Project, own: list[acl.Rule] | None = None) -> list[acl.Rule]:
+        """The project's access rules: the defaults, then its own (blocks win)."""
+        if own is None:
+            with self.db.read() as conn:
+                own = review_store.rules_of(conn, project.name)
+        return acl.default_rules(project.name, project.anonymous_read,
+                                 self.has_ci_jobs(project)) + own
 
     def get(self, name: str, caller: Principal) -> Project:
         """The project if it exists and ``caller`` may read it; otherwise not found (or 401
@@ -40,14 +50,15 @@ class ProjectService:
             return store.project_by_name(conn, name)
 
     def can(self, caller: Principal, project: Project, permission: str, ref: str) -> acl.Decision:
-        if caller.is_admin:
-            return acl.Decision(True)
         return acl.check(self.rules(project), caller, permission, ref)
 
     def visible(self, caller: Principal) -> list[Project]:
         with self.db.read() as conn:
             projects = store.all_projects(conn)
-        return [p for p in projects if self.can(caller, p, acl.READ, "refs/heads/*")]
+            own = review_store.all_rules(conn)
+        return [p for p in projects
+                if acl.check(self.rules(p, own.get(p.name, [])), caller, acl.READ,
+                             "refs/heads/*")]
 
     def create(self, caller: Principal, name: str, description: str = "",
                create_empty_commit: bool = False, branches: list[str] | None = None,

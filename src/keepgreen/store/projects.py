@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Row, insert, select
+from sqlalchemy import Connection, Row, insert, select, update
 
 from keepgreen.domain.project import Project
 from keepgreen.store.clock import utcnow
@@ -10,13 +10,19 @@ from keepgreen.store.schema import projects
 
 
 def _project(row: Row) -> Project:  # type: ignore[type-arg]
-    return Project(row.name, row.description, row.head, row.anonymous_read, row.state)
+    return Project(row.name, row.description, row.head, row.anonymous_read, row.state,
+                   row.submit_type, row.required_approvals)
 
 
 def add_project(conn: Connection, project: Project) -> None:
     conn.execute(insert(projects).values(
         name=project.name, description=project.description, head=project.head,
-        anonymous_read=project.anonymous_read, state=project.state, created=utcnow()))
+        anonymous_read=project.anonymous_read, state=project.state, created=utcnow(),
+        submit_type=project.submit_type, required_approvals=project.required_approvals))
+
+
+def update_project(conn: Connection, name: str, **values: object) -> None:
+    conn.execute(update(projects).where(projects.c.name == name).values(**values))
 
 
 def project_by_name(conn: Connection, name: str) -> Project | None:

@@ -67,6 +67,8 @@ projects = Table(
     Column("anonymous_read", Boolean, nullable=False, default=True),
     Column("state", String(16), nullable=False, default="ACTIVE"),
     Column("created", DateTime, nullable=False),
+    Column("submit_type", String(32), nullable=False, server_default="MERGE_IF_NECESSARY"),
+    Column("required_approvals", Integer, nullable=False, server_default="2"),
 )
 
 changes = Table(
@@ -86,6 +88,7 @@ changes = Table(
     Column("created", DateTime, nullable=False),
     Column("updated", DateTime, nullable=False),
     Column("submitted", DateTime, nullable=True),
+    Column("submitter_id", Integer, nullable=True),
     Index("ix_changes_project_status", "project", "status", "updated"),
     Index("ix_changes_status_updated", "status", "updated"),
     Index("ix_changes_change_id", "change_id"),
@@ -112,6 +115,8 @@ patch_sets = Table(
     Column("committer_date", DateTime, nullable=False),
     Column("parent_change", Integer, nullable=True),
     Column("kind", String(32), nullable=False, default="REWORK"),
+    Column("insertions", Integer, nullable=False, server_default="0"),
+    Column("deletions", Integer, nullable=False, server_default="0"),
     Index("ix_patch_sets_sha", "sha"),
 )
 
@@ -173,3 +178,76 @@ events = Table(
     sqlite_autoincrement=True,
 )
 
+
+access_rules = Table(
+    "access_rules",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project", String(255), nullable=False),
+    Column("ref", String(255), nullable=False),
+    Column("permission", String(64), nullable=False),
+    Column("group_name", String(255), nullable=False),
+    Column("min_value", Integer, nullable=False, default=0),
+    Column("max_value", Integer, nullable=False, default=0),
+    Column("action", String(16), nullable=False, default="allow"),
+    Index("ix_access_rules_project", "project"),
+    sqlite_autoincrement=True,
+)
+
+comments = Table(
+    "comments",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("change_number", Integer, ForeignKey("changes.number", ondelete="CASCADE"),
+           nullable=False),
+    Column("patch_set", Integer, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("side", String(16), nullable=False, default="REVISION"),
+    Column("line", Integer, nullable=True),
+    Column("range", JSON, nullable=True),
+    Column("message", Text, nullable=False),
+    Column("author_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("in_reply_to", String(64), nullable=True),
+    Column("unresolved", Boolean, nullable=False, default=False),
+    Column("draft", Boolean, nullable=False, default=False),
+    Column("updated", DateTime, nullable=False),
+    Column("tag", String(255), nullable=True),
+    Index("ix_comments_change", "change_number", "patch_set"),
+)
+
+stars = Table(
+    "stars",
+    metadata,
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("change_number", Integer, ForeignKey("changes.number", ondelete="CASCADE"),
+           primary_key=True),
+)
+
+change_edits = Table(
+    "change_edits",
+    metadata,
+    Column("change_number", Integer, ForeignKey("changes.number", ondelete="CASCADE"),
+           primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
+    Column("base_patch_set", Integer, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("updated", DateTime, nullable=False),
+)
+
+# A submit in flight: written before the branch moves and closed after the changes are
+# marked merged, so a crash in between is finished (or undone) on the next start.
+submissions = Table(
+    "submissions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project", String(255), nullable=False),
+    Column("branch", String(255), nullable=False),
+    Column("old_sha", String(64), nullable=False),
+    Column("new_sha", String(64), nullable=False),
+    Column("plan", JSON, nullable=False),
+    Column("submitter_id", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created", DateTime, nullable=False),
+    sqlite_autoincrement=True,
+)

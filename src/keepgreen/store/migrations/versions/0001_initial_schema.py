@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 14:08:10.616489
+Create Date: 2026-11-25
 """
 
 from __future__ import annotations

@@ -17,15 +17,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from keepgreen.gerrit import accounts_api, changes_api, projects_api, server_api
+from keepgreen.gerrit import accounts_api, changes_api, projects_api, review_api, server_api
 from keepgreen.gerrit.router import Router
 from keepgreen.git import proc_receive_hook
 from keepgreen.git.hook_server import HookServer, PushContext
+from keepgreen.git.merges import Merger
 from keepgreen.git.repos import Repos
 from keepgreen.services.accounts import AccountService
 from keepgreen.services.changes import ChangeService
+from keepgreen.services.patchsets import PatchSetWriter
 from keepgreen.services.projects import ProjectService
 from keepgreen.services.receive import ReceiveService
+from keepgreen.services.review import ReviewService
+from keepgreen.services.revisions import RevisionService
+from keepgreen.services.submit import SubmitService
 from keepgreen.settings import Settings
 from keepgreen.store.db import Database
 from keepgreen.web import pages
@@ -45,6 +50,10 @@ class Services:
     projects: ProjectService
     changes: ChangeService
     receive: ReceiveService
+    review: ReviewService
+    submit: SubmitService
+    revisions: RevisionService
+    merger: Merger
     hook_server: HookServer
     hooks_dir: Path
 
@@ -62,15 +71,24 @@ def build_services(settings: Settings) -> Services:
     accounts = AccountService(db)
     projects = ProjectService(db, repos, settings.anonymous_read)
     changes = ChangeService(db, projects)
-    receive = ReceiveService(db, repos, projects)
+    merger = Merger(repos)
+    writer = PatchSetWriter(merger)
+    receive = ReceiveService(db, repos, projects, writer)
+
+    def base_url() -> str:
+        return settings.base_url
+
+    review = ReviewService(db, projects, changes, base_url)
+    submit = SubmitService(db, repos, merger, projects, writer, base_url)
+    revisions = RevisionService(db, repos, merger, projects, writer, base_url)
 
     async def on_push(ctx: PushContext, commands: list[list[str]],
                       options: list[str]) -> dict[str, Any]:
         return await run_in_threadpool(receive.handle, ctx, commands, options)
 
     hook_server = HookServer(site / "run", on_push)
-    return Services(settings, db, repos, accounts, projects, changes, receive, hook_server,
-                    site / "hooks")
+    return Services(settings, db, repos, accounts, projects, changes, receive, review, submit,
+                    revisions, merger, hook_server, site / "hooks")
 
 
 def install_hook(hooks_dir: Path) -> None:
@@ -88,7 +106,7 @@ def commit_msg_hook() -> bytes:
 
 def build_app(services: Services) -> Starlette:
     router = Router(services, accounts_api.ROUTES + projects_api.ROUTES
-                    + changes_api.ROUTES + server_api.ROUTES)
+                    + review_api.ROUTES + changes_api.ROUTES + server_api.ROUTES)
     git_http = GitHttp(services)
     hook_text = commit_msg_hook()
 
@@ -111,6 +129,7 @@ def build_app(services: Services) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         install_hook(services.hooks_dir)
+        await run_in_threadpool(services.submit.recover)
         await services.hook_server.start()
         try:
             yield

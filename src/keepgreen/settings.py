@@ -101,6 +101,8 @@ def _coerce(name: str, raw: Any, kind: Any, source: str) -> Any:
             raise SettingsError(f"{source}: {name} must be a whole number, not {raw!r}.") from None
     if kind in (Path, "Path"):
         return Path(str(raw))
+    if name == "listen":
+        _check_listen(str(raw), source)
     return str(raw)
 
 
@@ -131,16 +133,14 @@ def load(
     for name, raw in (flags or {}).items():
         if raw is not None:
             values[name] = _coerce(name, raw, kinds[name], f"--{name.replace('_', '-')}")
-    settings = Settings(**values)
-    _check_listen(settings.listen)
-    return settings
+    return Settings(**values)
 
 
-def _check_listen(listen: str) -> None:
+def _check_listen(listen: str, source: str) -> None:
     host, sep, port = listen.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
         raise SettingsError(
-            f"listen must be HOST:PORT, for example 127.0.0.1:8080, not {listen!r}.")
+            f"{source}: listen must be HOST:PORT, for example 127.0.0.1:8080, not {listen!r}.")
 
 
 def write_site_file(site: Path, values: Mapping[str, Any]) -> None:

@@ -387,6 +387,72 @@ def test_parse_label_errors(value: str, message: str) -> None:
     assert str(info.value).startswith(message)
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (
+            "Code-Review=MAX,count>=2",
+            LabelPredicate("Code-Review", "=", "MAX", count=(">=", 2)),
+        ),
+        ("Code-Review=+2,count=1", LabelPredicate("Code-Review", "=", 2, count=("=", 1))),
+        ("Code-Review>0,count>1", LabelPredicate("Code-Review", ">", 0, count=(">", 1))),
+        ("Code-Review=ANY,count<=3", LabelPredicate("Code-Review", "=", "ANY", count=("<=", 3))),
+        ("Code-Review-2,COUNT<1", LabelPredicate("Code-Review", "=", -2, count=("<", 1))),
+        ("Code-Review=MAX,count=0", LabelPredicate("Code-Review", "=", "MAX", count=("=", 0))),
+        (
+            "Verified=MAX,user=ci,count>=1",
+            LabelPredicate("Verified", "=", "MAX", user="ci", count=(">=", 1)),
+        ),
+        (
+            "Verified=MAX,count>=1,group=ci",
+            LabelPredicate("Verified", "=", "MAX", group="ci", count=(">=", 1)),
+        ),
+        (
+            "Code-Review=+2,user=alice,group=core",
+            LabelPredicate("Code-Review", "=", 2, user="alice", group="core"),
+        ),
+        (
+            "Code-Review>=1,group=CN=Developers, DC=example,count>=2",
+            LabelPredicate(
+                "Code-Review", ">=", 1, group="CN=Developers, DC=example", count=(">=", 2)
+            ),
+        ),
+    ],
+)
+def test_parse_label_qualifiers(value: str, expected: LabelPredicate) -> None:
+    assert parse_label(value) == expected
+
+
+def test_label_count_survives_the_query_parser() -> None:
+    node = parse("label:Code-Review=MAX,count>=2 -label:Code-Review=MIN")
+    assert node == And(
+        (Term("label", "Code-Review=MAX,count>=2"), Not(Term("label", "Code-Review=MIN")))
+    )
+    assert isinstance(node, And) and isinstance(node.operands[0], Term)
+    assert parse_label(node.operands[0].value).count == (">=", 2)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("Code-Review=+2,count>=x", "invalid count 'count>=x'"),
+        ("Code-Review=+2,count", "invalid count 'count'"),
+        ("Code-Review=+2,count=>2", "invalid count 'count=>2'"),
+        ("Code-Review=+2,count>=-1", "invalid count 'count>=-1'"),
+        ("Code-Review=+2,count>=123456", "invalid count 'count>=123456'"),
+        ("Code-Review=+2,count>=2,count>=3", "'count' is given twice"),
+        ("Code-Review=+2,user=a,user=b", "'user' is given twice"),
+        ("Code-Review=+2,group=a,group=b", "'group' is given twice"),
+        ("Code-Review=+2,user=a,alice", "expected 'user=NAME' or 'group=NAME' after ','"),
+        ("Code-Review=+2,count>=1,", "expected 'user=NAME' or 'group=NAME' after ','"),
+    ],
+)
+def test_parse_label_qualifier_errors(value: str, message: str) -> None:
+    with pytest.raises(QuerySyntaxError) as info:
+        parse_label(value)
+    assert str(info.value).startswith(message)
+
+
 # --- age values --------------------------------------------------------------
 
 

@@ -11,7 +11,9 @@ from keepgreen.domain import acl, changeid, pushopts, refs
 from keepgreen.domain.account import (
     ADMINISTRATORS,
     ANONYMOUS_USERS,
+    CHANGE_OWNER,
     REGISTERED_USERS,
+    SERVICE_USERS,
     Account,
     Principal,
 )
@@ -519,7 +521,7 @@ def test_registered_users_may_push_for_review_but_not_to_branches() -> None:
     assert not acl.check(rules, alice, acl.FORCE_PUSH, "refs/heads/main")
 
 
-def test_administrators_may_push_create_and_submit() -> None:
+def test_administrators_may_do_everything_not_blocked() -> None:
     rules = acl.default_rules(PROJECT, anonymous_read=False)
     admin = person("root", ADMINISTRATORS)
     for permission, ref in [(acl.PUSH, "refs/heads/main"), (acl.FORCE_PUSH, "refs/heads/main"),
@@ -554,18 +556,45 @@ def test_label_ranges_registered_core_and_admin() -> None:
     core = person("bob", f"{PROJECT}-core")
     assert acl.label_range(rules, core, "Code-Review", ref) == (-2, 2)
     assert acl.label_range(rules, core, "Workflow", ref) == (-1, 1)
+    assert acl.label_range(rules, core, "Verified", ref) == (0, 0)
     # Another project's core group gets nothing extra here.
     other = person("carol", "org/other-core")
     assert acl.label_range(rules, other, "Code-Review", ref) == (-1, 1)
+    # Administrators get the label's whole range, whatever it is.
     admin = person("root", ADMINISTRATORS)
-    assert acl.label_range(rules, admin, "Verified", ref) == (-2, 2)
+    assert acl.label_range(rules, admin, "Code-Review", ref, full=(-2, 2)) == (-2, 2)
+    assert acl.label_range(rules, admin, "Workflow", ref, full=(-1, 1)) == (-1, 1)
     assert acl.label_range(rules, Principal.anonymous(), "Code-Review", ref) == (0, 0)
 
 
-def test_core_may_abandon_registered_may_not() -> None:
+def test_the_ci_account_votes_verified_and_submits() -> None:
     rules = acl.default_rules(PROJECT, anonymous_read=True)
-    assert acl.check(rules, person("bob", f"{PROJECT}-core"), acl.ABANDON, "refs/heads/main")
-    assert not acl.check(rules, person(), acl.ABANDON, "refs/heads/main")
+    ci = person("zuul", SERVICE_USERS)
+    assert acl.label_range(rules, ci, "Verified", "refs/heads/main") == (-2, 2)
+    assert acl.check(rules, ci, acl.SUBMIT, "refs/heads/main")
+    assert not acl.check(rules, person(), acl.SUBMIT, "refs/heads/main")
+
+
+def test_core_submits_by_hand_only_where_no_gate_jobs_run() -> None:
+    core = person("bob", f"{PROJECT}-core")
+    assert acl.check(acl.default_rules(PROJECT, True, has_ci_jobs=False), core, acl.SUBMIT,
+                     "refs/heads/main")
+    assert not acl.check(acl.default_rules(PROJECT, True, has_ci_jobs=True), core, acl.SUBMIT,
+                         "refs/heads/main")
+
+
+def test_core_may_abandon_any_change_owners_their_own() -> None:
+    rules = acl.default_rules(PROJECT, anonymous_read=True)
+    ref = "refs/heads/main"
+    alice = person()
+    assert acl.check(rules, person("bob", f"{PROJECT}-core"), acl.ABANDON, ref)
+    assert not acl.check(rules, alice, acl.ABANDON, ref)
+    assert alice.account is not None
+    owner = alice.as_owner_of(alice.account.id)
+    assert CHANGE_OWNER in owner.groups
+    assert acl.check(rules, owner, acl.ABANDON, ref)
+    assert acl.label_range(rules, owner, "Workflow", ref) == (-1, 0)  # may mark WIP only
+    assert alice.as_owner_of(alice.account.id + 1) == alice
 
 
 def test_block_wins_over_allow() -> None:
@@ -627,7 +656,7 @@ def test_every_principal_counts_as_anonymous_and_registered_when_signed_in() -> 
 
 @pytest.mark.parametrize(
     "name", ["demo", "org/demo", "openstack/nova", "top/mid/leaf", "x1", "my_project.v2",
-             "Org/Some-Repo", "org/changes", "a" * 255])
+             "Org/Some-Repo", "org/changes", "a" * 250])
 def test_good_project_names(name: str) -> None:
     assert name_problem(name) is None
 
@@ -636,7 +665,7 @@ def test_good_project_names(name: str) -> None:
     ("name", "words"),
     [
         ("", "needed"),
-        ("a" * 256, "255"),
+        ("a" * 251, "250"),
         ("demo.git", ".git"),
         ("org/demo.git", ".git"),
         ("/demo", "slash-separated"),

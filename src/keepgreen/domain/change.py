@@ -48,6 +48,7 @@ class Change:
     wip: bool = False
     private: bool = False
     submitted: datetime | None = None
+    submitter_id: int | None = None
     hashtags: tuple[str, ...] = field(default=())
 
     @property
@@ -57,3 +58,14 @@ class Change:
     @property
     def triplet(self) -> str:
         return f"{self.project}~{self.branch}~{self.change_id}"
+
+
+MAX_ID = 2**31 - 1  # numbers are 32-bit in the store
+
+
+def as_number(text: str) -> int | None:
+    """``text`` as a change or account number: ASCII digits within range, else None."""
+    if not text or not text.isascii() or not text.isdigit() or len(text) > 10:
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None

@@ -79,3 +79,33 @@ def ref_updated(project: str, ref: str, old: str, new: str, submitter: Account |
         "refUpdate": {"oldRev": old, "newRev": new, "refName": ref, "project": project},
         "eventCreatedOn": epoch(when),
     }
+
+
+def change_event(type_: str, change: Change, owner: Account | None, ps: PatchSet,
+                 base_url: str, when: datetime, **extra: Any) -> dict[str, Any]:
+    """Any change event: the common change/patchSet part plus the type's own fields."""
+    payload: dict[str, Any] = {
+        "type": type_,
+        "change": change_attr(change, owner, base_url, ps.message),
+        "patchSet": patch_set_attr(ps, None),
+        "project": change.project,
+        "refName": "refs/heads/" + change.branch,
+        "changeKey": {"id": change.change_id},
+        "eventCreatedOn": epoch(when),
+    }
+    payload["patchSet"].pop("uploader", None)
+    payload.update(extra)
+    return payload
+
+
+def approvals_attr(new: dict[str, int], old: dict[str, int],
+                   descriptions: dict[str, str]) -> list[dict[str, Any]]:
+    """``comment-added`` approvals: values are strings; oldValue only where it changed."""
+    result = []
+    for label, value in new.items():
+        item: dict[str, Any] = {"type": label, "description": descriptions.get(label, label),
+                                "value": str(value)}
+        if label in old and old[label] != value:
+            item["oldValue"] = str(old[label])
+        result.append(item)
+    return result

@@ -32,11 +32,12 @@ def name_problem(name: str) -> str | None:
     """
     if not name:
         return "a project name is needed"
-    if len(name) > 255:
-        return "project names are at most 255 characters"
-    if name.endswith(".git"):
-        return "leave the .git suffix off the project name"
+    if len(name) > 250:
+        # The project's "<name>-core" group must fit in 255 characters too.
+        return "project names are at most 250 characters"
     for segment in name.split("/"):
+        if segment.endswith(".git"):
+            return "no part of a project name may end in .git"
         if not _SEGMENT.match(segment):
             return (
                 f"project name {name!r} may only hold slash-separated parts of letters, "

@@ -343,17 +343,23 @@ _LABEL_COMPARED_RE = re.compile(rf"(?P<name>{_LABEL_NAME})(?P<cmp>>=|<=|=|>|<)(?
 _LABEL_SIGNED_RE = re.compile(rf"(?P<name>{_LABEL_NAME})(?P<score>[+-][0-9]+)")
 _LABEL_NAME_RE = re.compile(_LABEL_NAME)
 _SCORE_RE = re.compile(r"[+-]?[0-9]{1,5}")
+_COUNT_RE = re.compile(r"count(?P<cmp>>=|<=|=|>|<)(?P<n>[0-9]{1,5})", re.I)
 
 
 @dataclass(frozen=True, slots=True)
 class LabelPredicate:
-    """A decoded ``label:`` value, e.g. ``Code-Review>=1,user=alice``."""
+    """A decoded ``label:`` value, e.g. ``Code-Review>=1,user=alice`` or ``Verified=MAX,count>=2``.
+
+    ``count`` is ``(comparison, n)``: the number of distinct voters whose vote matches
+    must compare so with ``n``; ``None`` means "at least one".
+    """
 
     name: str
     comparison: Comparison
     value: LabelScore
     user: str | None = None
     group: str | None = None
+    count: tuple[str, int] | None = None
 
 
 def parse_label(value: str) -> LabelPredicate:
@@ -381,12 +387,45 @@ def parse_label(value: str) -> LabelPredicate:
         )
     if not comma:
         return LabelPredicate(name, comparison, score)
-    key, equals, who = qualifier.partition("=")
-    if not equals or not who or key.lower() not in ("user", "group"):
-        raise QuerySyntaxError(f"expected 'user=NAME' or 'group=NAME' after ',' in '{value}'")
-    if key.lower() == "user":
-        return LabelPredicate(name, comparison, score, user=who)
-    return LabelPredicate(name, comparison, score, group=who)
+    return LabelPredicate(name, comparison, score, *_label_qualifiers(value, qualifier))
+
+
+def _label_qualifiers(
+    value: str, text: str
+) -> tuple[str | None, str | None, tuple[str, int] | None]:
+    """Decode the ``user=``, ``group=`` and ``count<op>N`` qualifiers, in any order."""
+    found: dict[str, str] = {}
+    count: tuple[str, int] | None = None
+    last = ""
+    for segment in text.split(","):
+        key, equals, who = segment.partition("=")
+        key = key.lower()
+        if match := _COUNT_RE.fullmatch(segment):
+            key = "count"
+            if count is None:
+                count = (_COMPARISONS[match["cmp"]], int(match["n"]))
+                last = key
+                continue
+        elif segment[:5].lower() == "count":
+            raise QuerySyntaxError(
+                f"invalid count '{segment}' in '{value}', expected for example 'count>=2'"
+            )
+        elif equals and who and key in ("user", "group"):
+            if key not in found:
+                found[key] = who
+                last = key
+                continue
+        elif last == "group":
+            # Group names such as LDAP's 'CN=Developers, DC=example' contain commas.
+            found["group"] += "," + segment
+            continue
+        else:
+            raise QuerySyntaxError(
+                f"expected 'user=NAME' or 'group=NAME' after ',' in '{value}'"
+                " (or a count such as 'count>=2')"
+            )
+        raise QuerySyntaxError(f"'{key}' is given twice in '{value}'")
+    return found.get("user"), found.get("group"), count
 
 
 # --- age: values ---------------------------------------------------------------

@@ -44,7 +44,11 @@ def parse_magic_branch(ref: str) -> MagicBranch | None:
 
 
 def valid_branch_name(branch: str) -> bool:
-    if not branch or branch.startswith(("/", "-")) or branch.endswith(("/", ".lock", ".")):
+    """git's rules for a branch name (``git check-ref-format --branch``)."""
+    if not branch or branch.startswith("-") or branch.endswith("."):
         return False
-    bad = ("..", "//", "@{", "\\", " ", "~", "^", ":", "?", "*", "[")
-    return not any(b in branch for b in bad) and all(ord(c) >= 32 for c in branch)
+    bad = ("..", "@{", "\\", " ", "~", "^", ":", "?", "*", "[")
+    if any(b in branch for b in bad) or any(ord(c) < 32 or ord(c) == 127 for c in branch):
+        return False
+    return all(part and not part.startswith(".") and not part.endswith(".lock")
+               for part in branch.split("/"))

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from keepgreen.domain.account import Account
 from keepgreen.domain.change import PatchSet, Person
 from keepgreen.domain.changeid import subject as subject_of
+from keepgreen.domain.labels import DEFAULT_LABELS
 from keepgreen.domain.refs import patch_set_ref
+from keepgreen.domain.requirements import RequirementResult
 from keepgreen.gerrit.http import timestamp
 from keepgreen.services.changes import ChangeDetails
 
 LABEL_VALUES: dict[str, dict[str, str]] = {
-    "Code-Review": {"-2": "This shall not be merged", "-1": "This needs changes",
-                    " 0": "No score", "+1": "Looks good to me, but someone else must approve",
-                    "+2": "Looks good to me, approved"},
-    "Verified": {"-2": "Fails", "-1": "Doesn't seem to work", " 0": "No score",
-                 "+1": "Works for me", "+2": "Verified"},
-    "Workflow": {"-1": "Work in progress", " 0": "Ready for reviews", "+1": "Approved"},
-}
+    label.name: label.value_strings() for label in DEFAULT_LABELS}
 
 
 def account_info(account: Account | None, detailed: bool = True) -> dict[str, Any]:
@@ -94,8 +91,46 @@ def label_info(d: ChangeDetails, detailed: bool) -> dict[str, Any]:
     return labels
 
 
+@dataclass
+class Extras:
+    """What a change's JSON needs beyond its stored details, worked out by the caller."""
+
+    permitted: dict[str, tuple[int, int]] = field(default_factory=dict)
+    requirements: list[RequirementResult] | None = None
+    submittable: bool | None = None
+    actions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)  # sha -> FileInfo map
+    comments: tuple[int, int] = (0, 0)
+    starred: bool = False
+    submit_type: str = "MERGE_IF_NECESSARY"
+    sizes: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+
+def requirement_info(result: RequirementResult) -> dict[str, Any]:
+    def expression(e: Any) -> dict[str, Any] | None:
+        if e is None:
+            return None
+        return {"expression": e.expression, "fulfilled": e.fulfilled, "status": e.status,
+                "passing_atoms": list(e.passing_atoms), "failing_atoms": list(e.failing_atoms),
+                **({"error_message": e.error} if e.error else {})}
+
+    info: dict[str, Any] = {"name": result.requirement.name,
+                            "description": result.requirement.description,
+                            "status": result.status, "is_legacy": False,
+                            "submittability_expression_result": expression(
+                                result.submittability)}
+    if result.applicability is not None:
+        info["applicability_expression_result"] = expression(result.applicability)
+    if result.override is not None:
+        info["override_expression_result"] = expression(result.override)
+    if result.reason:
+        info["reason"] = result.reason
+    return info
+
+
 def change_info(d: ChangeDetails, base_url: str, opts: set[str],
-                permitted: dict[str, list[str]] | None = None) -> dict[str, Any]:
+                extras: Extras | None = None) -> dict[str, Any]:
+    extras = extras or Extras()
     c = d.change
     detailed = "DETAILED_ACCOUNTS" in opts
     info: dict[str, Any] = {
@@ -109,11 +144,11 @@ def change_info(d: ChangeDetails, base_url: str, opts: set[str],
         "status": c.status,
         "created": timestamp(c.created),
         "updated": timestamp(c.updated),
-        "submit_type": "MERGE_IF_NECESSARY",
-        "insertions": 0,
-        "deletions": 0,
-        "total_comment_count": 0,
-        "unresolved_comment_count": 0,
+        "submit_type": extras.submit_type,
+        "insertions": extras.sizes.get(c.current_patch_set, (0, 0))[0],
+        "deletions": extras.sizes.get(c.current_patch_set, (0, 0))[1],
+        "total_comment_count": extras.comments[0],
+        "unresolved_comment_count": extras.comments[1],
         "has_review_started": not c.wip,
         "meta_rev_id": f"{c.number:040x}",
         "_number": c.number,
@@ -121,8 +156,20 @@ def change_info(d: ChangeDetails, base_url: str, opts: set[str],
         "current_revision_number": c.current_patch_set,
         "requirements": [],
     }
+    if c.submitted:
+        submitter = d.accounts.get(c.submitter_id) if c.submitter_id else None
+        if submitter is not None:
+            info["submitter"] = account_info(submitter, detailed)
     if c.topic:
         info["topic"] = c.topic
+    if extras.starred:
+        info["starred"] = True
+    if extras.submittable is not None:
+        info["submittable"] = extras.submittable
+    if extras.requirements is not None and "SUBMIT_REQUIREMENTS" in opts:
+        info["submit_requirements"] = [requirement_info(r) for r in extras.requirements]
+    if "CURRENT_ACTIONS" in opts or "CHANGE_ACTIONS" in opts:
+        info["actions"] = extras.actions
     if c.submitted:
         info["submitted"] = timestamp(c.submitted)
     if c.wip:
@@ -131,8 +178,10 @@ def change_info(d: ChangeDetails, base_url: str, opts: set[str],
         info["is_private"] = True
     if "LABELS" in opts or "DETAILED_LABELS" in opts:
         info["labels"] = label_info(d, "DETAILED_LABELS" in opts)
-        if permitted is not None and c.is_open:
-            info["permitted_labels"] = permitted
+        if c.is_open:
+            info["permitted_labels"] = {
+                name: [v for v in LABEL_VALUES[name] if lo <= int(v) <= hi]
+                for name, (lo, hi) in extras.permitted.items()}
     if "DETAILED_LABELS" in opts or "DETAILED_ACCOUNTS" in opts or "LABELS" in opts:
         reviewers: dict[str, list[dict[str, Any]]] = {}
         voters = {a.account_id for a in d.approvals}
@@ -152,7 +201,14 @@ def change_info(d: ChangeDetails, base_url: str, opts: set[str],
     if all_revisions or "CURRENT_REVISION" in opts or "CURRENT_COMMIT" in opts:
         info["current_revision"] = d.current.sha
         shown = d.patch_sets if all_revisions else [d.current]
-        info["revisions"] = {
-            ps.sha: revision_info(d, ps, base_url, opts, ps.number == c.current_patch_set)
-            for ps in shown}
+        info["revisions"] = {}
+        for ps in shown:
+            current = ps.number == c.current_patch_set
+            revision = revision_info(d, ps, base_url, opts, current)
+            if ps.sha in extras.files:
+                revision["files"] = extras.files[ps.sha]
+            if current and ("CURRENT_ACTIONS" in opts or "CHANGE_ACTIONS" in opts):
+                revision["actions"] = {k: v for k, v in extras.actions.items()
+                                       if k in ("submit", "rebase", "cherrypick")}
+            info["revisions"][ps.sha] = revision
     return info

@@ -9,13 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from keepgreen.domain import acl
-from keepgreen.domain.account import Principal
-from keepgreen.domain.change import Change
-from keepgreen.gerrit.change_json import LABEL_VALUES, change_info, commit_info
-from keepgreen.gerrit.http import Call, error_response, no_content
+from keepgreen.domain.change import MAX_ID, Change, PatchSet, as_number
+from keepgreen.gerrit.change_json import Extras, change_info, commit_info
+from keepgreen.gerrit.http import Call
 from keepgreen.gerrit.router import Route
 from keepgreen.services.changes import ChangeDetails
 from keepgreen.services.errors import BadRequest
+from keepgreen.store import changes as change_store
+from keepgreen.store import review as review_store
 
 DEFAULT_PAGE = 500
 
@@ -28,38 +29,115 @@ def _options(call: Call) -> set[str]:
     return opts
 
 
-def _permitted(call: Call, d: ChangeDetails) -> dict[str, list[str]]:
-    who: Principal = call.who
+FILE_OPTIONS = ("CURRENT_FILES", "ALL_FILES")
+
+
+def _extras(call: Call, d: ChangeDetails, opts: set[str], starred: set[int],
+            comment_counts: dict[int, tuple[int, int]],
+            sizes: dict[tuple[int, int], tuple[int, int]]) -> Extras:
+    services = call.services
+    change = d.change
+    project = services.projects.exists(change.project)
+    extras = Extras(submit_type=project.submit_type if project else "MERGE_IF_NECESSARY",
+                    starred=change.number in starred,
+                    comments=comment_counts.get(change.number, (0, 0)),
+                    sizes={ps: v for (n, ps), v in sizes.items() if n == change.number})
+    if "LABELS" in opts or "DETAILED_LABELS" in opts:
+        extras.permitted = services.review.permitted(call.who, change)
+    wants_rules = {"SUBMIT_REQUIREMENTS", "CURRENT_ACTIONS", "CHANGE_ACTIONS", "LABELS",
+                   "DETAILED_LABELS", "SUBMITTABLE"} & opts
+    if wants_rules and change.is_open:
+        results = services.submit.evaluate(change)
+        extras.requirements = results
+        verdict = services.submit.verdict(change)
+        extras.submittable = verdict.submittable
+        if "CURRENT_ACTIONS" in opts or "CHANGE_ACTIONS" in opts:
+            extras.actions = _actions(call, change, verdict)
+    elif wants_rules:
+        extras.requirements = services.submit.evaluate(change)
+        extras.submittable = False
+    if FILE_OPTIONS[0] in opts or FILE_OPTIONS[1] in opts:
+        shown = d.patch_sets if "ALL_FILES" in opts else [d.current]
+        extras.files = {ps.sha: file_infos(call, change.project, ps, None) for ps in shown}
+    return extras
+
+
+def _actions(call: Call, change: Change, verdict: Any) -> dict[str, dict[str, Any]]:
+    who = call.who
+    actions: dict[str, dict[str, Any]] = {}
     if who.account is None:
-        return {}
-    project = call.services.projects.exists(d.change.project)
-    rules = call.services.projects.rules(project)
-    result: dict[str, list[str]] = {}
-    for label, values in LABEL_VALUES.items():
-        if who.is_admin:
-            lo, hi = min(int(v) for v in values), max(int(v) for v in values)
-        else:
-            lo, hi = acl.label_range(rules, who, label, "refs/heads/" + d.change.branch)
-        allowed = [v for v in values if lo <= int(v) <= hi]
-        if allowed and (lo, hi) != (0, 0):
-            result[label] = allowed
+        return actions
+    review = call.services.review
+
+    def allowed(permission: str) -> bool:
+        return bool(review.can(who, change, permission))
+
+    if verdict.submittable and allowed(acl.SUBMIT):
+        actions["submit"] = {"method": "POST", "label": "Submit",
+                             "title": "Submit the change", "enabled": True}
+    if allowed(acl.ABANDON):
+        actions["abandon"] = {"method": "POST", "label": "Abandon", "enabled": True}
+    if allowed(acl.REBASE):
+        actions["rebase"] = {"method": "POST", "label": "Rebase", "enabled": True}
+    if allowed(acl.EDIT_TOPIC):
+        actions["topic"] = {"method": "PUT", "label": "Topic", "enabled": True}
+        actions["hashtags"] = {"method": "POST", "label": "Hashtags", "enabled": True}
+    actions["cherrypick"] = {"method": "POST", "label": "Cherry Pick", "enabled": True}
+    if who.account.id == change.owner_id or who.is_admin:
+        key = "ready" if change.wip else "wip"
+        actions[key] = {"method": "POST", "label": key.upper() if key == "wip" else "Ready",
+                        "enabled": True}
+    return actions
+
+
+def file_infos(call: Call, project: str, ps: PatchSet, base: str | None) -> dict[str, Any]:
+    result: dict[str, Any] = {"/COMMIT_MSG": {"status": "A", "lines_inserted":
+                                              len(ps.message.splitlines()),
+                                              "size_delta": len(ps.message),
+                                              "size": len(ps.message)}}
+    for f in call.services.merger.files(project, ps.sha, base):
+        info: dict[str, Any] = {"lines_inserted": f.lines_inserted,
+                                "lines_deleted": f.lines_deleted,
+                                "size_delta": f.size_delta, "size": f.size}
+        if f.status != "M":
+            info["status"] = f.status
+        if f.old_path:
+            info["old_path"] = f.old_path
+        if f.binary:
+            info["binary"] = True
+        result[f.path] = {k: v for k, v in info.items() if v or k in ("size", "size_delta")}
     return result
 
 
 def _render(call: Call, changes: list[Change], opts: set[str]) -> list[dict[str, Any]]:
     details = call.services.changes.details(changes, messages="MESSAGES" in opts)
-    labels = "LABELS" in opts or "DETAILED_LABELS" in opts
-    return [change_info(d, call.base_url, opts, _permitted(call, d) if labels else None)
+    numbers = [c.number for c in changes]
+    with call.services.db.read() as conn:
+        starred = (review_store.starred(conn, call.who.account.id, numbers)
+                   if call.who.account else set())
+        counts = review_store.comment_counts(conn, numbers)
+        sizes = change_store.sizes_of(conn, numbers)
+    return [change_info(d, call.base_url, opts,
+                        _extras(call, d, opts, starred, counts, sizes))
             for d in details]
+
+
+def render_one(call: Call, change: str) -> dict[str, Any]:
+    found = call.services.changes.resolve(change, call.who)
+    opts = {"LABELS", "CURRENT_REVISION"} | _options(call)
+    return _render(call, [found], opts)[0]
 
 
 def _int(call: Call, name: str) -> int | None:
     raw = call.query(name)
     if raw is None:
         return None
-    if not raw.lstrip("-").isdigit() or int(raw) < 0:
-        raise BadRequest(f"{name}={raw} must be a whole number of at least 0")
-    return int(raw)
+    if raw == "0":
+        return 0
+    number = as_number(raw)
+    if number is None:
+        raise BadRequest(f"{name}={raw} must be a whole number from 0 to {MAX_ID}")
+    return number
 
 
 def query_changes(call: Call) -> Any:
@@ -94,19 +172,9 @@ def get_commit(call: Call, change: str, revision: str) -> Any:
     return commit_info(call.services.changes.patch_set(details, revision))
 
 
-def get_edit(call: Call, change: str) -> Any:
-    call.services.changes.resolve(change, call.who)
-    return no_content()
-
-
 def get_topic(call: Call, change: str) -> Any:
     found = call.services.changes.resolve(change, call.who)
     return found.topic or ""
-
-
-def not_yet(call: Call, **params: str) -> Any:
-    path = "/" + "/".join(call.segments)
-    return error_response(501, f"{call.request.method} {path} is not implemented yet")
 
 
 ROUTES: list[Route] = [
@@ -114,20 +182,5 @@ ROUTES: list[Route] = [
     ("GET", ("changes", "{change}"), get_change),
     ("GET", ("changes", "{change}", "detail"), get_detail),
     ("GET", ("changes", "{change}", "topic"), get_topic),
-    ("GET", ("changes", "{change}", "edit"), get_edit),
     ("GET", ("changes", "{change}", "revisions", "{revision}", "commit"), get_commit),
 ]
-for _method, _path in [
-    ("POST", ("changes", "")),
-    ("POST", ("changes", "{change}", "revisions", "{revision}", "review")),
-    ("POST", ("changes", "{change}", "submit")),
-    ("POST", ("changes", "{change}", "abandon")),
-    ("POST", ("changes", "{change}", "restore")),
-    ("POST", ("changes", "{change}", "rebase")),
-    ("PUT", ("changes", "{change}", "topic")),
-    ("DELETE", ("changes", "{change}", "topic")),
-    ("GET", ("changes", "{change}", "revisions", "{revision}", "files")),
-    ("GET", ("changes", "{change}", "revisions", "{revision}", "comments")),
-    ("GET", ("changes", "{change}", "revisions", "{revision}", "related")),
-]:
-    ROUTES.append((_method, _path, not_yet))

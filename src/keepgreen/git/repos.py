@@ -53,6 +53,10 @@ class Repos:
     def exists(self, project: str) -> bool:
         return (self.path(project) / "HEAD").exists()
 
+    def remove(self, project: str) -> None:
+        """Delete a repository (only used to undo a creation that failed half-way)."""
+        shutil.rmtree(self.path(project), ignore_errors=True)
+
     def run(self, project: str, *args: str, input_text: str | None = None,
             env: dict[str, str] | None = None, check: bool = True) -> str:
         proc = subprocess.run(

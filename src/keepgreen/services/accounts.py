@@ -78,6 +78,9 @@ class AccountService:
             raise BadRequest(
                 f"username {new.username!r} may only hold letters, digits and '._-@' "
                 "and must not start with '-' or '.'")
+        for label, value in (("name", new.name), ("email", new.email)):
+            if value is not None and (len(value) > 255 or "\n" in value):
+                raise BadRequest(f"{label} must be one line of at most 255 characters")
         hashed = passwords.hash_password(new.http_password) if new.http_password else None
         with self.db.write() as conn:
             if store.account_by_username(conn, new.username):

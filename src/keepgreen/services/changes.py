@@ -8,7 +8,7 @@ from sqlalchemy import Row
 
 from keepgreen.domain import query as q
 from keepgreen.domain.account import Account, Principal
-from keepgreen.domain.change import Change, PatchSet
+from keepgreen.domain.change import Change, PatchSet, as_number
 from keepgreen.domain.changeid import is_change_id
 from keepgreen.services.errors import BadRequest, NotFound, Unauthorized
 from keepgreen.services.projects import ProjectService
@@ -52,9 +52,9 @@ class ChangeService:
         with self.db.read() as conn:
             numbers: list[int] = []
             parts = identifier.split("~")
-            if identifier.isdigit():
+            if as_number(identifier) is not None:
                 numbers = [int(identifier)]
-            elif len(parts) == 2 and parts[1].isdigit():
+            elif len(parts) == 2 and as_number(parts[1]) is not None:
                 change = store.change_by_number(conn, int(parts[1]))
                 numbers = [change.number] if change and change.project == parts[0] else []
             elif len(parts) == 3:
@@ -114,7 +114,8 @@ class ChangeService:
             votes = store.approvals_of(conn, numbers)
             notes = store.messages_of(conn, numbers) if messages else {n: [] for n in numbers}
             people = store.people_of(conn, numbers)
-            ids = {c.owner_id for c in changes}
+            ids = {c.owner_id for c in changes} | {c.submitter_id for c in changes
+                                                   if c.submitter_id}
             for n in numbers:
                 ids |= {ps.uploader_id for ps in sets[n]}
                 ids |= {v.account_id for v in votes[n]}
@@ -129,7 +130,48 @@ class ChangeService:
         if revision == "current":
             return details.current
         for ps in details.patch_sets:
-            if (revision.isdigit() and ps.number == int(revision) and len(revision) < 6) or (
+            if (as_number(revision) == ps.number and len(revision) < 6) or (
                     len(revision) >= 4 and ps.sha.startswith(revision)):
                 return ps
         raise NotFound(f"revision {revision} not found on change {details.change.number}")
+
+    def related(self, change: Change, who: Principal) -> list[dict[str, object]]:
+        """The relation chain around ``change``: descendants first, then itself, then its
+        open ancestors, as Gerrit's ``related`` lists them. Empty when it stands alone."""
+        with self.db.read() as conn:
+            current = {ps.number: ps for ps in store.patch_sets_of(conn, [change.number])
+                       [change.number]}[change.current_patch_set]
+            chain = [(change, current)]
+            seen = {change.number}
+            cursor = current
+            while cursor.parents:  # ancestors that are still patch sets of open changes
+                holders = [h for h in store.patch_sets_with_shas(conn, change.project,
+                                                                 [cursor.parents[0]])
+                           if h[3] == "NEW" and h[0] not in seen]
+                if not holders:
+                    break
+                parent = store.change_by_number(conn, holders[0][0])
+                assert parent is not None
+                cursor = next(ps for ps in store.patch_sets_of(conn, [parent.number])
+                              [parent.number] if ps.number == holders[0][1])
+                chain.append((parent, cursor))
+                seen.add(parent.number)
+            frontier = [current.sha]
+            while frontier:  # descendants: open changes whose current patch set builds on us
+                children = store.children_of(conn, change.project, frontier)
+                frontier = []
+                for child, ps in children:
+                    if child.number not in seen and child.status == "NEW":
+                        chain.insert(0, (child, ps))
+                        seen.add(child.number)
+                        frontier.append(ps.sha)
+        visible = [(c, ps) for c, ps in chain if self.can_see(c, who)]
+        if len(visible) < 2:
+            return []
+        return [{"project": c.project, "change_id": c.change_id, "_change_number": c.number,
+                 "_revision_number": ps.number, "_current_revision_number": c.current_patch_set,
+                 "status": c.status,
+                 "commit": {"commit": ps.sha, "parents": [{"commit": p} for p in ps.parents],
+                            "author": {"name": ps.author.name, "email": ps.author.email},
+                            "subject": c.subject}}
+                for c, ps in visible]

@@ -7,7 +7,7 @@ from keepgreen.domain.account import Principal
 from keepgreen.domain.change import Person
 from keepgreen.domain.project import DEFAULT_BRANCH, Project, name_problem
 from keepgreen.domain.refs import valid_branch_name
-from keepgreen.git.repos import Repos
+from keepgreen.git.repos import GitError, Repos
 from keepgreen.services.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from keepgreen.store import accounts as account_store
 from keepgreen.store import projects as store
@@ -84,10 +84,15 @@ class ProjectService:
             if group is None:
                 group = account_store.add_group(conn, core, f"Core reviewers of {name}", core)
             account_store.add_member(conn, group.id, caller.account.id)
-            self.repos.create(name, head)
-            if create_empty_commit:
-                who = Person(caller.account.name, caller.account.email or "", utcnow())
-                self.repos.create_empty_commit(name, head, who, "Initial empty repository")
+            try:
+                self.repos.create(name, head)
+                if create_empty_commit:
+                    who = Person(caller.account.name, caller.account.email or "", utcnow())
+                    self.repos.create_empty_commit(name, head, who, "Initial empty repository")
+            except GitError as exc:
+                # Leave nothing behind that would block a retry under the same name.
+                self.repos.remove(name)
+                raise BadRequest(f"cannot create the repository of {name}: {exc}") from None
         return project
 
     def branches(self, project: Project) -> list[tuple[str, str]]:

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from keepgreen.domain import acl, events, pushopts, upload
+from keepgreen.domain import acl, events, labels, pushopts, upload
 from keepgreen.domain.account import Account
 from keepgreen.domain.change import Change, PatchSet
 from keepgreen.domain.changeid import change_ids
@@ -28,6 +28,7 @@ from keepgreen.domain.refs import (
 )
 from keepgreen.git.hook_server import PushContext
 from keepgreen.git.repos import CommitData, GitError, Repos
+from keepgreen.services.patchsets import PatchSetWriter
 from keepgreen.services.projects import ProjectService
 from keepgreen.store import accounts as account_store
 from keepgreen.store import changes as store
@@ -37,7 +38,6 @@ from keepgreen.store.db import Database
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LABELS = ("Code-Review", "Verified", "Workflow")
 MAX_COMMITS = 1000
 
 
@@ -71,10 +71,12 @@ class Uploaded:
 
 
 class ReceiveService:
-    def __init__(self, db: Database, repos: Repos, projects: ProjectService) -> None:
+    def __init__(self, db: Database, repos: Repos, projects: ProjectService,
+                 writer: PatchSetWriter) -> None:
         self.db = db
         self.repos = repos
         self.projects = projects
+        self.writer = writer
 
     def handle(self, ctx: PushContext, commands: list[list[str]],
                push_options: list[str]) -> dict[str, Any]:
@@ -167,6 +169,8 @@ class ReceiveService:
         assert account is not None
         for label, value in options.labels.items():
             self._check_vote(ctx, project, branch, label, value)
+        options.labels = {labels.find(k).name: v  # type: ignore[union-attr]
+                          for k, v in options.labels.items()}
         by_sha = {c.sha: c for c in commits}
         with self.db.write() as conn:
             ids = list({cid for c in commits for cid in change_ids(c.message)})
@@ -190,6 +194,7 @@ class ReceiveService:
                 data = by_sha[action.commit.sha]
                 parent_change = next((change_of_sha[p] for p in data.parents
                                       if p in change_of_sha), None)
+                previous = None
                 if isinstance(action, upload.NewChange):
                     number = store.add_change(
                         conn, project=project.name, branch=branch, change_id=action.change_id,
@@ -200,6 +205,8 @@ class ReceiveService:
                 else:
                     number = action.change.number
                     ps_number, new = action.change.current_patch_set + 1, False
+                    previous = next(ps for ps in store.patch_sets_of(conn, [number])[number]
+                                    if ps.number == action.change.current_patch_set)
                     values: dict[str, object] = {"current_patch_set": ps_number,
                                                  "subject": subject_of(data.message),
                                                  "updated": now}
@@ -211,18 +218,11 @@ class ReceiveService:
                         values["private"] = options.private
                     store.update_change(conn, number, **values)
                 change_of_sha[data.sha] = number
-                ps = PatchSet(number, ps_number, data.sha, data.parents, account.id, now,
-                              data.message, data.author, data.committer, parent_change)
-                store.add_patch_set(conn, ps)
+                written = self.writer.write(conn, number, ps_number, data, account, now,
+                                            ctx.base_url, parent_change, previous,
+                                            _upload_message(ps_number, options))
                 self._apply_options(conn, number, ps_number, account, options, people, now)
-                change = store.change_by_number(conn, number)
-                assert change is not None
-                owner = account if new else account_store.account_by_id(conn, change.owner_id)
-                event_store.record(conn, "patchset-created",
-                                   events.patchset_created(change, ps, owner, account,
-                                                           ctx.base_url),
-                                   now, project=project.name, change_number=number)
-                results.append(Uploaded(change, ps, new))
+                results.append(Uploaded(written.change, written.patch_set, new))
             ref_updates = [(patch_set_ref(u.change.number, u.patch_set.number),
                             u.patch_set.sha, ZERO) for u in results]
             # Refs last: if writing them fails, the transaction rolls back and no change
@@ -232,15 +232,15 @@ class ReceiveService:
 
     def _check_vote(self, ctx: PushContext, project: Project, branch: str, label: str,
                     value: int) -> None:
-        if label not in DEFAULT_LABELS:
-            raise Refused(f"label {label!r} does not exist; labels are "
-                          f"{', '.join(DEFAULT_LABELS)}")
-        if ctx.principal.is_admin:
-            return
-        lo, hi = acl.label_range(self.projects.rules(project), ctx.principal, label,
-                                 HEADS + branch)
+        found = labels.find(label)
+        if found is None:
+            names = ", ".join(t.name for t in labels.DEFAULT_LABELS)
+            raise Refused(f"label {label!r} does not exist; labels are {names}")
+        lo, hi = acl.label_range(self.projects.rules(project), ctx.principal, found.name,
+                                 HEADS + branch, (found.min, found.max))
         if not lo <= value <= hi:
-            raise Refused(f"you may vote {label} only from {lo:+d} to {hi:+d}, not {value:+d}")
+            raise Refused(f"you may vote {found.name} only from {lo:+d} to {hi:+d}, "
+                          f"not {value:+d}")
 
     def _resolve_people(self, conn: Any, options: pushopts.PushOptions) -> dict[str, Account]:
         people: dict[str, Account] = {}
@@ -260,16 +260,18 @@ class ReceiveService:
             store.set_person(conn, number, people[key].id, "CC")
         if options.hashtags:
             store.add_hashtags(conn, number, options.hashtags)
-        text = f"Uploaded patch set {ps_number}."
-        votes = " ".join(f"{label}{value:+d}" for label, value in options.labels.items())
         for label, value in options.labels.items():
             store.set_approval(conn, number, ps_number, label, account.id, value, now)
-        if votes:
-            text = f"Uploaded patch set {ps_number}: {votes}."
-        if options.message:
-            text += "\n\n" + options.message
-        store.add_message(conn, number, ps_number, account.id, text, now,
-                          tag="autogenerated:gerrit:newPatchSet")
+
+
+def _upload_message(ps_number: int, options: pushopts.PushOptions) -> str:
+    text = f"Uploaded patch set {ps_number}."
+    votes = " ".join(f"{label}{value:+d}" for label, value in options.labels.items())
+    if votes:
+        text = f"Uploaded patch set {ps_number}: {votes}."
+    if options.message:
+        text += "\n\n" + options.message
+    return text
 
 
 def _summary(base_url: str, uploaded: list[Uploaded]) -> list[str]:

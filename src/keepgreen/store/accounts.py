@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, Row, func, insert, select, update
 
 from keepgreen.domain.account import Account, Group
+from keepgreen.domain.change import as_number
 from keepgreen.store.clock import utcnow
 from keepgreen.store.schema import accounts, group_members, groups
 
@@ -38,7 +39,7 @@ def account_by_id(conn: Connection, account_id: int) -> Account | None:
 
 def find_account(conn: Connection, key: str) -> Account | None:
     """By username, email or numeric id, as Gerrit resolves account identifiers."""
-    if key.isdigit():
+    if as_number(key) is not None:
         found = account_by_id(conn, int(key))
         if found:
             return found

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, not_, or_, select, true
 
 from keepgreen.domain import query as q
+from keepgreen.domain.change import as_number
 from keepgreen.store import accounts as account_store
 from keepgreen.store.schema import approvals, change_people, changes, hashtags, patch_sets
 
@@ -104,18 +105,19 @@ class Compiler:
         return changes.c.project == value
 
     def _change(self, value: str) -> ColumnElement[bool]:
-        if value.isdigit():
-            return changes.c.number == int(value)
+        if value.isascii() and value.isdigit():
+            number = as_number(value)
+            return changes.c.number == number if number is not None else false()
         if value.startswith("I"):
             return changes.c.change_id.startswith(value, autoescape=True)
         if "~" in value:
             parts = value.split("~")
-            if len(parts) == 2 and parts[1].isdigit():
+            if len(parts) == 2 and as_number(parts[1]) is not None:
                 return and_(changes.c.project == parts[0], changes.c.number == int(parts[1]))
         return false()
 
     def _default(self, value: str) -> ColumnElement[bool]:
-        if value.isdigit() or (value.startswith("I") and len(value) > 6):
+        if (value.isascii() and value.isdigit()) or (value.startswith("I") and len(value) > 6):
             return self._change(value)
         return or_(changes.c.subject.contains(value, autoescape=True),
                    changes.c.project == value, self._commit(value))
@@ -166,6 +168,12 @@ class Compiler:
             conditions.append(approvals.c.account_id == self._account_id(predicate.user))
         if predicate.group:
             raise UnsupportedQuery("label:...,group= is not supported yet")
+        if predicate.count is not None:
+            op, wanted = predicate.count
+            voters = (select(func.count(func.distinct(approvals.c.account_id)))
+                      .where(*conditions).scalar_subquery())
+            return {"=": voters == wanted, ">=": voters >= wanted, "<=": voters <= wanted,
+                    ">": voters > wanted, "<": voters < wanted}[op]
         return exists().where(*conditions)
 
     def _message(self, value: str) -> ColumnElement[bool]:
@@ -187,7 +195,7 @@ def top_level_limit(node: q.Node) -> int | None:
     terms = node.operands if isinstance(node, q.And) else (node,)
     for term in terms:
         if isinstance(term, q.Term) and term.operator == "limit":
-            if not term.value.isdigit():
+            if as_number(term.value) is None:
                 raise UnsupportedQuery(f"limit:{term.value} must be a whole number")
             return int(term.value)
     return None

@@ -17,6 +17,7 @@ def _change(row: Row, tags: Iterable[str] = ()) -> Change:  # type: ignore[type-
         owner_id=row.owner_id, subject=row.subject, status=row.status,
         current_patch_set=row.current_patch_set, created=row.created, updated=row.updated,
         topic=row.topic, wip=row.wip, private=row.private, submitted=row.submitted,
+        submitter_id=row.submitter_id,
         hashtags=tuple(sorted(tags)))
 
 
@@ -177,3 +178,46 @@ def messages_of(conn: Connection, numbers: list[int]) -> dict[int, list[Row]]:  
                               .order_by(messages.c.id)):
             result[r.change_number].append(r)
     return result
+
+
+def set_patch_set_size(conn: Connection, number: int, patch_set: int, insertions: int,
+                       deletions: int) -> None:
+    conn.execute(update(patch_sets).where(patch_sets.c.change_number == number,
+                                          patch_sets.c.number == patch_set)
+                 .values(insertions=insertions, deletions=deletions))
+
+
+def sizes_of(conn: Connection, numbers: list[int]) -> dict[tuple[int, int], tuple[int, int]]:
+    """(insertions, deletions) per (change, patch set)."""
+    if not numbers:
+        return {}
+    rows = conn.execute(select(patch_sets.c.change_number, patch_sets.c.number,
+                               patch_sets.c.insertions, patch_sets.c.deletions)
+                        .where(patch_sets.c.change_number.in_(numbers)))
+    return {(r[0], r[1]): (r[2], r[3]) for r in rows}
+
+
+def remove_hashtags(conn: Connection, number: int, tags: Iterable[str]) -> None:
+    conn.execute(delete(hashtags).where(hashtags.c.change_number == number,
+                                        hashtags.c.hashtag.in_(list(tags))))
+
+
+def remove_approval(conn: Connection, number: int, patch_set: int, label: str,
+                    account_id: int) -> None:
+    conn.execute(delete(approvals).where(
+        approvals.c.change_number == number, approvals.c.patch_set == patch_set,
+        approvals.c.label == label, approvals.c.account_id == account_id))
+
+
+def children_of(conn: Connection, project: str,
+                shas: list[str]) -> list[tuple[Change, PatchSet]]:
+    """Current patch sets (of changes in ``project``) whose first parent is one of ``shas``."""
+    rows = conn.execute(
+        select(patch_sets).join(changes, (changes.c.number == patch_sets.c.change_number)
+                                & (changes.c.current_patch_set == patch_sets.c.number))
+        .where(changes.c.project == project, changes.c.status == "NEW"))
+    wanted = set(shas)
+    found = [_patch_set(r) for r in rows if r.parents and r.parents[0] in wanted]
+    by_number = {c.number: c for c in changes_by_numbers(conn, [ps.change_number
+                                                                for ps in found])}
+    return [(by_number[ps.change_number], ps) for ps in found]

@@ -83,7 +83,9 @@ class GitHttp:
     async def __call__(self, request: Request, path: GitPath) -> Response:
         settings = self.services.settings
         length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.max_push_bytes:
+        too_big = length and length.isascii() and length.isdigit() and (
+            int(length) > settings.max_push_bytes)
+        if too_big:
             return error_response(413, f"the push is larger than the server's limit of "
                                        f"{settings.max_push_bytes} bytes")
         try:

@@ -1,0 +1,206 @@
+"""New patch sets and changes made on the server: rebase, commit-message edits,
+cherry-picks, and changes created through the API."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC
+from typing import Any
+
+from keepgreen.domain import acl
+from keepgreen.domain.account import Principal
+from keepgreen.domain.change import NEW, Change, PatchSet, Person
+from keepgreen.domain.changeid import change_ids, subject
+from keepgreen.domain.refs import valid_branch_name
+from keepgreen.git.merges import MergeConflict, Merger
+from keepgreen.git.repos import Repos
+from keepgreen.services.errors import BadRequest, Conflict, Forbidden, Unauthorized
+from keepgreen.services.patchsets import PatchSetWriter
+from keepgreen.services.projects import ProjectService
+from keepgreen.store import changes as store
+from keepgreen.store import review as review_store
+from keepgreen.store.clock import utcnow
+from keepgreen.store.db import Database
+
+
+class RevisionService:
+    def __init__(self, db: Database, repos: Repos, merger: Merger, projects: ProjectService,
+                 writer: PatchSetWriter, base_url: Any) -> None:
+        self.db = db
+        self.repos = repos
+        self.merger = merger
+        self.projects = projects
+        self.writer = writer
+        self._base_url = base_url
+
+    def _who(self, who: Principal, action: str) -> Person:
+        if who.account is None:
+            raise Unauthorized(f"{action} needs you to sign in")
+        return Person(who.account.name, who.account.email or "", utcnow())
+
+    def _current(self, change: Change) -> PatchSet:
+        with self.db.read() as conn:
+            sets = store.patch_sets_of(conn, [change.number])[change.number]
+        return next(ps for ps in sets if ps.number == change.current_patch_set)
+
+    def _new_patch_set(self, who: Principal, change: Change, sha: str, message: str) -> None:
+        assert who.account is not None
+        data = self.repos.read_commits(change.project, [sha])[0]
+        now = utcnow()
+        with self.db.write() as conn:
+            fresh = store.change_by_number(conn, change.number)
+            assert fresh is not None
+            if fresh.current_patch_set != change.current_patch_set:
+                raise Conflict(f"change {change.number} got a new patch set meanwhile; retry")
+            previous = next(ps for ps in store.patch_sets_of(conn, [change.number])
+                            [change.number] if ps.number == change.current_patch_set)
+            number = change.current_patch_set + 1
+            store.update_change(conn, change.number, current_patch_set=number,
+                                subject=subject(data.message), updated=now)
+            written = self.writer.write(conn, change.number, number, data, who.account, now,
+                                        self._base_url(), previous.parent_change, previous,
+                                        message)
+            self.repos.update_refs(change.project, [written.ref_update])
+
+    def rebase(self, who: Principal, change: Change, base: str | None) -> None:
+        """Rebase the current patch set onto the branch tip (or ``base``)."""
+        committer = self._who(who, "rebasing")
+        project = self.projects.exists(change.project)
+        assert project is not None
+        decision = acl.check(self.projects.rules(project), who.as_owner_of(change.owner_id),
+                             acl.REBASE, "refs/heads/" + change.branch)
+        if not decision:
+            raise Forbidden(f"rebasing is not permitted: {decision.reason}")
+        if change.status != NEW:
+            raise Conflict(f"change {change.number} is {change.status.lower()}")
+        ps = self._current(change)
+        onto = self.repos.resolve(change.project, base or "refs/heads/" + change.branch)
+        if onto is None:
+            raise BadRequest(f"base {base or change.branch} not found")
+        if ps.parents and ps.parents[0] == onto:
+            raise Conflict("change is already up to date")
+        try:
+            new = self.merger.cherry_pick(change.project, ps.sha, onto, committer)
+        except MergeConflict as exc:
+            raise Conflict(f"rebasing change {change.number} conflicts in: "
+                           f"{', '.join(exc.files)}") from None
+        self._new_patch_set(who, change, new, f"Patch Set {ps.number + 1}: "
+                                              f"Patch Set {ps.number} was rebased")
+
+    def edit_message(self, who: Principal, change: Change, message: str) -> None:
+        self._who(who, "editing the commit message")
+        assert who.account is not None
+        if who.account.id != change.owner_id and not who.is_admin:
+            raise Forbidden("only the change owner may edit its commit message")
+        if not message.strip():
+            raise BadRequest("the commit message must not be empty")
+        if change_ids(message) and change.change_id not in change_ids(message):
+            raise BadRequest("the Change-Id footer must stay " + change.change_id)
+        if not change_ids(message):
+            message = message.rstrip("\n") + f"\n\nChange-Id: {change.change_id}\n"
+        if self._current(change).message == message:
+            raise Conflict("new commit message is the same as the current one")
+        with self.db.write() as conn:
+            review_store.set_edit(conn, change.number, who.account.id,
+                                  change.current_patch_set, message, utcnow())
+
+    def edit(self, who: Principal, change: Change) -> dict[str, Any] | None:
+        if who.account is None:
+            return None
+        with self.db.read() as conn:
+            row = review_store.get_edit(conn, change.number, who.account.id)
+        if row is None:
+            return None
+        return {"base_patch_set_number": row.base_patch_set, "message": row.message}
+
+    def publish_edit(self, who: Principal, change: Change) -> None:
+        committer = self._who(who, "publishing an edit")
+        assert who.account is not None
+        with self.db.read() as conn:
+            row = review_store.get_edit(conn, change.number, who.account.id)
+        if row is None:
+            raise Conflict("there is no change edit to publish")
+        if row.base_patch_set != change.current_patch_set:
+            raise Conflict("the edit is based on an old patch set; make it again")
+        ps = self._current(change)
+        env = {"GIT_AUTHOR_NAME": ps.author.name, "GIT_AUTHOR_EMAIL": ps.author.email,
+               "GIT_AUTHOR_DATE": _date(ps.author), "GIT_COMMITTER_NAME": committer.name,
+               "GIT_COMMITTER_EMAIL": committer.email, "GIT_COMMITTER_DATE": _date(committer)}
+        args = ["commit-tree", f"{ps.sha}^{{tree}}"]
+        for parent in ps.parents:
+            args += ["-p", parent]
+        new = self.repos.run(change.project, *args, input_text=row.message, env=env).strip()
+        self._new_patch_set(who, change, new, f"Patch Set {ps.number + 1}: Commit message "
+                                              "was updated.")
+        with self.db.write() as conn:
+            review_store.drop_edit(conn, change.number, who.account.id)
+
+    def cherry_pick(self, who: Principal, change: Change, ps: PatchSet, destination: str,
+                    message: str | None) -> int:
+        """Cherry-pick ``ps`` onto branch ``destination`` as a new change; its number."""
+        committer = self._who(who, "cherry-picking")
+        destination = destination.removeprefix("refs/heads/")
+        project = self.projects.exists(change.project)
+        assert project is not None and who.account is not None
+        decision = self.projects.can(who, project, acl.PUSH,
+                                     "refs/for/refs/heads/" + destination)
+        if not decision:
+            raise Forbidden(f"cherry-picking is not permitted: {decision.reason}")
+        tip = self.repos.resolve(change.project, "refs/heads/" + destination)
+        if tip is None:
+            raise BadRequest(f"branch {destination} not found")
+        if message is not None and change.change_id not in change_ids(message):
+            message = message.rstrip("\n") + f"\n\nChange-Id: {change.change_id}\n"
+        try:
+            new = self.merger.cherry_pick(change.project, ps.sha, tip, committer, message)
+        except MergeConflict as exc:
+            raise Conflict(f"cherry-pick conflicts in: {', '.join(exc.files)}") from None
+        return self._new_change(who, change.project, destination, new, change.topic,
+                                f"Patch Set 1: Cherry Picked from branch {change.branch}.")
+
+    def create_change(self, who: Principal, project_name: str, branch: str, title: str,
+                      topic: str | None) -> int:
+        committer = self._who(who, "creating a change")
+        project = self.projects.get(project_name, who)
+        branch = branch.removeprefix("refs/heads/")
+        if not valid_branch_name(branch):
+            raise BadRequest(f"{branch!r} is not a valid branch name")
+        decision = self.projects.can(who, project, acl.PUSH, "refs/for/refs/heads/" + branch)
+        if not decision:
+            raise Forbidden(f"creating changes is not permitted: {decision.reason}")
+        if not title.strip():
+            raise BadRequest("a change needs a subject")
+        tip = self.repos.resolve(project_name, "refs/heads/" + branch)
+        if tip is None:
+            raise BadRequest(f"branch {branch} not found in {project_name}")
+        seed = f"{project_name}\n{branch}\n{title}\n{committer.date.isoformat()}\n{tip}"
+        change_id = "I" + hashlib.sha1(seed.encode()).hexdigest()
+        message = f"{title.strip()}\n\nChange-Id: {change_id}\n"
+        env = {"GIT_AUTHOR_NAME": committer.name, "GIT_AUTHOR_EMAIL": committer.email,
+               "GIT_AUTHOR_DATE": _date(committer), "GIT_COMMITTER_NAME": committer.name,
+               "GIT_COMMITTER_EMAIL": committer.email, "GIT_COMMITTER_DATE": _date(committer)}
+        new = self.repos.run(project_name, "commit-tree", f"{tip}^{{tree}}", "-p", tip,
+                             input_text=message, env=env).strip()
+        return self._new_change(who, project_name, branch, new, topic, None)
+
+    def _new_change(self, who: Principal, project: str, branch: str, sha: str,
+                    topic: str | None, message: str | None) -> int:
+        assert who.account is not None
+        data = self.repos.read_commits(project, [sha])[0]
+        ids = change_ids(data.message)
+        now = utcnow()
+        with self.db.write() as conn:
+            if store.known_on_branch(conn, project, branch, ids):
+                raise Conflict(f"a change with Change-Id {ids[0]} already exists on {branch}")
+            number = store.add_change(conn, project=project, branch=branch, change_id=ids[0],
+                                      owner_id=who.account.id, subject=subject(data.message),
+                                      topic=topic, wip=False, private=False, now=now)
+            written = self.writer.write(conn, number, 1, data, who.account, now,
+                                        self._base_url(), message=message)
+            self.repos.update_refs(project, [written.ref_update])
+        return number
+
+
+def _date(person: Person) -> str:
+    return f"{int(person.date.replace(tzinfo=UTC).timestamp())} +0000"
+

@@ -1,0 +1,263 @@
+"""Submitting changes: whether a change can merge, and merging it with the project's submit
+type, together with its open ancestors in the relation chain.
+
+The branch and the change status never disagree: a submission is recorded before the branch
+moves and completed after, and ``recover`` finishes (or drops) any submission a crash left
+half-done before the server takes new work.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from keepgreen.domain import acl, events, requirements
+from keepgreen.domain.account import Principal
+from keepgreen.domain.change import MERGED, NEW, Change, PatchSet, Person
+from keepgreen.domain.project import Project
+from keepgreen.domain.refs import ZERO
+from keepgreen.git.merges import MergeConflict, Merger
+from keepgreen.git.repos import GitError, Repos
+from keepgreen.services.errors import Conflict, Forbidden, NotFound, Unauthorized
+from keepgreen.services.patchsets import PatchSetWriter
+from keepgreen.services.projects import ProjectService
+from keepgreen.store import accounts as account_store
+from keepgreen.store import changes as store
+from keepgreen.store import events as event_store
+from keepgreen.store import review as review_store
+from keepgreen.store.clock import utcnow
+from keepgreen.store.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Link:
+    change: Change
+    patch_set: PatchSet
+
+
+class SubmitService:
+    def __init__(self, db: Database, repos: Repos, merger: Merger, projects: ProjectService,
+                 writer: PatchSetWriter, base_url: Any) -> None:
+        self.db = db
+        self.repos = repos
+        self.merger = merger
+        self.projects = projects
+        self.writer = writer
+        self._base_url = base_url
+
+    # -- can it merge? -----------------------------------------------------------------
+    def facts(self, change: Change) -> requirements.ChangeFacts:
+        project = self._project(change)
+        with self.db.read() as conn:
+            ps = _current(conn, change)
+            rows = [v for v in store.approvals_of(conn, [change.number])[change.number]
+                    if v.patch_set == change.current_patch_set]
+            voters = account_store.accounts_by_ids(conn, {v.account_id for v in rows})
+            groups = {a: account_store.group_names_of(conn, a) for a in voters}
+            unresolved = review_store.comment_counts(conn, [change.number]).get(
+                change.number, (0, 0))[1]
+        votes = tuple(requirements.Vote(v.label, v.account_id, v.value,
+                                        voters[v.account_id].username,
+                                        frozenset(groups[v.account_id])) for v in rows)
+        return requirements.ChangeFacts(
+            number=change.number, status=change.status, project=change.project,
+            branch=change.branch, owner_id=change.owner_id, uploader_id=ps.uploader_id,
+            votes=votes, wip=change.wip, private=change.private, topic=change.topic,
+            hashtags=change.hashtags, unresolved_comments=unresolved,
+            has_ci_jobs=self.projects.has_ci_jobs(project))
+
+    def evaluate(self, change: Change) -> list[requirements.RequirementResult]:
+        project = self._project(change)
+        facts = self.facts(change)
+        return [requirements.evaluate(r, facts)
+                for r in requirements.default_requirements(project.required_approvals)]
+
+    def verdict(self, change: Change) -> requirements.Verdict:
+        if change.status != NEW:
+            return requirements.Verdict(False, (f"change is {change.status.lower()}",))
+        result = requirements.verdict(self.evaluate(change))
+        if change.wip:
+            return requirements.Verdict(False, ("change is work in progress",) + result.reasons)
+        return result
+
+    # -- merging -----------------------------------------------------------------------
+    def submit(self, who: Principal, change: Change) -> Change:
+        if who.account is None:
+            raise Unauthorized("submitting needs you to sign in")
+        project = self._project(change)
+        ref = "refs/heads/" + change.branch
+        decision = acl.check(self.projects.rules(project), who.as_owner_of(change.owner_id),
+                             acl.SUBMIT, ref)
+        if not decision:
+            raise Forbidden(f"submitting is not permitted: {decision.reason}")
+        if change.status != NEW:
+            raise Conflict(f"change {change.number} is {change.status.lower()}")
+        tip = self.repos.resolve(project.name, ref)
+        chain = self._chain(change, project, tip)
+        for link in chain:
+            verdict = self.verdict(link.change)
+            if not verdict.submittable:
+                which = ("this change" if link.change.number == change.number
+                         else f"change {link.change.number} it depends on")
+                raise Conflict(f"cannot submit: {which} cannot merge: "
+                               + "; ".join(verdict.reasons))
+        now = utcnow()
+        committer = Person(who.account.name, who.account.email or "", now)
+        new_tip, plan = self._merge(project, chain, tip, committer)
+        with self.db.write() as conn:
+            submission = review_store.start_submission(
+                conn, project.name, change.branch, tip or ZERO, new_tip, plan,
+                who.account.id, now)
+        try:
+            self.repos.update_refs(project.name, [(ref, new_tip, tip or ZERO)])
+        except GitError:
+            with self.db.write() as conn:
+                review_store.finish_submission(conn, submission, "ABORTED")
+            raise Conflict(f"branch {change.branch} moved while submitting; try again") from None
+        self._finish(submission, project.name, change.branch, tip or ZERO, new_tip, plan,
+                     who.account.id)
+        with self.db.read() as conn:
+            merged = store.change_by_number(conn, change.number)
+        assert merged is not None
+        return merged
+
+    def _chain(self, change: Change, project: Project, tip: str | None) -> list[Link]:
+        """The change and its open ancestors, oldest first."""
+        with self.db.read() as conn:
+            links = [Link(change, _current(conn, change))]
+            if project.submit_type == "CHERRY_PICK":
+                return links
+            while True:
+                parents = links[0].patch_set.parents
+                if not parents:
+                    break
+                parent = parents[0]
+                if tip and self.repos.is_ancestor(project.name, parent, tip):
+                    break
+                holders = store.patch_sets_with_shas(conn, project.name, [parent])
+                open_holders = [h for h in holders if h[3] == NEW]
+                if not open_holders:
+                    if tip is None:
+                        break
+                    if any(h[3] == MERGED for h in holders):
+                        break
+                    raise Conflict(f"change {links[0].change.number} depends on commit "
+                                   f"{parent[:7]}, which is in no open change and not merged")
+                number, ps_number = open_holders[0][0], open_holders[0][1]
+                parent_change = store.change_by_number(conn, number)
+                assert parent_change is not None
+                if parent_change.branch != change.branch:
+                    raise Conflict(f"change {links[0].change.number} depends on change "
+                                   f"{number} of branch {parent_change.branch}")
+                if ps_number != parent_change.current_patch_set:
+                    raise Conflict(f"change {links[0].change.number} depends on outdated patch "
+                                   f"set {ps_number} of change {number}; rebase it first")
+                links.insert(0, Link(parent_change, _current(conn, parent_change)))
+        return links
+
+    def _merge(self, project: Project, chain: list[Link], tip: str | None,
+               committer: Person) -> tuple[str, list[dict[str, Any]]]:
+        """The new branch tip and, per change, the commit that merges it."""
+        top = chain[-1].patch_set.sha
+        kind = project.submit_type
+        plan = [{"change": link.change.number, "sha": link.patch_set.sha, "rebased": False}
+                for link in chain]
+        fast_forward = tip is None or self.repos.is_ancestor(project.name, tip, top)
+        try:
+            if kind == "FAST_FORWARD_ONLY" and not fast_forward:
+                raise Conflict(f"{project.name} only merges fast-forward; rebase change "
+                               f"{chain[-1].change.number} onto {chain[-1].change.branch}")
+            if tip is None or (fast_forward and kind in ("MERGE_IF_NECESSARY",
+                                                         "FAST_FORWARD_ONLY",
+                                                         "REBASE_IF_NECESSARY")):
+                return top, plan
+            if kind in ("MERGE_IF_NECESSARY", "MERGE_ALWAYS"):
+                subject = chain[-1].change.subject
+                message = f'Merge "{subject}"\n\nChange-Id: {chain[-1].change.change_id}\n'
+                return self.merger.merge_commit(project.name, tip, top, message,
+                                                committer), plan
+            if kind == "CHERRY_PICK":
+                picked = self.merger.cherry_pick(project.name, top, tip, committer)
+                plan[-1].update(sha=picked, rebased=True)
+                return picked, plan
+            rebased = self.merger.rebase(project.name, [link.patch_set.sha for link in chain],
+                                         tip, committer)
+            for item, sha in zip(plan, rebased, strict=True):
+                item.update(sha=sha, rebased=True)
+            return rebased[-1], plan
+        except MergeConflict as exc:
+            raise Conflict(f"change {chain[-1].change.number} conflicts with "
+                           f"{chain[-1].change.branch} in: {', '.join(exc.files)}") from None
+
+    def _finish(self, submission: int, project: str, branch: str, old: str, new: str,
+                plan: list[dict[str, Any]], submitter_id: int) -> None:
+        now = utcnow()
+        base_url = self._base_url()
+        with self.db.write() as conn:
+            submitter = account_store.account_by_id(conn, submitter_id)
+            assert submitter is not None
+            ref_updates = []
+            for item in plan:
+                change = store.change_by_number(conn, item["change"])
+                if change is None or change.status == MERGED:
+                    continue
+                ps = _current(conn, change)
+                if item["rebased"] and item["sha"] != ps.sha:
+                    data = self.repos.read_commits(project, [item["sha"]])[0]
+                    number = change.current_patch_set + 1
+                    store.update_change(conn, change.number, current_patch_set=number)
+                    written = self.writer.write(
+                        conn, change.number, number, data, submitter, now, base_url,
+                        previous=ps, message=f"Patch Set {number}: patch set {ps.number} "
+                                             f"was rebased")
+                    ref_updates.append(written.ref_update)
+                    ps = written.patch_set
+                store.update_change(conn, change.number, status=MERGED, submitted=now,
+                                    submitter_id=submitter_id, updated=now)
+                store.add_message(conn, change.number, ps.number, submitter_id,
+                                  f"Change has been successfully merged by {submitter.name}",
+                                  now, "autogenerated:gerrit:merged")
+                merged = store.change_by_number(conn, change.number)
+                assert merged is not None
+                owner = account_store.account_by_id(conn, merged.owner_id)
+                event_store.record(conn, "change-merged", events.change_event(
+                    "change-merged", merged, owner, ps, base_url, now,
+                    submitter=events.account_attr(submitter), newRev=new),
+                    now, project=project, change_number=change.number)
+            event_store.record(conn, "ref-updated", events.ref_updated(
+                project, "refs/heads/" + branch, old, new, submitter, now), now,
+                project=project)
+            if ref_updates:
+                self.repos.update_refs(project, ref_updates)
+            review_store.finish_submission(conn, submission, "DONE")
+
+    def recover(self) -> None:
+        """Complete submissions whose branch moved, drop those whose branch did not."""
+        with self.db.read() as conn:
+            pending = review_store.pending_submissions(conn)
+        for row in pending:
+            tip = self.repos.resolve(row.project, "refs/heads/" + row.branch)
+            if tip and (tip == row.new_sha or self.repos.is_ancestor(row.project,
+                                                                     row.new_sha, tip)):
+                log.info("finishing submission %s of %s", row.id, row.project)
+                self._finish(row.id, row.project, row.branch, row.old_sha, row.new_sha,
+                             row.plan, row.submitter_id)
+            else:
+                with self.db.write() as conn:
+                    review_store.finish_submission(conn, row.id, "ABORTED")
+
+    def _project(self, change: Change) -> Project:
+        project = self.projects.exists(change.project)
+        if project is None:
+            raise NotFound(f"project {change.project} not found")
+        return project
+
+
+def _current(conn: Connection, change: Change) -> PatchSet:
+    sets = store.patch_sets_of(conn, [change.number])[change.number]
+    return next(ps for ps in sets if ps.number == change.current_patch_set)

@@ -17,7 +17,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from keepgreen.gerrit import accounts_api, changes_api, projects_api, review_api, server_api
+from keepgreen.gerrit import (
+    access_api,
+    accounts_api,
+    changes_api,
+    events_api,
+    projects_api,
+    review_api,
+    server_api,
+)
 from keepgreen.gerrit.router import Router
 from keepgreen.git import proc_receive_hook
 from keepgreen.git.hook_server import HookServer, PushContext
@@ -106,7 +114,8 @@ def commit_msg_hook() -> bytes:
 
 def build_app(services: Services) -> Starlette:
     router = Router(services, accounts_api.ROUTES + projects_api.ROUTES
-                    + review_api.ROUTES + changes_api.ROUTES + server_api.ROUTES)
+                    + access_api.ROUTES + review_api.ROUTES + changes_api.ROUTES
+                    + server_api.ROUTES + events_api.ROUTES)
     git_http = GitHttp(services)
     hook_text = commit_msg_hook()
 

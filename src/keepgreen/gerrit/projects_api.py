@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from keepgreen.domain.project import Project
+from keepgreen.domain.project import SUBMIT_TYPES, Project
 from keepgreen.gerrit.http import Call
 from keepgreen.gerrit.router import Created, Route
 from keepgreen.services.errors import BadRequest, NotFound
@@ -52,9 +52,18 @@ def create_project(call: Call, project: str) -> Any:
     anonymous_read = data.get("anonymous_read")
     if anonymous_read is not None and not isinstance(anonymous_read, bool):
         raise BadRequest("anonymous_read must be true or false")
+    submit_type = data.get("submit_type")
+    approvals = data.get("required_approvals")
+    if submit_type is not None and submit_type not in SUBMIT_TYPES:
+        raise BadRequest(f"submit_type must be one of {', '.join(SUBMIT_TYPES)}")
+    if approvals is not None and (not isinstance(approvals, int) or not 1 <= approvals <= 10):
+        raise BadRequest("required_approvals must be a whole number from 1 to 10")
     created = call.services.projects.create(
         call.who, project, description, bool(data.get("create_empty_commit")), branches,
         anonymous_read)
+    if submit_type is not None or approvals is not None:
+        created = call.services.projects.configure(call.who, created, submit_type, approvals,
+                                                   None)
     return Created(project_info(created))
 
 

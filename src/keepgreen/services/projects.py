@@ -5,7 +5,7 @@ from __future__ import annotations
 from keepgreen.domain import acl
 from keepgreen.domain.account import Principal
 from keepgreen.domain.change import Person
-from keepgreen.domain.project import DEFAULT_BRANCH, Project, name_problem
+from keepgreen.domain.project import DEFAULT_BRANCH, SUBMIT_TYPES, Project, name_problem
 from keepgreen.domain.refs import valid_branch_name
 from keepgreen.git.repos import GitError, Repos
 from keepgreen.services.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
@@ -100,3 +100,44 @@ class ProjectService:
 
     def head(self, project: Project) -> str:
         return self.repos.head(project.name)
+
+    def configure(self, caller: Principal, project: Project, submit_type: str | None,
+                  required_approvals: int | None, description: str | None) -> Project:
+        """Change a project's review settings; needs ``owner`` on the project."""
+        decision = self.can(caller, project, acl.OWNER, "refs/*")
+        if not decision:
+            raise Forbidden(f"changing {project.name} needs the owner permission")
+        values: dict[str, object] = {}
+        if submit_type is not None:
+            if submit_type not in SUBMIT_TYPES:
+                raise BadRequest(f"submit_type must be one of {', '.join(SUBMIT_TYPES)}")
+            values["submit_type"] = submit_type
+        if required_approvals is not None:
+            if not 1 <= required_approvals <= 10:
+                raise BadRequest("required_approvals must be from 1 to 10")
+            values["required_approvals"] = required_approvals
+        if description is not None:
+            values["description"] = description
+        with self.db.write() as conn:
+            if values:
+                store.update_project(conn, project.name, **values)
+            updated = store.project_by_name(conn, project.name)
+        assert updated is not None
+        return updated
+
+    def change_access(self, caller: Principal, project: Project, add: list[acl.Rule],
+                      remove: list[tuple[str, str | None, str | None]]) -> list[acl.Rule]:
+        """Add and remove the project's own access rules; needs ``owner``."""
+        decision = self.can(caller, project, acl.OWNER, "refs/*")
+        if not decision:
+            raise Forbidden(f"changing the access rules of {project.name} needs the owner "
+                            "permission")
+        with self.db.write() as conn:
+            for rule in add:
+                if account_store.group_by_name(conn, rule.group) is None:
+                    raise BadRequest(f"group {rule.group!r} does not exist")
+            for ref, permission, group in remove:
+                review_store.remove_rules(conn, project.name, ref, permission, group)
+            for rule in add:
+                review_store.add_rule(conn, project.name, rule)
+            return review_store.rules_of(conn, project.name)

@@ -15,7 +15,14 @@ from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, not
 from keepgreen.domain import query as q
 from keepgreen.domain.change import as_number
 from keepgreen.store import accounts as account_store
-from keepgreen.store.schema import approvals, change_people, changes, hashtags, patch_sets
+from keepgreen.store.schema import (
+    approvals,
+    change_people,
+    changes,
+    hashtags,
+    patch_sets,
+    stars,
+)
 
 # Highest and lowest value of each label, for MAX and MIN.
 LABEL_RANGES: dict[str, tuple[int, int]] = {
@@ -97,7 +104,12 @@ class Compiler:
             return self._cc("self")
         if v in ("true",):
             return true()
-        if v in ("false", "starred", "watched", "ignored"):
+        if v == "starred":
+            if self.asker.account_id is None:
+                return false()
+            return exists().where(stars.c.change_number == changes.c.number,
+                                  stars.c.account_id == self.asker.account_id)
+        if v in ("false", "watched", "ignored"):
             return false()
         raise UnsupportedQuery(f"is:{value} is not supported")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -41,7 +42,7 @@ def unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:8]}"
 
 
-def http_status(call) -> int:  # type: ignore[no-untyped-def]
+def http_status(call: Callable[[], object]) -> int:
     """The HTTP status of a pygerrit2 call that is expected to fail."""
     with pytest.raises(requests.HTTPError) as failure:
         call()
@@ -63,9 +64,9 @@ def last_error(server: Server) -> str:
     return errors[-1][:300] if errors else "(no exception in the server log)"
 
 
-def new_account(server: Server, groups: list[str] | None = None) -> tuple[str, str]:
+def new_account(server: Server) -> tuple[str, str]:
     username = unique("user")
-    return username, server.create_account(username, groups=groups)
+    return username, server.create_account(username)
 
 
 # -- accounts ------------------------------------------------------------------------------
@@ -108,12 +109,13 @@ def test_groups_and_members(server: Server) -> None:
     assert [m["username"] for m in members] == [member]
 
 
-def test_only_administrators_create_accounts_and_groups(server: Server) -> None:
+def test_only_administrators_create_accounts_groups_and_projects(server: Server) -> None:
     username, password = new_account(server)
     user = rest(server, username, password)
     assert http_status(lambda: user.put(f"/accounts/{unique('x')}",
                                         json={"http_password": "whatever"})) == 403
     assert http_status(lambda: user.put(f"/groups/{unique('g')}", json={})) == 403
+    assert http_status(lambda: user.put(f"/projects/{unique('p')}", json={})) == 403
     with server.client(username, password) as c:
         assert_one_line_error(c.put(f"/a/groups/{unique('g')}", json={}), 403)
 
@@ -210,7 +212,8 @@ def test_unknown_duplicate_and_invalid_projects(server: Server, project_name: st
         assert_one_line_error(c.put(f"/a/projects/{enc(project_name)}", json={}), 409)
         for bad in ("a/../b", "foo.git", "-dash", "org//twice"):
             r = c.put(f"/a/projects/{enc(bad)}", json={"create_empty_commit": True})
-            assert assert_one_line_error(r, 400), bad
+            assert r.status_code == 400, (bad, r.status_code, r.text)
+            assert_one_line_error(r, 400)
         assert c.get(f"/a/projects/{enc('a/../b')}").status_code == 404
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -230,8 +230,8 @@ def test_push_options_are_reflected(server: Server, make_user, project_name: str
     reviewers = [r["username"] for r in change["reviewers"]["REVIEWER"]]
     assert reviewers == [grace.username]
     assert any("Hello world" in m["message"] for m in change["messages"])
-    assert rest(server).get("/changes/", params={"q": "topic:t1 hashtag:h1 is:wip",
-                                                 "o": "DETAILED_LABELS"})
+    found = rest(server).get("/changes/", params={"q": "topic:t1 hashtag:h1 is:wip"})
+    assert change["_number"] in [c["_number"] for c in found]
 
 
 @pytest.mark.parametrize("reviewer", ["nobody-such", str(2**31)])
@@ -275,7 +275,7 @@ def test_votes_on_push_respect_the_allowed_range(server: Server, make_user,
 def test_query_syntax_errors_are_400(server: Server, query: str) -> None:
     with server.client() as c:
         r = c.get("/changes/", params={"q": query})
-    assert r.status_code == 400, (r.status_code, r.text, server.log()[-2000:])
+    assert r.status_code == 400, (r.status_code, r.text, last_error(server))
     reason = r.text.strip()
     assert reason and "\n" not in reason
     with pytest.raises(requests.HTTPError) as failure:
@@ -292,16 +292,20 @@ def test_odd_numbers_are_not_server_errors(server: Server, number: str) -> None:
     n = quote(number, safe="")
     lookups = [f"/changes/{n}", f"/changes/org%2Fx~{n}"]
     queries = [f"/changes/?q={n}", f"/changes/?q=change:{n}", f"/changes/?q=owner:{n}",
-               f"/changes/?q=status:open&start={n}", f"/changes/?q=status:open&n={n}"]
+               f"/changes/?q=status:open&start={n}"]
+    limit = f"/changes/?q=status:open&n={n}"  # a large limit is fine; a bad one is 400
     problems = []
     with server.client() as c:
-        for path in lookups + queries:
+        for path in [*lookups, *queries, limit]:
             r = c.get(path)
             if r.status_code == 500:
                 problems.append(f"{path} -> 500: {last_error(server)}")
             elif path in lookups and r.status_code != 404:
                 problems.append(f"{path} -> {r.status_code}, expected 404")
             elif path in queries and not (r.status_code == 400 or gerrit_json(r) == []):
+                problems.append(f"{path} -> {r.status_code} {r.text[:80]!r}")
+            elif path == limit and not (r.status_code == 400
+                                        or isinstance(gerrit_json(r), list)):
                 problems.append(f"{path} -> {r.status_code} {r.text[:80]!r}")
     assert not problems, "\n".join(problems)
 

@@ -85,6 +85,8 @@ class AccountService:
         with self.db.write() as conn:
             if store.account_by_username(conn, new.username):
                 raise Conflict(f"account {new.username!r} already exists")
+            if new.email and store.account_by_email(conn, new.email):
+                raise Conflict(f"email {new.email} already belongs to another account")
             groups = []
             for name in new.groups:
                 group = store.group_by_name(conn, name)

@@ -6,7 +6,7 @@ from keepgreen.domain import acl
 from keepgreen.domain.account import Principal
 from keepgreen.domain.change import Person
 from keepgreen.domain.project import DEFAULT_BRANCH, SUBMIT_TYPES, Project, name_problem
-from keepgreen.domain.refs import valid_branch_name
+from keepgreen.domain.refs import ZERO, valid_branch_name
 from keepgreen.git.repos import GitError, Repos
 from keepgreen.services.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from keepgreen.store import accounts as account_store
@@ -70,9 +70,11 @@ class ProjectService:
         problem = name_problem(name)
         if problem:
             raise BadRequest(problem)
-        head = (branches or [DEFAULT_BRANCH])[0].removeprefix("refs/heads/")
-        if not valid_branch_name(head):
-            raise BadRequest(f"{head!r} is not a valid branch name")
+        names = [b.removeprefix("refs/heads/") for b in (branches or [DEFAULT_BRANCH])]
+        for branch in names:
+            if not valid_branch_name(branch):
+                raise BadRequest(f"{branch!r} is not a valid branch name")
+        head = names[0]
         project = Project(name, description, "refs/heads/" + head,
                           self.anonymous_read if anonymous_read is None else anonymous_read)
         core = f"{name}-core"
@@ -88,7 +90,13 @@ class ProjectService:
                 self.repos.create(name, head)
                 if create_empty_commit:
                     who = Person(caller.account.name, caller.account.email or "", utcnow())
-                    self.repos.create_empty_commit(name, head, who, "Initial empty repository")
+                    sha = self.repos.create_empty_commit(name, head, who,
+                                                         "Initial empty repository")
+                    # Further branches start at the same commit, as Gerrit makes them.
+                    others = [(f"refs/heads/{b}", sha, ZERO) for b in dict.fromkeys(names[1:])
+                              if b != head]
+                    if others:
+                        self.repos.update_refs(name, others)
             except GitError as exc:
                 # Leave nothing behind that would block a retry under the same name.
                 self.repos.remove(name)

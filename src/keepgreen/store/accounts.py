@@ -46,7 +46,12 @@ def find_account(conn: Connection, key: str) -> Account | None:
     found = account_by_username(conn, key)
     if found:
         return found
-    row = conn.execute(select(accounts).where(func.lower(accounts.c.email) == key.lower())).first()
+    return account_by_email(conn, key)
+
+
+def account_by_email(conn: Connection, email: str) -> Account | None:
+    row = conn.execute(select(accounts).where(func.lower(accounts.c.email) == email.lower())
+                       ).first()
     return _account(row) if row else None
 
 

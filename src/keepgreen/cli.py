@@ -96,6 +96,47 @@ def serve_command(site: Path | None, listen: str | None, database: str | None) -
                 timeout_graceful_shutdown=5)
 
 
+@main.command("change")
+@click.argument("number", type=int)
+@click.option("--site", type=click.Path(path_type=Path), default=DEFAULT_SITE,
+              show_default=True, help="The site folder.")
+def change_command(number: int, site: Path) -> None:
+    """Show change NUMBER: status, votes, and why it cannot merge yet."""
+    from keepgreen.app import build_services
+    from keepgreen.domain.account import Principal
+    from keepgreen.services.errors import ServiceError
+
+    try:
+        if not is_site(site):
+            raise SiteError(f"{site} is not a keepgreen site; pass --site")
+        services = build_services(settings_mod.load(site))
+        system = Principal(None, frozenset({"Administrators"}))
+        change = services.changes.resolve(str(number), system)
+    except (SiteError, StoreError, settings_mod.SettingsError) as exc:
+        _fail(str(exc))
+        return
+    except ServiceError as exc:
+        _fail(exc.message)
+        return
+    details = services.changes.details([change], messages=False)[0]
+    names = {a.id: a.username for a in details.accounts.values()}
+    click.echo(f"{change.number}: {change.subject}")
+    click.echo(f"  {change.project} · {change.branch} · {change.status} · patch set "
+               f"{change.current_patch_set} · owner {names.get(change.owner_id, '?')}")
+    votes = [v for v in details.approvals if v.patch_set == change.current_patch_set]
+    for vote in votes:
+        click.echo(f"  {vote.label} {vote.value:+d} by {names.get(vote.account_id, '?')}")
+    for result in services.submit.evaluate(change):
+        line = f"  [{result.status}] {result.requirement.name}"
+        click.echo(line + (f": {result.reason}" if result.reason else ""))
+    verdict = services.submit.verdict(change)
+    if verdict.submittable:
+        click.echo("  can merge")
+    else:
+        click.echo("  cannot merge: " + "; ".join(verdict.reasons))
+    services.db.dispose()
+
+
 @main.command("settings")
 def settings_command() -> None:
     """List every setting with its default and meaning."""

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import secrets
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,22 @@ def init(path: Path, admin: str = "admin", admin_password: str | None = None,
                         f"`keepgreen serve {path}`")
     if path.exists() and any(path.iterdir()):
         raise SiteError(f"{path} exists and is not empty; choose a new folder for the site")
+    existed = path.exists()
+    try:
+        return _init(path, admin, admin_password, listen, database, environ)
+    except BaseException:
+        # Leave no half-made site behind: the next `init` must start clean.
+        if existed:
+            for child in path.iterdir():
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+        raise
+
+
+def _init(path: Path, admin: str, admin_password: str | None, listen: str | None,
+          database: str | None,
+          environ: dict[str, str] | None) -> tuple[Settings, AdminCredentials]:
     path.mkdir(parents=True, exist_ok=True)
     for sub in ("git", "secrets", "run", "hooks", "logs"):
         (path / sub).mkdir(exist_ok=True)
@@ -57,7 +74,6 @@ def init(path: Path, admin: str = "admin", admin_password: str | None = None,
     try:
         settings = settings_mod.load(path, environ)
     except settings_mod.SettingsError as exc:
-        (path / settings_mod.SITE_FILE).unlink()
         raise SiteError(str(exc)) from None
     password = admin_password or secrets.token_urlsafe(12)
     db = prepare_store(settings)
@@ -66,7 +82,6 @@ def init(path: Path, admin: str = "admin", admin_password: str | None = None,
         accounts.create(None, NewAccount(admin, "Administrator", None, password,
                                          (ADMINISTRATORS,)))
     except ServiceError as exc:
-        (path / settings_mod.SITE_FILE).unlink()
         raise SiteError(f"cannot create the administrator: {exc.message}") from None
     finally:
         db.dispose()

@@ -16,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -34,17 +34,25 @@ class Database:
         except ArgumentError:
             raise StoreError(f"database URL {url!r} is not a valid SQLAlchemy URL") from None
         self.url = url
+        # For messages: never print a password from the URL.
+        self.shown_url = parsed.render_as_string(hide_password=True)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        try:
+            self.engine = self._create(url)
+        except (ArgumentError, ImportError) as exc:
+            raise StoreError(f"database URL {self.shown_url} cannot be used: {exc}") from None
+        self._write_lock = threading.Lock()
+
+    def _create(self, url: str) -> Engine:
         if self.is_sqlite:
-            self.engine: Engine = create_engine(
+            engine = create_engine(
                 url, connect_args={"check_same_thread": False, "timeout": 60},
                 pool_size=8, max_overflow=16,
             )
-            event.listen(self.engine, "connect", _sqlite_on_connect)
-            event.listen(self.engine, "begin", _sqlite_on_begin)
-        else:
-            self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
-        self._write_lock = threading.Lock()
+            event.listen(engine, "connect", _sqlite_on_connect)
+            event.listen(engine, "begin", _sqlite_on_begin)
+            return engine
+        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision (idempotent)."""
@@ -54,8 +62,9 @@ class Database:
             with self.engine.begin() as connection:
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
-        except OperationalError as exc:
-            raise StoreError(f"cannot open the database at {self.url}: {exc.orig}") from None
+        except (OperationalError, InterfaceError) as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise StoreError(f"cannot open the database at {self.shown_url}: {reason}") from None
 
     @contextmanager
     def write(self) -> Iterator[Connection]:

@@ -8,7 +8,6 @@ pushes the server itself started can reach the receive logic.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import secrets
@@ -73,21 +72,41 @@ class HookServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         commands: list[list[str]] = []
+        options: list[str] = []
+        token = ""
         try:
-            line = await reader.readline()
-            request = json.loads(line)
-            context = self._tokens.get(str(request.get("token", "")))
-            commands = request.get("commands", [])
+            while (line := (await reader.readline()).decode().rstrip("\n")) != "end":
+                if not line and reader.at_eof():
+                    break
+                kind, _, rest = line.partition(" ")
+                if kind == "token":
+                    token = rest
+                elif kind == "command":
+                    commands.append(rest.split(" ", 2))
+                elif kind == "option":
+                    options.append(rest)
+            context = self._tokens.get(token)
             if context is None:
                 answer: dict[str, Any] = {
                     "messages": ["keepgreen: this push was not authorised by the server"],
                     "results": [[c[2], "ng", "not authorised", {}] for c in commands]}
             else:
-                answer = await self.handler(context, commands, request.get("options", []))
+                answer = await self.handler(context, commands, options)
         except Exception:  # the hook must always get an answer, never hang
             log.exception("receiving a push failed")
             answer = {"messages": ["keepgreen: internal error while receiving the push"],
                       "results": [[c[2], "ng", "internal error", {}] for c in commands]}
-        writer.write(json.dumps(answer).encode())
+        writer.write(encode_answer(answer).encode())
         await writer.drain()
         writer.close()
+
+
+def encode_answer(answer: dict[str, Any]) -> str:
+    """The hook's line protocol for a receive answer (see ``proc_receive_hook``)."""
+    lines = [f"message {m}" for text in answer.get("messages", [])
+             for m in str(text).split("\n")]
+    for ref, status, reason, options in answer.get("results", []):
+        lines.append(f"result {status} {ref}" + (f" {reason}" if status == "ng" else ""))
+        lines += [f"option {k} {v}".rstrip() for k, v in options.items()]
+    lines.append("end")
+    return "\n".join(lines) + "\n"

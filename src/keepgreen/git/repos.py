@@ -90,8 +90,10 @@ class Repos:
     def head(self, project: str) -> str:
         return self.run(project, "symbolic-ref", "HEAD").strip()
 
-    def refs(self, project: str, prefix: str = "refs/heads/") -> list[tuple[str, str]]:
-        out = self.run(project, "for-each-ref", "--format=%(refname) %(objectname)", prefix)
+    def refs(self, project: str, *prefixes: str) -> list[tuple[str, str]]:
+        """(ref, object) pairs under the prefixes (default: branches)."""
+        out = self.run(project, "for-each-ref", "--format=%(refname) %(objectname)",
+                       *(prefixes or ("refs/heads/",)))
         return [tuple(line.split(" ", 1)) for line in out.splitlines()]  # type: ignore[misc]
 
     def resolve(self, project: str, ref: str) -> str | None:
@@ -105,29 +107,35 @@ class Repos:
              ancestor, descendant], capture_output=True, env=self._env)
         return proc.returncode == 0
 
-    def new_commits(self, project: str, tip: str, exclude: list[str], limit: int) -> list[str]:
-        """Commits reachable from ``tip`` but not from ``exclude``, oldest first."""
-        args = ["rev-list", "--reverse", "--topo-order", f"--max-count={limit + 1}", tip]
+    def new_commit_data(self, project: str, tip: str, exclude: list[str],
+                        limit: int) -> list[tuple[CommitData, int, int]]:
+        """Commits reachable from ``tip`` but not from ``exclude``, oldest first, each with
+        its lines inserted and deleted; one git process for all of it."""
+        args = ["log", "--reverse", "--topo-order", f"--max-count={limit + 1}", "--numstat",
+                f"--format=%x1e{_FORMAT}", "--encoding=UTF-8", tip]
         if exclude:
             args += ["--not", *exclude]
-        return self.run(project, *args).split()
+        out = self.run(project, *args)
+        result = []
+        for record in out.split("\x1e"):
+            if not record.strip():
+                continue
+            head, _, stats = record.rpartition("\x00")
+            inserted = deleted = 0
+            for line in stats.splitlines():
+                parts = line.split("\t")
+                if len(parts) == 3:
+                    inserted += int(parts[0]) if parts[0].isdigit() else 0
+                    deleted += int(parts[1]) if parts[1].isdigit() else 0
+            result.append((_parse_commit(head + "\x00"), inserted, deleted))
+        return result
 
     def read_commits(self, project: str, shas: list[str]) -> list[CommitData]:
         if not shas:
             return []
-        fmt = "%H%x00%P%x00%an%x00%ae%x00%at%x00%cn%x00%ce%x00%ct%x00%B%x00%x1e"
-        out = self.run(project, "show", "-s", "--no-walk=unsorted", f"--format={fmt}",
+        out = self.run(project, "show", "-s", "--no-walk=unsorted", f"--format={_FORMAT}%x1e",
                        "--encoding=UTF-8", *shas)
-        result = []
-        for record in out.split("\x1e"):
-            record = record.lstrip("\n")
-            if not record:
-                continue
-            sha, parents, an, ae, at, cn, ce, ct, body, _ = record.split("\x00")
-            result.append(CommitData(
-                sha, tuple(parents.split()),
-                Person(an, ae, _stamp(at)), Person(cn, ce, _stamp(ct)), body))
-        return result
+        return [_parse_commit(r.lstrip("\n")) for r in out.split("\x1e") if r.strip()]
 
     def update_refs(self, project: str, updates: list[tuple[str, str, str]]) -> None:
         """Apply (ref, new, old) updates all or nothing; ``old`` guards against races."""
@@ -139,6 +147,15 @@ class Repos:
                 lines.append(f"update {ref} {new} {old}")
         lines += ["prepare", "commit", ""]
         self.run(project, "update-ref", "--stdin", input_text="\n".join(lines))
+
+
+_FORMAT = "%H%x00%P%x00%an%x00%ae%x00%at%x00%cn%x00%ce%x00%ct%x00%B%x00"
+
+
+def _parse_commit(record: str) -> CommitData:
+    sha, parents, an, ae, at, cn, ce, ct, body, _ = record.split("\x00", 9)
+    return CommitData(sha, tuple(parents.split()), Person(an, ae, _stamp(at)),
+                      Person(cn, ce, _stamp(ct)), body)
 
 
 def _stamp(epoch: str) -> datetime:

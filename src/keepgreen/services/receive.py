@@ -146,25 +146,26 @@ class ReceiveService:
             options = pushopts.parse(raw_options)
         except pushopts.PushOptionError as exc:
             raise Refused(str(exc)) from None
-        exclude = [r for r, _ in self.repos.refs(project.name, "refs/heads/")]
-        exclude += [r for r, _ in self.repos.refs(project.name, "refs/tags/")]
+        exclude = [r for r, _ in self.repos.refs(project.name, "refs/heads/", "refs/tags/")]
         if HEADS + branch not in exclude:
             unborn = not exclude and self.repos.head(project.name) == HEADS + branch
             if not unborn:
                 raise Refused(f"branch {branch} not found in {project.name}")
-        shas = self.repos.new_commits(project.name, tip, exclude, MAX_COMMITS)
-        if len(shas) > MAX_COMMITS:
+        found = self.repos.new_commit_data(project.name, tip, exclude, MAX_COMMITS)
+        if len(found) > MAX_COMMITS:
             raise Refused(f"more than {MAX_COMMITS} new commits; split the push into "
                           "smaller series or ask an administrator to push them directly")
-        commits = self.repos.read_commits(project.name, shas)
-        uploaded = self._store_upload(ctx, project, branch, commits, options)
+        commits = [c for c, _, _ in found]
+        sizes = {c.sha: (ins, dels) for c, ins, dels in found}
+        uploaded = self._store_upload(ctx, project, branch, commits, options, sizes)
         report.messages.extend(_summary(ctx.base_url, uploaded))
         # As on Gerrit, the client is told refs/for/<branch> was created; the change URLs
         # above say where the commits really went.
         report.ok(ref)
 
     def _store_upload(self, ctx: PushContext, project: Project, branch: str,
-                      commits: list[CommitData], options: pushopts.PushOptions) -> list[Uploaded]:
+                      commits: list[CommitData], options: pushopts.PushOptions,
+                      sizes: dict[str, tuple[int, int]]) -> list[Uploaded]:
         account = ctx.principal.account
         assert account is not None
         for label, value in options.labels.items():
@@ -220,7 +221,8 @@ class ReceiveService:
                 change_of_sha[data.sha] = number
                 written = self.writer.write(conn, number, ps_number, data, account, now,
                                             ctx.base_url, parent_change, previous,
-                                            _upload_message(ps_number, options))
+                                            _upload_message(ps_number, options),
+                                            sizes.get(data.sha))
                 self._apply_options(conn, number, ps_number, account, options, people, now)
                 results.append(Uploaded(written.change, written.patch_set, new))
             ref_updates = [(patch_set_ref(u.change.number, u.patch_set.number),

@@ -232,8 +232,15 @@ class SubmitService:
             event_store.record(conn, "ref-updated", events.ref_updated(
                 project, "refs/heads/" + branch, old, new, submitter, now), now,
                 project=project)
-            if ref_updates:
-                self.repos.update_refs(project, ref_updates)
+            # A crash after these refs were written but before the store committed leaves
+            # them in place; finishing again must accept what is already there.
+            pending = []
+            for ref, sha, _ in ref_updates:
+                existing = self.repos.resolve(project, ref)
+                if existing != sha:
+                    pending.append((ref, sha, existing or ZERO))
+            if pending:
+                self.repos.update_refs(project, pending)
             review_store.finish_submission(conn, submission, "DONE")
 
     def recover(self) -> None:

@@ -8,6 +8,7 @@ from keepgreen.domain.account import Account, Group
 from keepgreen.domain.change import as_number
 from keepgreen.store.clock import utcnow
 from keepgreen.store.schema import accounts, group_members, groups
+from keepgreen.store.sql import among
 
 
 def _account(row: Row) -> Account:  # type: ignore[type-arg]
@@ -58,7 +59,7 @@ def account_by_email(conn: Connection, email: str) -> Account | None:
 def accounts_by_ids(conn: Connection, ids: set[int]) -> dict[int, Account]:
     if not ids:
         return {}
-    rows = conn.execute(select(accounts).where(accounts.c.id.in_(ids)))
+    rows = conn.execute(select(accounts).where(among(conn, accounts.c.id, ids)))
     return {r.id: _account(r) for r in rows}
 
 

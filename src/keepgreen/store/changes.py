@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Row, delete, insert, select, update
 
 from keepgreen.domain.change import Change, PatchSet, Person
 from keepgreen.store.schema import approvals, change_people, changes, hashtags, messages, patch_sets
+from keepgreen.store.sql import among
 
 
 def _change(row: Row, tags: Iterable[str] = ()) -> Change:  # type: ignore[type-arg]
@@ -63,10 +64,11 @@ def changes_by_numbers(conn: Connection, numbers: list[int]) -> list[Change]:
     """The changes with these numbers, in the order given."""
     if not numbers:
         return []
-    rows = {r.number: r for r in conn.execute(select(changes).where(changes.c.number.in_(numbers)))}
+    query = select(changes).where(among(conn, changes.c.number, numbers))
+    rows = {r.number: r for r in conn.execute(query)}
     tags: dict[int, list[str]] = {}
     for n, tag in conn.execute(select(hashtags.c.change_number, hashtags.c.hashtag)
-                               .where(hashtags.c.change_number.in_(numbers))):
+                               .where(among(conn, hashtags.c.change_number, numbers))):
         tags.setdefault(n, []).append(tag)
     return [_change(rows[n], tags.get(n, ())) for n in numbers if n in rows]
 
@@ -91,7 +93,7 @@ def known_on_branch(conn: Connection, project: str, branch: str,
         .join(patch_sets, (patch_sets.c.change_number == changes.c.number)
               & (patch_sets.c.number == changes.c.current_patch_set))
         .where(changes.c.project == project, changes.c.branch == branch,
-               changes.c.change_id.in_(change_ids))
+               among(conn, changes.c.change_id, change_ids))
         .order_by(changes.c.number))
     return [(_change(r), r.sha) for r in rows]
 
@@ -105,7 +107,7 @@ def patch_sets_with_shas(conn: Connection, project: str,
         select(patch_sets.c.change_number, patch_sets.c.number, patch_sets.c.sha,
                changes.c.status)
         .join(changes, changes.c.number == patch_sets.c.change_number)
-        .where(changes.c.project == project, patch_sets.c.sha.in_(shas)))
+        .where(changes.c.project == project, among(conn, patch_sets.c.sha, shas)))
     return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
@@ -113,7 +115,7 @@ def patch_sets_of(conn: Connection, numbers: list[int]) -> dict[int, list[PatchS
     result: dict[int, list[PatchSet]] = {n: [] for n in numbers}
     if not numbers:
         return result
-    rows = conn.execute(select(patch_sets).where(patch_sets.c.change_number.in_(numbers))
+    rows = conn.execute(select(patch_sets).where(among(conn, patch_sets.c.change_number, numbers))
                         .order_by(patch_sets.c.change_number, patch_sets.c.number))
     for row in rows:
         result[row.change_number].append(_patch_set(row))
@@ -131,7 +133,7 @@ def people_of(conn: Connection, numbers: list[int]) -> dict[int, list[tuple[int,
     result: dict[int, list[tuple[int, str]]] = {n: [] for n in numbers}
     if numbers:
         for r in conn.execute(select(change_people)
-                              .where(change_people.c.change_number.in_(numbers))):
+                              .where(among(conn, change_people.c.change_number, numbers))):
             result[r.change_number].append((r.account_id, r.state))
     return result
 
@@ -159,8 +161,8 @@ def set_approval(conn: Connection, number: int, patch_set: int, label: str, acco
 def approvals_of(conn: Connection, numbers: list[int]) -> dict[int, list[Row]]:  # type: ignore[type-arg]
     result: dict[int, list[Row]] = {n: [] for n in numbers}  # type: ignore[type-arg]
     if numbers:
-        for r in conn.execute(select(approvals).where(approvals.c.change_number.in_(numbers))
-                              .order_by(approvals.c.granted)):
+        query = select(approvals).where(among(conn, approvals.c.change_number, numbers))
+        for r in conn.execute(query.order_by(approvals.c.granted)):
             result[r.change_number].append(r)
     return result
 
@@ -174,7 +176,7 @@ def add_message(conn: Connection, number: int, patch_set: int, author_id: int | 
 def messages_of(conn: Connection, numbers: list[int]) -> dict[int, list[Row]]:  # type: ignore[type-arg]
     result: dict[int, list[Row]] = {n: [] for n in numbers}  # type: ignore[type-arg]
     if numbers:
-        for r in conn.execute(select(messages).where(messages.c.change_number.in_(numbers))
+        for r in conn.execute(select(messages).where(among(conn, messages.c.change_number, numbers))
                               .order_by(messages.c.id)):
             result[r.change_number].append(r)
     return result
@@ -193,13 +195,13 @@ def sizes_of(conn: Connection, numbers: list[int]) -> dict[tuple[int, int], tupl
         return {}
     rows = conn.execute(select(patch_sets.c.change_number, patch_sets.c.number,
                                patch_sets.c.insertions, patch_sets.c.deletions)
-                        .where(patch_sets.c.change_number.in_(numbers)))
+                        .where(among(conn, patch_sets.c.change_number, numbers)))
     return {(r[0], r[1]): (r[2], r[3]) for r in rows}
 
 
 def remove_hashtags(conn: Connection, number: int, tags: Iterable[str]) -> None:
     conn.execute(delete(hashtags).where(hashtags.c.change_number == number,
-                                        hashtags.c.hashtag.in_(list(tags))))
+                                        among(conn, hashtags.c.hashtag, list(tags))))
 
 
 def remove_approval(conn: Connection, number: int, patch_set: int, label: str,

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
 from keepgreen.domain.acl import Rule
 from keepgreen.store.schema import access_rules, change_edits, comments, stars, submissions
+from keepgreen.store.sql import among
 
 
 # -- comments --------------------------------------------------------------------------
@@ -64,7 +65,7 @@ def comment_counts(conn: Connection, numbers: list[int]) -> dict[int, tuple[int,
     rows = conn.execute(
         select(comments.c.change_number, func.count(),
                func.sum(func.cast(comments.c.unresolved, type_=comments.c.line.type)))
-        .where(comments.c.change_number.in_(numbers), comments.c.draft.is_(False))
+        .where(among(conn, comments.c.change_number, numbers), comments.c.draft.is_(False))
         .group_by(comments.c.change_number))
     return {r[0]: (int(r[1]), int(r[2] or 0)) for r in rows}
 
@@ -81,7 +82,7 @@ def starred(conn: Connection, account_id: int, numbers: list[int]) -> set[int]:
     if not numbers:
         return set()
     rows = conn.execute(select(stars.c.change_number).where(
-        stars.c.account_id == account_id, stars.c.change_number.in_(numbers)))
+        stars.c.account_id == account_id, among(conn, stars.c.change_number, numbers)))
     return {r[0] for r in rows}
 
 

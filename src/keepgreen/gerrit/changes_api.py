@@ -34,14 +34,16 @@ FILE_OPTIONS = ("CURRENT_FILES", "ALL_FILES")
 
 def _extras(call: Call, d: ChangeDetails, opts: set[str], starred: set[int],
             comment_counts: dict[int, tuple[int, int]],
-            sizes: dict[tuple[int, int], tuple[int, int]]) -> Extras:
+            sizes: dict[int, dict[int, tuple[int, int]]], projects: dict[str, Any]) -> Extras:
     services = call.services
     change = d.change
-    project = services.projects.exists(change.project)
+    if change.project not in projects:
+        projects[change.project] = services.projects.exists(change.project)
+    project = projects[change.project]
     extras = Extras(submit_type=project.submit_type if project else "MERGE_IF_NECESSARY",
                     starred=change.number in starred,
                     comments=comment_counts.get(change.number, (0, 0)),
-                    sizes={ps: v for (n, ps), v in sizes.items() if n == change.number})
+                    sizes=sizes.get(change.number, {}))
     if "LABELS" in opts or "DETAILED_LABELS" in opts:
         extras.permitted = services.review.permitted(call.who, change)
     wants_rules = {"SUBMIT_REQUIREMENTS", "CURRENT_ACTIONS", "CHANGE_ACTIONS", "LABELS",
@@ -109,16 +111,26 @@ def file_infos(call: Call, project: str, ps: PatchSet, base: str | None) -> dict
     return result
 
 
+REVISION_OPTIONS = {"CURRENT_REVISION", "ALL_REVISIONS", "CURRENT_COMMIT", "ALL_COMMITS",
+                    "CURRENT_FILES", "ALL_FILES"}
+VOTE_OPTIONS = {"LABELS", "DETAILED_LABELS", "DETAILED_ACCOUNTS"}
+
+
 def _render(call: Call, changes: list[Change], opts: set[str]) -> list[dict[str, Any]]:
-    details = call.services.changes.details(changes, messages="MESSAGES" in opts)
+    details = call.services.changes.details(
+        changes, messages="MESSAGES" in opts, patch_sets=bool(REVISION_OPTIONS & opts),
+        votes=bool(VOTE_OPTIONS & opts))
     numbers = [c.number for c in changes]
     with call.services.db.read() as conn:
         starred = (review_store.starred(conn, call.who.account.id, numbers)
                    if call.who.account else set())
         counts = review_store.comment_counts(conn, numbers)
-        sizes = change_store.sizes_of(conn, numbers)
+        sizes: dict[int, dict[int, tuple[int, int]]] = {}
+        for (number, ps), size in change_store.sizes_of(conn, numbers).items():
+            sizes.setdefault(number, {})[ps] = size
+    projects: dict[str, Any] = {}
     return [change_info(d, call.base_url, opts,
-                        _extras(call, d, opts, starred, counts, sizes))
+                        _extras(call, d, opts, starred, counts, sizes, projects))
             for d in details]
 
 

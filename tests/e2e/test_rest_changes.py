@@ -137,7 +137,7 @@ def test_change_identifiers(server: Server, pushed: Pushed) -> None:
     change = client.get("/changes/", params={"q": f"commit:{pushed.shas_a[0]}"})[0]
     number, change_id = change["_number"], change["change_id"]
     assert change_id == change_id_of(pushed.alice, pushed.repo_a, pushed.shas_a[0])
-    assert change["id"] == f"{pushed.a}~{number}"
+    assert change["id"] == f"{enc(pushed.a)}~{number}"
 
     for identifier in (str(number), f"{enc(pushed.a)}~{number}",
                        f"{enc(pushed.a)}~main~{change_id}", change_id):

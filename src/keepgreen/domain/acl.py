@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from keepgreen.domain import labels
 from keepgreen.domain.account import (
     ANONYMOUS_USERS,
     CHANGE_OWNER,
@@ -108,16 +109,27 @@ def check(rules: list[Rule], who: Principal, permission: str, ref: str) -> Decis
 
 
 def label_range(rules: list[Rule], who: Principal, label: str, ref: str,
-                full: tuple[int, int] = (0, 0)) -> tuple[int, int]:
-    """The widest range the caller's groups grant for ``label`` on ``ref`` ((0, 0) if none).
+                full: tuple[int, int] | None = None) -> tuple[int, int]:
+    """The range the caller may vote on ``label`` on ``ref`` ((0, 0) if none).
 
-    Administrators get ``full``, the label's whole range.
+    Grants to the caller's groups widen it; Administrators get the label's whole range
+    ``full`` (by default the range of the known label of that name). Block rules narrow it
+    as in Gerrit: ``block -2..+2`` forbids every vote at or beyond -2 and +2. The result
+    never leaves the label's own range.
     """
-    if who.is_admin:
-        return full
+    if full is None:
+        known = labels.find(label)
+        full = (known.min, known.max) if known else (0, 0)
     lo = hi = 0
-    for r in rules:
-        if (r.permission == f"label-{label}" and r.action == "allow" and r.group in who.groups
-                and ref_matches(r.ref, ref)):
+    if who.is_admin:
+        lo, hi = full
+    applicable = [r for r in rules if r.permission == f"label-{label}"
+                  and r.group in who.groups and ref_matches(r.ref, ref)]
+    for r in applicable:
+        if r.action == "allow":
             lo, hi = min(lo, r.min_value), max(hi, r.max_value)
-    return lo, hi
+    for r in applicable:
+        if r.action == "block":
+            lo, hi = max(lo, r.min_value + 1), min(hi, r.max_value - 1)
+    lo, hi = max(lo, full[0]), min(hi, full[1])
+    return (min(lo, 0), max(hi, 0))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from keepgreen.domain import acl
+from keepgreen.domain import acl, labels
 from keepgreen.gerrit.http import Call
 from keepgreen.gerrit.router import Route
 from keepgreen.services.errors import BadRequest
@@ -77,6 +77,12 @@ def _parse_rules(data: Any) -> list[acl.Rule]:
                 lo, hi = rule.get("min", 0), rule.get("max", 0)
                 if not all(isinstance(v, int) for v in (lo, hi)) or lo > hi:
                     raise BadRequest(f"range for {group} on {ref} must be min <= max")
+                known = labels.find(name.removeprefix("label-"))
+                if name.startswith("label-") and (known is None or lo < known.min
+                                                  or hi > known.max):
+                    span = f"{known.min:+d}..{known.max:+d}" if known else "no values"
+                    raise BadRequest(f"{name} on {ref}: {lo:+d}..{hi:+d} is outside the "
+                                     f"label's values ({span})")
                 rules.append(acl.Rule(ref, name, group, lo, hi, action))
     return rules
 

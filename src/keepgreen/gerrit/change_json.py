@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from keepgreen.domain.account import Account
 from keepgreen.domain.change import PatchSet, Person
@@ -134,8 +135,9 @@ def change_info(d: ChangeDetails, base_url: str, opts: set[str],
     c = d.change
     detailed = "DETAILED_ACCOUNTS" in opts
     info: dict[str, Any] = {
-        "id": f"{c.project}~{c.number}",
-        "triplet_id": c.triplet,
+        # Gerrit encodes the project (and branch) so the id can go straight into a URL.
+        "id": f"{quote(c.project, safe='')}~{c.number}",
+        "triplet_id": f"{quote(c.project, safe='')}~{quote(c.branch, safe='')}~{c.change_id}",
         "project": c.project,
         "branch": c.branch,
         "hashtags": list(c.hashtags),

@@ -108,9 +108,9 @@ class Repos:
         return proc.returncode == 0
 
     def new_commit_data(self, project: str, tip: str, exclude: list[str],
-                        limit: int) -> list[tuple[CommitData, int, int]]:
+                        limit: int) -> list[tuple[CommitData, FileStats]]:
         """Commits reachable from ``tip`` but not from ``exclude``, oldest first, each with
-        its lines inserted and deleted; one git process for all of it."""
+        the files it touches and its lines inserted and deleted; one git process for all."""
         args = ["log", "--reverse", "--topo-order", f"--max-count={limit + 1}", "--numstat",
                 f"--format=%x1e{_FORMAT}", "--encoding=UTF-8", tip]
         if exclude:
@@ -121,13 +121,7 @@ class Repos:
             if not record.strip():
                 continue
             head, _, stats = record.rpartition("\x00")
-            inserted = deleted = 0
-            for line in stats.splitlines():
-                parts = line.split("\t")
-                if len(parts) == 3:
-                    inserted += int(parts[0]) if parts[0].isdigit() else 0
-                    deleted += int(parts[1]) if parts[1].isdigit() else 0
-            result.append((_parse_commit(head + "\x00"), inserted, deleted))
+            result.append((_parse_commit(head + "\x00"), parse_numstat(stats)))
         return result
 
     def read_commits(self, project: str, shas: list[str]) -> list[CommitData]:
@@ -147,6 +141,40 @@ class Repos:
                 lines.append(f"update {ref} {new} {old}")
         lines += ["prepare", "commit", ""]
         self.run(project, "update-ref", "--stdin", input_text="\n".join(lines))
+
+
+@dataclass(frozen=True)
+class FileStats:
+    """What a commit changes: paths touched and lines inserted and deleted in all."""
+
+    paths: tuple[str, ...]
+    inserted: int
+    deleted: int
+
+
+def parse_numstat(text: str) -> FileStats:
+    """``git --numstat`` lines (``ins<TAB>del<TAB>path``; ``-`` for binary files)."""
+    paths, inserted, deleted = [], 0, 0
+    for line in text.splitlines():
+        parts = line.split("\t", 2)
+        if len(parts) != 3:
+            continue
+        inserted += int(parts[0]) if parts[0].isdigit() else 0
+        deleted += int(parts[1]) if parts[1].isdigit() else 0
+        path = parts[2]
+        if " => " in path:  # a rename: both sides count as touched
+            prefix, _, rest = path.partition("{")
+            if rest:
+                old_new, _, suffix = rest.partition("}")
+                old, _, new = old_new.partition(" => ")
+                paths += [f"{prefix}{old}{suffix}".replace("//", "/"),
+                          f"{prefix}{new}{suffix}".replace("//", "/")]
+                continue
+            old, _, new = path.partition(" => ")
+            paths += [old, new]
+            continue
+        paths.append(path)
+    return FileStats(tuple(dict.fromkeys(paths)), inserted, deleted)
 
 
 _FORMAT = "%H%x00%P%x00%an%x00%ae%x00%at%x00%cn%x00%ce%x00%ct%x00%B%x00"

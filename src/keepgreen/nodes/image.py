@@ -12,8 +12,8 @@ Two kinds:
   and ``/var/lib/dpkg``, and nothing else of the host. Overlaying ``lowerdir=/`` does mount
   here, but then every host folder (``/work``, ``/root``, ``/home``, ``/srv``, database files
   under ``/var/lib``) is visible unless someone remembers to mask it; a new one would leak
-  silently. ``/etc`` and ``/var/lib/dpkg`` are "scrubbed" per node: whatever is not readable
-  by every host user (private keys, ``/etc/shadow``, database passwords) is hidden, and the
+  silently. ``/etc`` is "scrubbed" per node: whatever in it is not readable by every
+  host user (private keys, ``/etc/shadow``, database passwords) is hidden, and the
   account databases are replaced by copies without password hashes.
 - ``debootstrap_image``: a minimal Debian built from packages (about 70 s, 350 MB), the same
   for every host. Not the default because of that cost.
@@ -141,7 +141,9 @@ def host_image(dest: Path, *, rebuild: bool = False, host_root: Path = Path("/")
     (root / "var/run").symlink_to("/run")
     (root / "var/lock").symlink_to("/run/lock")
     layers.append(Layer("/etc", host_root / "etc", scrub=True))
-    layers.append(Layer("/var/lib/dpkg", host_root / "var/lib/dpkg", scrub=True))
+    # Package state, so dpkg and apt work in the node; nothing secret in it (only lock files
+    # are private), so it is not scrubbed, which saves walking its 3000 files per node.
+    layers.append(Layer("/var/lib/dpkg", host_root / "var/lib/dpkg"))
     _write_manifest(partial, "host", layers)
     _replace(partial, dest)
     image = load_image(dest)

@@ -30,20 +30,30 @@ class NetworkError(RuntimeError):
     """An ``ip`` command failed; the message carries its output."""
 
 
+def names(tag: str, node_id: str) -> tuple[str, str]:
+    """(node namespace, executor namespace) of a node.
+
+    Namespace names are global to the machine, so they carry the provider's tag: a sweep
+    must never take another provider's (or another test run's) nodes for leaks.
+    """
+    return f"{NODE_PREFIX}{tag}-{node_id}", f"{EXEC_PREFIX}{tag}-{node_id}"
+
+
 @dataclass(frozen=True)
 class Link:
     """The /30 of one node: slot n is 198.18.0.0 + 4n; .1 executor side, .2 node side."""
 
     slot: int
     node_id: str
+    tag: str
 
     @property
     def node_netns(self) -> str:
-        return NODE_PREFIX + self.node_id
+        return names(self.tag, self.node_id)[0]
 
     @property
     def exec_netns(self) -> str:
-        return EXEC_PREFIX + self.node_id
+        return names(self.tag, self.node_id)[1]
 
     @property
     def exec_address(self) -> str:
@@ -81,26 +91,27 @@ def create(link: Link) -> None:
         f"link set lo up\nlink set {EXEC_IF} up\n")
 
 
-def listed() -> list[str]:
-    """Our namespaces by name (the ``kgn-``/``kge-`` prefixes mark them as keepgreen's)."""
+def listed(tag: str) -> list[str]:
+    """The namespaces of the provider with this tag, by name."""
     try:
-        names = os.listdir(NETNS_DIR)
+        found = os.listdir(NETNS_DIR)
     except FileNotFoundError:
         return []
-    return sorted(n for n in names if n.startswith((NODE_PREFIX, EXEC_PREFIX)))
+    return sorted(n for n in found if node_id_of(n, tag) is not None)
 
 
-def node_id_of(netns: str) -> str | None:
+def node_id_of(netns: str, tag: str) -> str | None:
+    """The node a namespace belongs to, or None if it is not this provider's."""
     for prefix in (NODE_PREFIX, EXEC_PREFIX):
-        if netns.startswith(prefix):
-            return netns[len(prefix):]
+        if netns.startswith(f"{prefix}{tag}-"):
+            return netns[len(prefix) + len(tag) + 1:] or None
     return None
 
 
-def processes_in(names: list[str]) -> list[process.ProcessRef]:
+def processes_in(netns: list[str]) -> list[process.ProcessRef]:
     """Every process living in one of these namespaces (an SSH client, a stray shell)."""
     inodes: set[int] = set()
-    for name in names:
+    for name in netns:
         try:
             inodes.add(os.stat(NETNS_DIR / name).st_ino)
         except FileNotFoundError:
@@ -116,9 +127,9 @@ def processes_in(names: list[str]) -> list[process.ProcessRef]:
     return found
 
 
-def delete(names: list[str]) -> None:
+def delete(netns: list[str]) -> None:
     """Remove these namespaces if they exist; deleting the node side also drops the veth."""
-    present = [n for n in names if (NETNS_DIR / n).exists()]
+    present = [n for n in netns if (NETNS_DIR / n).exists()]
     if not present:
         return
     try:

@@ -13,7 +13,7 @@ from keepgreen.domain.account import Account
 from keepgreen.domain.change import Change, PatchSet
 from keepgreen.domain.refs import ZERO, patch_set_ref
 from keepgreen.git.merges import Merger
-from keepgreen.git.repos import CommitData
+from keepgreen.git.repos import CommitData, FileStats
 from keepgreen.store import accounts as account_store
 from keepgreen.store import changes as store
 from keepgreen.store import events as event_store
@@ -33,7 +33,7 @@ class PatchSetWriter:
     def write(self, conn: Connection, change_number: int, ps_number: int, data: CommitData,
               uploader: Account, now: datetime, base_url: str,
               parent_change: int | None = None, previous: PatchSet | None = None,
-              message: str | None = None, size: tuple[int, int] | None = None) -> Written:
+              message: str | None = None, stats: FileStats | None = None) -> Written:
         """Store patch set ``ps_number`` of an existing change row and record the event.
 
         With ``previous`` (the patch set it replaces) the change kind is worked out and the
@@ -44,13 +44,16 @@ class PatchSetWriter:
         kind = labels.REWORK
         if previous is not None:
             kind = self.merger.change_kind(project.project, previous.sha, data.sha)
-        if size is None:
+        if stats is None:
             files = self.merger.files(project.project, data.sha)
-            size = (sum(f.lines_inserted for f in files), sum(f.lines_deleted for f in files))
+            stats = FileStats(tuple(p for f in files for p in (f.path, f.old_path) if p),
+                              sum(f.lines_inserted for f in files),
+                              sum(f.lines_deleted for f in files))
         ps = PatchSet(change_number, ps_number, data.sha, data.parents, uploader.id, now,
                       data.message, data.author, data.committer, parent_change, kind)
         store.add_patch_set(conn, ps)
-        store.set_patch_set_size(conn, change_number, ps_number, *size)
+        store.set_patch_set_size(conn, change_number, ps_number, stats.inserted, stats.deleted)
+        store.set_patch_set_files(conn, change_number, ps_number, stats.paths)
         if previous is not None:
             old = [labels.Approval(v.label, v.account_id, v.value)
                    for v in store.approvals_of(conn, [change_number])[change_number]

@@ -27,7 +27,7 @@ from keepgreen.domain.refs import (
     valid_branch_name,
 )
 from keepgreen.git.hook_server import PushContext
-from keepgreen.git.repos import CommitData, GitError, Repos
+from keepgreen.git.repos import CommitData, FileStats, GitError, Repos
 from keepgreen.services.patchsets import PatchSetWriter
 from keepgreen.services.projects import ProjectService
 from keepgreen.store import accounts as account_store
@@ -155,8 +155,8 @@ class ReceiveService:
         if len(found) > MAX_COMMITS:
             raise Refused(f"more than {MAX_COMMITS} new commits; split the push into "
                           "smaller series or ask an administrator to push them directly")
-        commits = [c for c, _, _ in found]
-        sizes = {c.sha: (ins, dels) for c, ins, dels in found}
+        commits = [c for c, _ in found]
+        sizes = {c.sha: stats for c, stats in found}
         uploaded = self._store_upload(ctx, project, branch, commits, options, sizes)
         report.messages.extend(_summary(ctx.base_url, uploaded))
         # As on Gerrit, the client is told refs/for/<branch> was created; the change URLs
@@ -165,7 +165,7 @@ class ReceiveService:
 
     def _store_upload(self, ctx: PushContext, project: Project, branch: str,
                       commits: list[CommitData], options: pushopts.PushOptions,
-                      sizes: dict[str, tuple[int, int]]) -> list[Uploaded]:
+                      sizes: dict[str, FileStats]) -> list[Uploaded]:
         account = ctx.principal.account
         assert account is not None
         for label, value in options.labels.items():
@@ -241,8 +241,8 @@ class ReceiveService:
         lo, hi = acl.label_range(self.projects.rules(project), ctx.principal, found.name,
                                  HEADS + branch, (found.min, found.max))
         if not lo <= value <= hi:
-            raise Refused(f"you may vote {found.name} only from {lo:+d} to {hi:+d}, "
-                          f"not {value:+d}")
+            raise Refused(f"you may vote {found.name} only from {_prose(lo)} to {_prose(hi)}, "
+                          f"not {_prose(value)}")
 
     def _resolve_people(self, conn: Any, options: pushopts.PushOptions) -> dict[str, Account]:
         people: dict[str, Account] = {}
@@ -264,6 +264,10 @@ class ReceiveService:
             store.add_hashtags(conn, number, options.hashtags)
         for label, value in options.labels.items():
             store.set_approval(conn, number, ps_number, label, account.id, value, now)
+
+
+def _prose(value: int) -> str:
+    return f"{value:+d}" if value else "0"
 
 
 def _upload_message(ps_number: int, options: pushopts.PushOptions) -> str:

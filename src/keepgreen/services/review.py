@@ -154,10 +154,9 @@ class ReviewService:
             lo, hi = permitted.get(label.name, (0, 0))
             if not lo <= value <= hi:
                 if review.strict_labels:
-                    allowed = (f"from {labels.signed(lo)} to {labels.signed(hi)}"
+                    allowed = (f"from {_prose(lo)} to {_prose(hi)}"
                                if (lo, hi) != (0, 0) else "not at all")
-                    raise Forbidden(f"you may vote {label.name} {allowed}, "
-                                    f"not {labels.signed(value)}")
+                    raise Forbidden(f"you may vote {label.name} {allowed}, not {_prose(value)}")
                 value = max(lo, min(hi, value))
             votes[label.name] = value
         return votes
@@ -322,6 +321,10 @@ class ReviewService:
         payload = events.change_event(type_, change, owner, ps, self._base_url(), now, **extra)
         event_store.record(conn, type_, payload, now, project=change.project,
                            change_number=change.number)
+
+
+def _prose(value: int) -> str:
+    return f"{value:+d}" if value else "0"
 
 
 def _review_message(ps: int, votes: dict[str, int], comments: int, message: str) -> str:

@@ -20,6 +20,7 @@ from keepgreen.store.schema import (
     change_people,
     changes,
     hashtags,
+    patch_set_files,
     patch_sets,
     stars,
 )
@@ -66,6 +67,7 @@ class Compiler:
             "message": self._message, "age": self._age, "hashtag": self._hashtag,
             "limit": lambda v: true(), "intopic": lambda v: changes.c.topic.contains(v),
             "parentproject": self._project, "ownerin": lambda v: false(),
+            "conflicts": self._conflicts, "file": self._file,
         }
 
     def compile(self, node: q.Node) -> ColumnElement[bool]:
@@ -102,7 +104,9 @@ class Compiler:
             return self._reviewer("self")
         if v == "cc":
             return self._cc("self")
-        if v in ("true",):
+        if v in ("true", "mergeable"):
+            # Mergeability is not tracked yet: every change counts as mergeable, so
+            # "is:mergeable conflicts:N" lists the open changes that touch N's files.
             return true()
         if v == "starred":
             if self.asker.account_id is None:
@@ -187,6 +191,34 @@ class Compiler:
             return {"=": voters == wanted, ">=": voters >= wanted, "<=": voters <= wanted,
                     ">": voters > wanted, "<": voters < wanted}[op]
         return exists().where(*conditions)
+
+    def _touches(self, path_condition: ColumnElement[bool]) -> ColumnElement[bool]:
+        return exists().where(patch_set_files.c.change_number == changes.c.number,
+                              patch_set_files.c.patch_set == changes.c.current_patch_set,
+                              path_condition)
+
+    def _file(self, value: str) -> ColumnElement[bool]:
+        if value.startswith("^"):
+            raise UnsupportedQuery("file:^regex is not supported; give a path")
+        return self._touches(patch_set_files.c.path == value)
+
+    def _conflicts(self, value: str) -> ColumnElement[bool]:
+        """Open changes on the same branch whose current patch set touches a file that
+        change ``value``'s current patch set touches."""
+        number = as_number(value)
+        if number is None:
+            raise UnsupportedQuery(f"conflicts:{value} needs a change number")
+        other = changes.alias("other")
+        theirs = patch_set_files.alias("theirs")
+        their_paths = (select(theirs.c.path).join(
+            other, (other.c.number == theirs.c.change_number)
+            & (other.c.current_patch_set == theirs.c.patch_set))
+            .where(other.c.number == number))
+        same_branch = exists().where(other.c.number == number,
+                                     other.c.project == changes.c.project,
+                                     other.c.branch == changes.c.branch)
+        return and_(changes.c.number != number, changes.c.status == "NEW", same_branch,
+                    self._touches(patch_set_files.c.path.in_(their_paths)))
 
     def _message(self, value: str) -> ColumnElement[bool]:
         return exists().where(patch_sets.c.change_number == changes.c.number,

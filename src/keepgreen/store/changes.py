@@ -8,7 +8,15 @@ from datetime import datetime
 from sqlalchemy import Connection, Row, delete, insert, select, update
 
 from keepgreen.domain.change import Change, PatchSet, Person
-from keepgreen.store.schema import approvals, change_people, changes, hashtags, messages, patch_sets
+from keepgreen.store.schema import (
+    approvals,
+    change_people,
+    changes,
+    hashtags,
+    messages,
+    patch_set_files,
+    patch_sets,
+)
 from keepgreen.store.sql import among
 
 
@@ -187,6 +195,13 @@ def set_patch_set_size(conn: Connection, number: int, patch_set: int, insertions
     conn.execute(update(patch_sets).where(patch_sets.c.change_number == number,
                                           patch_sets.c.number == patch_set)
                  .values(insertions=insertions, deletions=deletions))
+
+
+def set_patch_set_files(conn: Connection, number: int, patch_set: int,
+                        paths: Iterable[str]) -> None:
+    rows = [{"change_number": number, "patch_set": patch_set, "path": p} for p in paths]
+    if rows:
+        conn.execute(insert(patch_set_files), rows)
 
 
 def sizes_of(conn: Connection, numbers: list[int]) -> dict[tuple[int, int], tuple[int, int]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, delete, insert, select, update
 
 from keepgreen.domain.acl import Rule
 from keepgreen.store.schema import access_rules, change_edits, comments, stars, submissions
@@ -55,19 +55,37 @@ def update_comment(conn: Connection, comment_id: str, **values: Any) -> None:
 
 
 def comment_counts(conn: Connection, numbers: list[int]) -> dict[int, tuple[int, int]]:
-    """(total, unresolved) published comments per change.
+    """(published comments, unresolved threads) per change.
 
-    A thread is unresolved when its latest comment is; counting per comment is close enough
-    for the totals clients show and exact for single-comment threads.
+    A thread is a comment and its replies; it is unresolved when its latest comment is.
     """
     if not numbers:
         return {}
     rows = conn.execute(
-        select(comments.c.change_number, func.count(),
-               func.sum(func.cast(comments.c.unresolved, type_=comments.c.line.type)))
+        select(comments.c.change_number, comments.c.id, comments.c.in_reply_to,
+               comments.c.unresolved, comments.c.updated)
         .where(among(conn, comments.c.change_number, numbers), comments.c.draft.is_(False))
-        .group_by(comments.c.change_number))
-    return {r[0]: (int(r[1]), int(r[2] or 0)) for r in rows}
+        .order_by(comments.c.updated))
+    parent: dict[str, str | None] = {}
+    by_change: dict[int, list[Any]] = {}
+    for row in rows:
+        parent[row.id] = row.in_reply_to
+        by_change.setdefault(row.change_number, []).append(row)
+
+    def root(comment_id: str) -> str:
+        seen = set()
+        while parent.get(comment_id) and comment_id not in seen:
+            seen.add(comment_id)
+            comment_id = parent[comment_id] or comment_id
+        return comment_id
+
+    result = {}
+    for number, items in by_change.items():
+        latest: dict[str, bool] = {}
+        for row in items:  # ordered by time: the last one per thread wins
+            latest[root(row.id)] = bool(row.unresolved)
+        result[number] = (len(items), sum(latest.values()))
+    return result
 
 
 # -- stars -----------------------------------------------------------------------------

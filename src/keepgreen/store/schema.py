@@ -179,6 +179,16 @@ events = Table(
 )
 
 
+patch_set_files = Table(
+    "patch_set_files",
+    metadata,
+    Column("change_number", Integer, ForeignKey("changes.number", ondelete="CASCADE"),
+           primary_key=True),
+    Column("patch_set", Integer, primary_key=True),
+    Column("path", String(1024), primary_key=True),
+    Index("ix_patch_set_files_path", "path"),
+)
+
 access_rules = Table(
     "access_rules",
     metadata,

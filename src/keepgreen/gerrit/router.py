@@ -30,6 +30,8 @@ from keepgreen.services.errors import ServiceError, Unauthorized
 log = logging.getLogger(__name__)
 
 Handler = Callable[..., Any]
+GERRIT_COLLECTIONS = frozenset({"accounts", "changes", "config", "groups", "projects",
+                                "plugins", "access", "documentation"})
 Route = tuple[str, tuple[str, ...], Handler]
 
 
@@ -69,9 +71,14 @@ class Router:
             other = segments[:-1] if segments[-1:] == [""] else segments + [""]
             found = self.match(request.method, other)
             segments = other if found is not None else segments
-        if found is None:
-            return error_response(404, f"no REST endpoint at {request.url.path}")
-        if found == "method":
+        if found is None or found == "method":
+            if segments and segments[0] in GERRIT_COLLECTIONS:
+                # Part of Gerrit's API that keepgreen does not answer yet: say so plainly
+                # rather than answer with a shape a client would misread.
+                return error_response(501, f"{request.method} {request.url.path} is not "
+                                           "implemented by keepgreen")
+            if found is None:
+                return error_response(404, f"no REST endpoint at {request.url.path}")
             return error_response(405, f"{request.method} is not allowed on {request.url.path}")
         handler, params = found  # type: ignore[misc]
         length = int(request.headers.get("content-length") or 0)

@@ -96,6 +96,28 @@ class Repos:
                        *(prefixes or ("refs/heads/",)))
         return [tuple(line.split(" ", 1)) for line in out.splitlines()]  # type: ignore[misc]
 
+    def ref_names(self, project: str, prefix: str) -> set[str]:
+        """Names of the refs under ``prefix``, read from the repository's files.
+
+        Cheaper than a git process on the push path; git keeps refs as loose files or in
+        ``packed-refs`` (this git has no other ref storage).
+        """
+        root = self.path(project)
+        names = set()
+        packed = root / "packed-refs"
+        if packed.exists():
+            for line in packed.read_text(errors="replace").splitlines():
+                parts = line.split(" ", 1)
+                if len(parts) == 2 and not line.startswith(("#", "^")):
+                    if parts[1].startswith(prefix):
+                        names.add(parts[1])
+        base = root / prefix
+        if base.is_dir():
+            for path in base.rglob("*"):
+                if path.is_file() and not path.name.endswith(".lock"):
+                    names.add(prefix + path.relative_to(base).as_posix())
+        return names
+
     def resolve(self, project: str, ref: str) -> str | None:
         out = self.run(project, "rev-parse", "--verify", "--quiet", ref + "^{commit}",
                        check=False).strip()
@@ -107,14 +129,13 @@ class Repos:
              ancestor, descendant], capture_output=True, env=self._env)
         return proc.returncode == 0
 
-    def new_commit_data(self, project: str, tip: str, exclude: list[str],
+    def new_commit_data(self, project: str, tip: str,
                         limit: int) -> list[tuple[CommitData, FileStats]]:
-        """Commits reachable from ``tip`` but not from ``exclude``, oldest first, each with
+        """Commits reachable from ``tip`` but from no branch or tag, oldest first, each with
         the files it touches and its lines inserted and deleted; one git process for all."""
         args = ["log", "--reverse", "--topo-order", f"--max-count={limit + 1}", "--numstat",
-                f"--format=%x1e{_FORMAT}", "--encoding=UTF-8", tip]
-        if exclude:
-            args += ["--not", *exclude]
+                f"--format=%x1e{_FORMAT}", "--encoding=UTF-8", tip, "--not", "--branches",
+                "--tags"]
         out = self.run(project, *args)
         result = []
         for record in out.split("\x1e"):

@@ -135,8 +135,8 @@ class LocalProvider:
             except BaseException as exc:
                 console = _tail(layout.console)
                 self._destroy(node_id)
-                if isinstance(exc, (NodeLaunchError, KeyboardInterrupt)):
-                    raise
+                if not isinstance(exc, Exception):
+                    raise  # KeyboardInterrupt and friends, after cleaning up
                 raise NodeLaunchError(f"node {node_id} failed to start: {exc}"
                                       + (f"\nconsole:\n{console}" if console else "")) from exc
         finally:
@@ -243,11 +243,7 @@ class LocalProvider:
         victims += network.processes_in(names)
         for victim in victims:
             process.kill(victim)
-        with self._lock:
-            supervisor = self._supervisors.pop(node_id, None)
-        if supervisor is not None:
-            supervisor.kill()
-            supervisor.wait(timeout=10)  # reap it, or it stays a zombie of this process
+        self._reap({node_id})
         if not process.wait_gone(victims, timeout=10):
             raise RuntimeError(f"processes of node {node_id} survived SIGKILL: "
                                + ", ".join(str(v) for v in victims if process.alive(v)))
@@ -307,6 +303,7 @@ class LocalProvider:
         plan = plan_sweep(self.list_resources(), set(known_ids) | busy,
                           set(cleanup_ids) - busy, self._suspects)
         self._suspects = plan.suspects
+        self._reap({r.node_id for r in plan.delete if r.node_id})
         order = {"process": 0, "netns": 1, "state-dir": 2}
         for resource in sorted(plan.delete, key=lambda r: order.get(r.kind, 3)):
             if resource.kind == "process":
@@ -318,6 +315,14 @@ class LocalProvider:
             elif resource.kind == "state-dir":
                 shutil.rmtree(resource.name, ignore_errors=True)
         return list(plan.delete)
+
+    def _reap(self, node_ids: set[str]) -> None:
+        """Kill and wait for supervisors this object started, so none stays a zombie."""
+        with self._lock:
+            mine = [self._supervisors.pop(i) for i in node_ids if i in self._supervisors]
+        for supervisor in mine:
+            supervisor.kill()
+            supervisor.wait(timeout=10)
 
     # --- records --------------------------------------------------------------------------
 

@@ -146,12 +146,12 @@ class ReceiveService:
             options = pushopts.parse(raw_options)
         except pushopts.PushOptionError as exc:
             raise Refused(str(exc)) from None
-        exclude = [r for r, _ in self.repos.refs(project.name, "refs/heads/", "refs/tags/")]
-        if HEADS + branch not in exclude:
-            unborn = not exclude and self.repos.head(project.name) == HEADS + branch
+        branches = self.repos.ref_names(project.name, HEADS)
+        if HEADS + branch not in branches:
+            unborn = not branches and self.repos.head(project.name) == HEADS + branch
             if not unborn:
                 raise Refused(f"branch {branch} not found in {project.name}")
-        found = self.repos.new_commit_data(project.name, tip, exclude, MAX_COMMITS)
+        found = self.repos.new_commit_data(project.name, tip, MAX_COMMITS)
         if len(found) > MAX_COMMITS:
             raise Refused(f"more than {MAX_COMMITS} new commits; split the push into "
                           "smaller series or ask an administrator to push them directly")

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from keepgreen.domain.account import Principal
+from keepgreen.domain.acl import Rule
+from keepgreen.domain.project import Project
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,10 @@ class PushContext:
     principal: Principal
     project: str
     base_url: str
+    # The project and its access rules as read when the push was authorised, so the
+    # receive step need not read them again.
+    project_record: Project | None = None
+    rules: tuple[Rule, ...] = ()
 
 
 Handler = Callable[[PushContext, list[list[str]], list[str]], Awaitable[dict[str, Any]]]

@@ -37,13 +37,19 @@ class ProjectService:
     def get(self, name: str, caller: Principal) -> Project:
         """The project if it exists and ``caller`` may read it; otherwise not found (or 401
         for an anonymous caller, so clients retry with credentials)."""
+        return self.get_with_rules(name, caller)[0]
+
+    def get_with_rules(self, name: str, caller: Principal) -> tuple[Project, list[acl.Rule]]:
+        """``get``, plus the project's access rules, read in one go."""
         with self.db.read() as conn:
             project = store.project_by_name(conn, name)
-        if project is None or not self.can(caller, project, acl.READ, "refs/heads/*"):
+            own = review_store.rules_of(conn, name) if project is not None else []
+        rules = self.rules(project, own) if project is not None else []
+        if project is None or not acl.check(rules, caller, acl.READ, "refs/heads/*"):
             if project is not None and caller.is_anonymous:
                 raise Unauthorized(f"project {name!r} needs you to sign in")
             raise NotFound(f"project {name!r} not found")
-        return project
+        return project, rules
 
     def exists(self, name: str) -> Project | None:
         with self.db.read() as conn:

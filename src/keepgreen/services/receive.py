@@ -8,6 +8,7 @@ every accepted update is also recorded as an event.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,7 +82,9 @@ class ReceiveService:
     def handle(self, ctx: PushContext, commands: list[list[str]],
                push_options: list[str]) -> dict[str, Any]:
         report = Report()
-        project = self.projects.exists(ctx.project)
+        project = ctx.project_record or self.projects.exists(ctx.project)
+        if project is not None and not ctx.rules:
+            ctx = dataclasses.replace(ctx, rules=tuple(self.projects.rules(project)))
         for old, new, ref in commands:
             if project is None:
                 report.ng(ref, f"project {ctx.project} not found")
@@ -119,7 +122,7 @@ class ReceiveService:
             needed = acl.FORCE_PUSH
         else:
             needed = acl.PUSH
-        decision = self.projects.can(who, project, needed, ref)
+        decision = acl.check(list(ctx.rules), who, needed, ref)
         if not decision:
             raise Refused(f"{decision.reason}; push to refs/for/<branch> for review instead"
                           if needed == acl.PUSH else decision.reason)
@@ -137,7 +140,7 @@ class ReceiveService:
         who = ctx.principal
         if who.account is None:
             raise Refused("uploading changes needs you to sign in")
-        decision = self.projects.can(who, project, acl.PUSH, f"refs/for/{HEADS}{branch}")
+        decision = acl.check(list(ctx.rules), who, acl.PUSH, f"refs/for/{HEADS}{branch}")
         if not decision:
             raise Refused(decision.reason)
         if tip == ZERO:
@@ -238,7 +241,7 @@ class ReceiveService:
         if found is None:
             names = ", ".join(t.name for t in labels.DEFAULT_LABELS)
             raise Refused(f"label {label!r} does not exist; labels are {names}")
-        lo, hi = acl.label_range(self.projects.rules(project), ctx.principal, found.name,
+        lo, hi = acl.label_range(list(ctx.rules), ctx.principal, found.name,
                                  HEADS + branch, (found.min, found.max))
         if not lo <= value <= hi:
             raise Refused(f"you may vote {found.name} only from {_prose(lo)} to {_prose(hi)}, "

@@ -19,10 +19,11 @@ from starlette.responses import Response
 
 from keepgreen.domain import acl
 from keepgreen.domain.account import Principal
+from keepgreen.domain.project import Project
 from keepgreen.gerrit.http import basic_credentials, error_response
 from keepgreen.git import http_backend
 from keepgreen.git.hook_server import PushContext
-from keepgreen.services.errors import ServiceError, Unauthorized
+from keepgreen.services.errors import Forbidden, ServiceError, Unauthorized
 
 SUFFIXES = ("/info/refs", "/git-upload-pack", "/git-receive-pack")
 
@@ -69,16 +70,16 @@ class GitHttp:
             raise Unauthorized("wrong username or HTTP password")
         return principal
 
-    def _authorise(self, request: Request, path: GitPath) -> Principal:
+    def _authorise(self, request: Request,
+                   path: GitPath) -> tuple[Principal, Project, list[acl.Rule]]:
         push = path.is_push or request.query_params.get("service") == "git-receive-pack"
         who = self._who(request, path.authenticated or push)
-        project = self.services.projects.get(path.project, who)
-        if push and not self.services.projects.can(who, project, acl.PUSH,
-                                                   "refs/for/refs/heads/*"):
-            if not self.services.projects.can(who, project, acl.PUSH, "refs/heads/*"):
-                raise Unauthorized(f"{who.account.username if who.account else 'you'} may "
-                                   f"not push to {path.project}")
-        return who
+        project, rules = self.services.projects.get_with_rules(path.project, who)
+        if push and not (acl.check(rules, who, acl.PUSH, "refs/for/refs/heads/*")
+                         or acl.check(rules, who, acl.PUSH, "refs/heads/*")):
+            name = who.account.username if who.account else "you"
+            raise Forbidden(f"{name} may not push to {path.project}")
+        return who, project, rules
 
     async def __call__(self, request: Request, path: GitPath) -> Response:
         settings = self.services.settings
@@ -89,7 +90,7 @@ class GitHttp:
             return error_response(413, f"the push is larger than the server's limit of "
                                        f"{settings.max_push_bytes} bytes")
         try:
-            who = await run_in_threadpool(self._authorise, request, path)
+            who, project, rules = await run_in_threadpool(self._authorise, request, path)
         except ServiceError as exc:
             return error_response(exc.status, exc.message, isinstance(exc, Unauthorized))
         push = path.is_push or request.query_params.get("service") == "git-receive-pack"
@@ -110,7 +111,8 @@ class GitHttp:
             env["REMOTE_USER"] = who.account.username
         if path.service_path == "/git-receive-pack":
             token = self.services.hook_server.issue(
-                PushContext(who, path.project, self.services.base_url(request)))
+                PushContext(who, path.project, self.services.base_url(request), project,
+                            tuple(rules)))
             env["KEEPGREEN_HOOK_SOCKET"] = str(self.services.hook_server.path)
             env["KEEPGREEN_HOOK_TOKEN"] = token
         response = await http_backend.run(

@@ -138,9 +138,8 @@ def _minimal_dev(layout: Layout) -> None:
     for name, (major, minor) in _DEVICES.items():
         os.mknod(dev / name, 0o666 | stat.S_IFCHR, os.makedev(major, minor))
         os.chmod(dev / name, 0o666)
-    for name in ("pts", "shm"):
+    for name in ("pts", "shm"):  # mount points for devpts and a tmpfs
         (dev / name).mkdir()
-    os.chmod(dev / "shm", 0o1777)
     for name, target in (("ptmx", "pts/ptmx"), ("fd", "/proc/self/fd"),
                          ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
                          ("stderr", "/proc/self/fd/2")):
@@ -162,6 +161,7 @@ def sshd_config(address: str, port: int) -> str:
         "UsePAM no",
         "UseDNS no",
         "PrintMotd no",
+        "PrintLastLog no",
         "PidFile /run/sshd.pid",
         "AuthorizedKeysFile .ssh/authorized_keys",
         "Subsystem sftp internal-sftp",
@@ -222,6 +222,7 @@ def init_script(layout: Layout, hostname: str) -> str:
         f"mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs {m}/tmp",
         f"mount -t tmpfs -o mode=755,nosuid,nodev tmpfs {m}/run",
         f"mount -t devpts -o newinstance,ptmxmode=0666,mode=620,gid=5 devpts {m}/dev/pts",
+        f"mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs {m}/dev/shm",
         f"mkdir -m 755 {m}/run/sshd {m}/run/lock",
         f"hostname {q(hostname)}",
         f"cd {m}",

@@ -6,16 +6,19 @@ then they answer 501 naming the endpoint, never a wrong shape.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from keepgreen.domain import acl
 from keepgreen.domain.change import MAX_ID, Change, PatchSet, as_number
+from keepgreen.domain.project import Project
 from keepgreen.gerrit.change_json import Extras, change_info, commit_info
 from keepgreen.gerrit.http import Call
 from keepgreen.gerrit.router import Route
 from keepgreen.services.changes import ChangeDetails
 from keepgreen.services.errors import BadRequest
 from keepgreen.store import changes as change_store
+from keepgreen.store import projects as project_store
 from keepgreen.store import review as review_store
 
 DEFAULT_PAGE = 500
@@ -32,39 +35,47 @@ def _options(call: Call) -> set[str]:
 FILE_OPTIONS = ("CURRENT_FILES", "ALL_FILES")
 
 
-def _extras(call: Call, d: ChangeDetails, opts: set[str], starred: set[int],
-            comment_counts: dict[int, tuple[int, int]],
-            sizes: dict[int, dict[int, tuple[int, int]]], projects: dict[str, Any]) -> Extras:
+RULE_OPTIONS = {"SUBMIT_REQUIREMENTS", "CURRENT_ACTIONS", "CHANGE_ACTIONS", "LABELS",
+                "DETAILED_LABELS", "SUBMITTABLE"}
+
+
+@dataclass
+class _Page:
+    """What a page of changes shares: projects, their rules, counts, sizes, stars, facts."""
+
+    projects: dict[str, Project]
+    rules: dict[str, list[acl.Rule]]
+    starred: set[int]
+    comments: dict[int, tuple[int, int]]
+    sizes: dict[int, dict[int, tuple[int, int]]]
+    facts: dict[int, Any]
+
+
+def _extras(call: Call, d: ChangeDetails, opts: set[str], page: _Page) -> Extras:
     services = call.services
     change = d.change
-    if change.project not in projects:
-        projects[change.project] = services.projects.exists(change.project)
-    project = projects[change.project]
-    extras = Extras(submit_type=project.submit_type if project else "MERGE_IF_NECESSARY",
-                    starred=change.number in starred,
-                    comments=comment_counts.get(change.number, (0, 0)),
-                    sizes=sizes.get(change.number, {}))
+    project = page.projects[change.project]
+    rules = page.rules[change.project]
+    extras = Extras(submit_type=project.submit_type, starred=change.number in page.starred,
+                    comments=page.comments.get(change.number, (0, 0)),
+                    sizes=page.sizes.get(change.number, {}))
     if "LABELS" in opts or "DETAILED_LABELS" in opts:
-        extras.permitted = services.review.permitted(call.who, change)
-    wants_rules = {"SUBMIT_REQUIREMENTS", "CURRENT_ACTIONS", "CHANGE_ACTIONS", "LABELS",
-                   "DETAILED_LABELS", "SUBMITTABLE"} & opts
-    if wants_rules and change.is_open:
-        results = services.submit.evaluate(change)
+        extras.permitted = services.review.permitted(call.who, change, rules)
+    if RULE_OPTIONS & opts:
+        results = services.submit.evaluate_facts(page.facts[change.number], project)
+        verdict = services.submit.verdict_of(change, results)
         extras.requirements = results
-        verdict = services.submit.verdict(change)
         extras.submittable = verdict.submittable
-        if "CURRENT_ACTIONS" in opts or "CHANGE_ACTIONS" in opts:
-            extras.actions = _actions(call, change, verdict)
-    elif wants_rules:
-        extras.requirements = services.submit.evaluate(change)
-        extras.submittable = False
+        if change.is_open and ("CURRENT_ACTIONS" in opts or "CHANGE_ACTIONS" in opts):
+            extras.actions = _actions(call, change, verdict, rules)
     if FILE_OPTIONS[0] in opts or FILE_OPTIONS[1] in opts:
         shown = d.patch_sets if "ALL_FILES" in opts else [d.current]
         extras.files = {ps.sha: file_infos(call, change.project, ps, None) for ps in shown}
     return extras
 
 
-def _actions(call: Call, change: Change, verdict: Any) -> dict[str, dict[str, Any]]:
+def _actions(call: Call, change: Change, verdict: Any,
+             rules: list[acl.Rule]) -> dict[str, dict[str, Any]]:
     who = call.who
     actions: dict[str, dict[str, Any]] = {}
     if who.account is None:
@@ -72,7 +83,7 @@ def _actions(call: Call, change: Change, verdict: Any) -> dict[str, dict[str, An
     review = call.services.review
 
     def allowed(permission: str) -> bool:
-        return bool(review.can(who, change, permission))
+        return bool(review.can(who, change, permission, rules))
 
     if verdict.submittable and allowed(acl.SUBMIT):
         actions["submit"] = {"method": "POST", "label": "Submit",
@@ -117,21 +128,29 @@ VOTE_OPTIONS = {"LABELS", "DETAILED_LABELS", "DETAILED_ACCOUNTS"}
 
 
 def _render(call: Call, changes: list[Change], opts: set[str]) -> list[dict[str, Any]]:
-    details = call.services.changes.details(
-        changes, messages="MESSAGES" in opts, patch_sets=bool(REVISION_OPTIONS & opts),
-        votes=bool(VOTE_OPTIONS & opts))
+    services = call.services
+    wants_rules = bool(RULE_OPTIONS & opts)
+    revisions = bool(REVISION_OPTIONS & opts)
+    details = services.changes.details(
+        changes, messages="MESSAGES" in opts,
+        patch_sets=revisions or ("current" if wants_rules else False),
+        votes=bool((VOTE_OPTIONS | RULE_OPTIONS) & opts))
     numbers = [c.number for c in changes]
-    with call.services.db.read() as conn:
+    with services.db.read() as conn:
         starred = (review_store.starred(conn, call.who.account.id, numbers)
                    if call.who.account else set())
         counts = review_store.comment_counts(conn, numbers)
         sizes: dict[int, dict[int, tuple[int, int]]] = {}
         for (number, ps), size in change_store.sizes_of(conn, numbers).items():
             sizes.setdefault(number, {})[ps] = size
-    projects: dict[str, Any] = {}
-    return [change_info(d, call.base_url, opts,
-                        _extras(call, d, opts, starred, counts, sizes, projects))
-            for d in details]
+        names = sorted({c.project for c in changes})
+        projects = {p.name: p for p in project_store.projects_by_names(conn, names)}
+        own = review_store.rules_of_many(conn, names)
+    rules = {name: services.projects.rules(projects[name], own.get(name, [])) for name in names}
+    facts = (services.submit.facts_many(details, {n: c[1] for n, c in counts.items()}, projects)
+             if wants_rules else {})
+    page = _Page(projects, rules, starred, counts, sizes, facts)
+    return [change_info(d, call.base_url, opts, _extras(call, d, opts, page)) for d in details]
 
 
 def render_one(call: Call, change: str) -> dict[str, Any]:

@@ -108,14 +108,17 @@ class ChangeService:
             more = len(numbers) > wanted
             return store.changes_by_numbers(conn, numbers[:wanted]), more
 
-    def details(self, changes: list[Change], messages: bool = True, patch_sets: bool = True,
-                votes: bool = True) -> list[ChangeDetails]:
+    def details(self, changes: list[Change], messages: bool = True,
+                patch_sets: bool | str = True, votes: bool = True) -> list[ChangeDetails]:
         """Load what rendering needs; leave out what the caller will not show, since a page
         of 500 changes pays for every extra query and row."""
         numbers = [c.number for c in changes]
         empty: dict[int, list[Any]] = {n: [] for n in numbers}
         with self.db.read() as conn:
-            sets = store.patch_sets_of(conn, numbers) if patch_sets else empty
+            if patch_sets == "current":
+                sets = store.current_patch_sets(conn, numbers)
+            else:
+                sets = store.patch_sets_of(conn, numbers) if patch_sets else empty
             approvals = store.approvals_of(conn, numbers) if votes else empty
             notes = store.messages_of(conn, numbers) if messages else empty
             people = store.people_of(conn, numbers) if votes else empty

@@ -21,6 +21,7 @@ from keepgreen.domain.project import Project
 from keepgreen.domain.refs import ZERO
 from keepgreen.git.merges import MergeConflict, Merger
 from keepgreen.git.repos import GitError, Repos
+from keepgreen.services.changes import ChangeDetails
 from keepgreen.services.errors import Conflict, Forbidden, NotFound, Unauthorized
 from keepgreen.services.patchsets import PatchSetWriter
 from keepgreen.services.projects import ProjectService
@@ -71,19 +72,55 @@ class SubmitService:
             hashtags=change.hashtags, unresolved_comments=unresolved,
             has_ci_jobs=self.projects.has_ci_jobs(project))
 
-    def evaluate(self, change: Change) -> list[requirements.RequirementResult]:
-        project = self._project(change)
-        facts = self.facts(change)
+    def facts_many(self, details: list[ChangeDetails], unresolved: dict[int, int],
+                   projects: dict[str, Project]) -> dict[int, requirements.ChangeFacts]:
+        """Facts for a page of changes from what the page already loaded (the details must
+        hold the current patch set and its votes), with one query for voters' groups."""
+        current = {d.change.number: [v for v in d.approvals
+                                     if v.patch_set == d.change.current_patch_set]
+                   for d in details}
+        voter_ids = {v.account_id for rows in current.values() for v in rows}
+        with self.db.read() as conn:
+            groups = account_store.group_names_of_many(conn, voter_ids)
+        result = {}
+        for d in details:
+            change = d.change
+            votes = tuple(requirements.Vote(
+                v.label, v.account_id, v.value,
+                d.accounts[v.account_id].username if v.account_id in d.accounts else "",
+                frozenset(groups.get(v.account_id, ()))) for v in current[change.number])
+            result[change.number] = requirements.ChangeFacts(
+                number=change.number, status=change.status, project=change.project,
+                branch=change.branch, owner_id=change.owner_id,
+                uploader_id=d.current.uploader_id, votes=votes, wip=change.wip,
+                private=change.private, topic=change.topic, hashtags=change.hashtags,
+                unresolved_comments=unresolved.get(change.number, 0),
+                has_ci_jobs=self.projects.has_ci_jobs(projects[change.project]))
+        return result
+
+    @staticmethod
+    def evaluate_facts(facts: requirements.ChangeFacts,
+                       project: Project) -> list[requirements.RequirementResult]:
         return [requirements.evaluate(r, facts)
                 for r in requirements.default_requirements(project.required_approvals)]
 
-    def verdict(self, change: Change) -> requirements.Verdict:
+    def evaluate(self, change: Change) -> list[requirements.RequirementResult]:
+        return self.evaluate_facts(self.facts(change), self._project(change))
+
+    @staticmethod
+    def verdict_of(change: Change,
+                   results: list[requirements.RequirementResult]) -> requirements.Verdict:
         if change.status != NEW:
             return requirements.Verdict(False, (f"change is {change.status.lower()}",))
-        result = requirements.verdict(self.evaluate(change))
+        result = requirements.verdict(results)
         if change.wip:
             return requirements.Verdict(False, ("change is work in progress",) + result.reasons)
         return result
+
+    def verdict(self, change: Change) -> requirements.Verdict:
+        if change.status != NEW:
+            return self.verdict_of(change, [])
+        return self.verdict_of(change, self.evaluate(change))
 
     # -- merging -----------------------------------------------------------------------
     def submit(self, who: Principal, change: Change) -> Change:

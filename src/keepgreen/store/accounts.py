@@ -118,6 +118,20 @@ def members(conn: Connection, group_id: int) -> list[Account]:
     return [_account(r) for r in rows]
 
 
+def group_names_of_many(conn: Connection, account_ids: set[int]) -> dict[int, set[str]]:
+    """Group names per account, for many accounts in one query."""
+    result: dict[int, set[str]] = {a: set() for a in account_ids}
+    if not account_ids:
+        return result
+    rows = conn.execute(
+        select(group_members.c.account_id, groups.c.name)
+        .join(groups, group_members.c.group_id == groups.c.id)
+        .where(among(conn, group_members.c.account_id, account_ids)))
+    for account_id, name in rows:
+        result[account_id].add(name)
+    return result
+
+
 def group_names_of(conn: Connection, account_id: int) -> set[str]:
     rows = conn.execute(
         select(groups.c.name).join(group_members, group_members.c.group_id == groups.c.id)

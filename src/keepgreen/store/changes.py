@@ -130,6 +130,20 @@ def patch_sets_of(conn: Connection, numbers: list[int]) -> dict[int, list[PatchS
     return result
 
 
+def current_patch_sets(conn: Connection, numbers: list[int]) -> dict[int, list[PatchSet]]:
+    """Only the current patch set of each change (a one-element list per change)."""
+    result: dict[int, list[PatchSet]] = {n: [] for n in numbers}
+    if not numbers:
+        return result
+    rows = conn.execute(
+        select(patch_sets).join(changes, (changes.c.number == patch_sets.c.change_number)
+                                & (changes.c.current_patch_set == patch_sets.c.number))
+        .where(among(conn, changes.c.number, numbers)))
+    for row in rows:
+        result[row.change_number].append(_patch_set(row))
+    return result
+
+
 def set_person(conn: Connection, number: int, account_id: int, state: str) -> None:
     conn.execute(delete(change_people).where(change_people.c.change_number == number,
                                              change_people.c.account_id == account_id))

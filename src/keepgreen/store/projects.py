@@ -30,5 +30,12 @@ def project_by_name(conn: Connection, name: str) -> Project | None:
     return _project(row) if row else None
 
 
+def projects_by_names(conn: Connection, names: list[str]) -> list[Project]:
+    if not names:
+        return []
+    return [_project(r) for r in conn.execute(select(projects)
+                                              .where(projects.c.name.in_(names)))]
+
+
 def all_projects(conn: Connection) -> list[Project]:
     return [_project(r) for r in conn.execute(select(projects).order_by(projects.c.name))]

@@ -133,6 +133,18 @@ def rules_of(conn: Connection, project: str) -> list[Rule]:
             for r in rows]
 
 
+def rules_of_many(conn: Connection, projects: list[str]) -> dict[str, list[Rule]]:
+    result: dict[str, list[Rule]] = {}
+    if not projects:
+        return result
+    rows = conn.execute(select(access_rules).where(access_rules.c.project.in_(projects))
+                        .order_by(access_rules.c.id))
+    for r in rows:
+        result.setdefault(r.project, []).append(
+            Rule(r.ref, r.permission, r.group_name, r.min_value, r.max_value, r.action))
+    return result
+
+
 def all_rules(conn: Connection) -> dict[str, list[Rule]]:
     result: dict[str, list[Rule]] = {}
     for r in conn.execute(select(access_rules).order_by(access_rules.c.id)):

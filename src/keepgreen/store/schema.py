@@ -56,6 +56,7 @@ group_members = Table(
     Column("group_id", Integer, ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
     Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"),
            primary_key=True),
+    Index("ix_group_members_account", "account_id"),
 )
 
 projects = Table(
@@ -127,6 +128,7 @@ change_people = Table(
            primary_key=True),
     Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
     Column("state", String(16), nullable=False),  # REVIEWER or CC
+    Index("ix_change_people_account", "account_id"),
 )
 
 hashtags = Table(

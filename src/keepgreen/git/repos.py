@@ -129,22 +129,6 @@ class Repos:
              ancestor, descendant], capture_output=True, env=self._env)
         return proc.returncode == 0
 
-    def new_commit_data(self, project: str, tip: str,
-                        limit: int) -> list[tuple[CommitData, FileStats]]:
-        """Commits reachable from ``tip`` but from no branch or tag, oldest first, each with
-        the files it touches and its lines inserted and deleted; one git process for all."""
-        args = ["log", "--reverse", "--topo-order", f"--max-count={limit + 1}", "--numstat",
-                f"--format=%x1e{_FORMAT}", "--encoding=UTF-8", tip, "--not", "--branches",
-                "--tags"]
-        out = self.run(project, *args)
-        result = []
-        for record in out.split("\x1e"):
-            if not record.strip():
-                continue
-            head, _, stats = record.rpartition("\x00")
-            result.append((_parse_commit(head + "\x00"), parse_numstat(stats)))
-        return result
-
     def read_commits(self, project: str, shas: list[str]) -> list[CommitData]:
         if not shas:
             return []
@@ -171,31 +155,6 @@ class FileStats:
     paths: tuple[str, ...]
     inserted: int
     deleted: int
-
-
-def parse_numstat(text: str) -> FileStats:
-    """``git --numstat`` lines (``ins<TAB>del<TAB>path``; ``-`` for binary files)."""
-    paths, inserted, deleted = [], 0, 0
-    for line in text.splitlines():
-        parts = line.split("\t", 2)
-        if len(parts) != 3:
-            continue
-        inserted += int(parts[0]) if parts[0].isdigit() else 0
-        deleted += int(parts[1]) if parts[1].isdigit() else 0
-        path = parts[2]
-        if " => " in path:  # a rename: both sides count as touched
-            prefix, _, rest = path.partition("{")
-            if rest:
-                old_new, _, suffix = rest.partition("}")
-                old, _, new = old_new.partition(" => ")
-                paths += [f"{prefix}{old}{suffix}".replace("//", "/"),
-                          f"{prefix}{new}{suffix}".replace("//", "/")]
-                continue
-            old, _, new = path.partition(" => ")
-            paths += [old, new]
-            continue
-        paths.append(path)
-    return FileStats(tuple(dict.fromkeys(paths)), inserted, deleted)
 
 
 _FORMAT = "%H%x00%P%x00%an%x00%ae%x00%at%x00%cn%x00%ce%x00%ct%x00%B%x00"

@@ -27,6 +27,7 @@ from keepgreen.domain.refs import (
     patch_set_ref,
     valid_branch_name,
 )
+from keepgreen.git import odb
 from keepgreen.git.hook_server import PushContext
 from keepgreen.git.repos import CommitData, FileStats, GitError, Repos
 from keepgreen.services.patchsets import PatchSetWriter
@@ -154,7 +155,7 @@ class ReceiveService:
             unborn = not branches and self.repos.head(project.name) == HEADS + branch
             if not unborn:
                 raise Refused(f"branch {branch} not found in {project.name}")
-        found = self.repos.new_commit_data(project.name, tip, MAX_COMMITS)
+        found = odb.new_commit_data(self.repos.path(project.name), tip, MAX_COMMITS)
         if len(found) > MAX_COMMITS:
             raise Refused(f"more than {MAX_COMMITS} new commits; split the push into "
                           "smaller series or ask an administrator to push them directly")
@@ -176,6 +177,20 @@ class ReceiveService:
         options.labels = {labels.find(k).name: v  # type: ignore[union-attr]
                           for k, v in options.labels.items()}
         by_sha = {c.sha: c for c in commits}
+        new_refs: list[tuple[str, str]] = []
+        try:
+            return self._write_upload(ctx, project, branch, options, sizes, by_sha, account,
+                                      new_refs)
+        except BaseException:
+            # The store kept nothing, so the patch-set refs must not stay either.
+            odb.delete_refs(self.repos.path(project.name), new_refs)
+            raise
+
+    def _write_upload(self, ctx: PushContext, project: Project, branch: str,
+                      options: pushopts.PushOptions, sizes: dict[str, FileStats],
+                      by_sha: dict[str, CommitData], account: Account,
+                      new_refs: list[tuple[str, str]]) -> list[Uploaded]:
+        commits = list(by_sha.values())
         with self.db.write() as conn:
             ids = list({cid for c in commits for cid in change_ids(c.message)})
             known = {c.change_id: upload.KnownChange(c.number, c.change_id, c.status,
@@ -228,11 +243,10 @@ class ReceiveService:
                                             sizes.get(data.sha))
                 self._apply_options(conn, number, ps_number, account, options, people, now)
                 results.append(Uploaded(written.change, written.patch_set, new))
-            ref_updates = [(patch_set_ref(u.change.number, u.patch_set.number),
-                            u.patch_set.sha, ZERO) for u in results]
-            # Refs last: if writing them fails, the transaction rolls back and no change
-            # is left without its patch set ref.
-            self.repos.update_refs(project.name, ref_updates)
+            new_refs += [(patch_set_ref(u.change.number, u.patch_set.number), u.patch_set.sha)
+                         for u in results]
+            # Refs last, inside the transaction: if writing them fails, nothing is stored.
+            odb.create_refs(self.repos.path(project.name), new_refs)
         return results
 
     def _check_vote(self, ctx: PushContext, project: Project, branch: str, label: str,

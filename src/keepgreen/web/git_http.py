@@ -98,6 +98,8 @@ class GitHttp:
             "http.receivepack": "true" if push else "false",
             "http.uploadpack": "true",
             "receive.procReceiveRefs": "refs/",
+            # keepgreen decides when to pack; a gc started by every push only costs time.
+            "receive.autogc": "false",
             "receive.advertisePushOptions": "true",
             "receive.maxInputSize": str(settings.max_push_bytes),
             "core.hooksPath": str(self.services.hooks_dir),

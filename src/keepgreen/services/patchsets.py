@@ -39,20 +39,18 @@ class PatchSetWriter:
         With ``previous`` (the patch set it replaces) the change kind is worked out and the
         votes that the copy rules keep are carried over.
         """
-        project = store.change_by_number(conn, change_number)
-        assert project is not None
+        project = store.project_of_change(conn, change_number)
         kind = labels.REWORK
         if previous is not None:
-            kind = self.merger.change_kind(project.project, previous.sha, data.sha)
+            kind = self.merger.change_kind(project, previous.sha, data.sha)
         if stats is None:
-            files = self.merger.files(project.project, data.sha)
+            files = self.merger.files(project, data.sha)
             stats = FileStats(tuple(p for f in files for p in (f.path, f.old_path) if p),
                               sum(f.lines_inserted for f in files),
                               sum(f.lines_deleted for f in files))
         ps = PatchSet(change_number, ps_number, data.sha, data.parents, uploader.id, now,
                       data.message, data.author, data.committer, parent_change, kind)
-        store.add_patch_set(conn, ps)
-        store.set_patch_set_size(conn, change_number, ps_number, stats.inserted, stats.deleted)
+        store.add_patch_set(conn, ps, stats.inserted, stats.deleted)
         store.set_patch_set_files(conn, change_number, ps_number, stats.paths)
         if previous is not None:
             old = [labels.Approval(v.label, v.account_id, v.value)

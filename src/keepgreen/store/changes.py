@@ -50,8 +50,10 @@ def add_change(conn: Connection, *, project: str, branch: str, change_id: str, o
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
-def add_patch_set(conn: Connection, ps: PatchSet) -> None:
+def add_patch_set(conn: Connection, ps: PatchSet, insertions: int = 0,
+                  deletions: int = 0) -> None:
     conn.execute(insert(patch_sets).values(
+        insertions=insertions, deletions=deletions,
         change_number=ps.change_number, number=ps.number, sha=ps.sha, parents=list(ps.parents),
         uploader_id=ps.uploader_id, created=ps.created, message=ps.message,
         author_name=ps.author.name, author_email=ps.author.email, author_date=ps.author.date,
@@ -61,6 +63,11 @@ def add_patch_set(conn: Connection, ps: PatchSet) -> None:
 
 def update_change(conn: Connection, number: int, **values: object) -> None:
     conn.execute(update(changes).where(changes.c.number == number).values(**values))
+
+
+def project_of_change(conn: Connection, number: int) -> str:
+    return str(conn.execute(select(changes.c.project).where(changes.c.number == number))
+               .scalar_one())
 
 
 def change_by_number(conn: Connection, number: int) -> Change | None:
@@ -202,13 +209,6 @@ def messages_of(conn: Connection, numbers: list[int]) -> dict[int, list[Row]]:  
                               .order_by(messages.c.id)):
             result[r.change_number].append(r)
     return result
-
-
-def set_patch_set_size(conn: Connection, number: int, patch_set: int, insertions: int,
-                       deletions: int) -> None:
-    conn.execute(update(patch_sets).where(patch_sets.c.change_number == number,
-                                          patch_sets.c.number == patch_set)
-                 .values(insertions=insertions, deletions=deletions))
 
 
 def set_patch_set_files(conn: Connection, number: int, patch_set: int,

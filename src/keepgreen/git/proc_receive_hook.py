@@ -102,3 +102,6 @@ def main():
 
 if __name__ == "__main__":
     main()
+    # Everything is flushed; skipping the interpreter's clean-up saves a millisecond on
+    # every push.
+    os._exit(0)

@@ -1,0 +1,98 @@
+"""Pipeline settings the gate core needs: manager, window and what each outcome reports.
+
+Triggers and requirements are evaluated by the services before an event reaches the core; a
+pipeline here is what happens after: how items queue, and which votes each report carries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from keepgreen.gating.window import WindowPolicy
+
+# Report kinds: Zuul's reporter names, plus the two outcomes the core adds.
+START = "start"
+SUCCESS = "success"
+FAILURE = "failure"
+MERGE_CONFLICT = "merge-conflict"
+CONFIG_ERROR = "config-error"
+NO_JOBS = "no-jobs"
+DEQUEUE = "dequeue"
+MERGE_FAILURE = "merge-failure"  # reported success, but the submit did not land
+SUPERSEDED = "superseded"  # a newer item for the same ref replaced a queued one
+
+REPORT_KINDS = (START, SUCCESS, FAILURE, MERGE_CONFLICT, CONFIG_ERROR, NO_JOBS, DEQUEUE,
+                MERGE_FAILURE, SUPERSEDED)
+
+
+@dataclass(frozen=True)
+class Reporter:
+    """What one outcome does on the change: label votes, and whether to submit it."""
+
+    votes: tuple[tuple[str, int], ...] = ()
+    submit: bool = False
+
+
+@dataclass(frozen=True)
+class Reporters:
+    """One reporter per outcome; an outcome without votes still comments."""
+
+    start: Reporter = Reporter()
+    success: Reporter = Reporter()
+    failure: Reporter = Reporter()
+    merge_conflict: Reporter = Reporter()
+    config_error: Reporter = Reporter()
+    no_jobs: Reporter = Reporter()
+    dequeue: Reporter = Reporter()
+    merge_failure: Reporter = Reporter()
+    superseded: Reporter = Reporter()
+
+    def for_kind(self, kind: str) -> Reporter:
+        if kind not in REPORT_KINDS:
+            raise ValueError(f"unknown report kind {kind!r}; known: {', '.join(REPORT_KINDS)}")
+        reporter: Reporter = getattr(self, kind.replace("-", "_"))
+        return reporter
+
+
+def _verified(value: int) -> Reporter:
+    return Reporter(votes=(("Verified", value),))
+
+
+GATE_REPORTERS = Reporters(
+    start=_verified(0),
+    success=Reporter(votes=(("Verified", 2),), submit=True),
+    failure=_verified(-2),
+    merge_conflict=_verified(-2),
+    config_error=_verified(-2),
+    merge_failure=_verified(-2),
+)
+"""OpenDev's gate: Verified 0 on start, +2 and submit on success, -2 on any failure."""
+
+CHECK_REPORTERS = Reporters(
+    success=_verified(1),
+    failure=_verified(-1),
+    merge_conflict=_verified(-1),
+    config_error=_verified(-1),
+)
+"""OpenDev's check: Verified +1 on success, -1 on failure."""
+
+SILENT_REPORTERS = Reporters()
+"""Post-merge pipelines (post, promote, deploy): comments only, no votes."""
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """``manager`` is one of independent, dependent, serial, supercedent. ``window`` applies
+    to dependent pipelines (the others use unlimited or 1); ``per_branch`` splits every
+    shared queue by branch. ``reporters`` defaults by manager: gate votes for dependent,
+    check votes for independent, none for serial and supercedent."""
+
+    name: str
+    manager: str = "independent"
+    window: WindowPolicy | None = None
+    per_branch: bool = False
+    reporters: Reporters | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ValueError("a pipeline needs a name")

@@ -137,6 +137,32 @@ def change_command(number: int, site: Path) -> None:
     services.db.dispose()
 
 
+@main.command("run-job")
+@click.option("--config", required=True, type=click.Path(exists=True, path_type=Path),
+              help="A folder or file with the job definitions.")
+@click.option("--job", "job_name", required=True, help="The job to run.")
+@click.option("--src", required=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The project source the job tests.")
+def run_job_command(config: Path, job_name: str, src: Path) -> None:
+    """Run one job on a fresh local node and print its live log, result and timings."""
+    import tempfile
+
+    from keepgreen.executor.cli_entry import JobConfigError, run_job
+    from keepgreen.nodes.local import LocalProvider
+
+    root = Path(tempfile.mkdtemp(prefix="keepgreen-run-job-"))
+    try:
+        result = run_job(config, job_name, src, LocalProvider(root / "nodes"), click.echo,
+                         builds_root=root / "builds")
+    except JobConfigError as exc:
+        _fail(str(exc))
+        return
+    click.echo(result.summary())
+    click.echo(f"logs: {result.log_dir}")
+    sys.exit(0 if result.result.passed else 1)
+
+
 @main.command("settings")
 def settings_command() -> None:
     """List every setting with its default and meaning."""

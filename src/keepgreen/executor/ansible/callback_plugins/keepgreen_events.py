@@ -1,0 +1,71 @@
+"""Record task failures and unreachable hosts as JSON lines, for the executor's verdict.
+
+The stdout callback prints the log people read; this one writes what the executor needs
+to explain a result in one line (which task failed on which host, and its message) to the
+file named by ``KEEPGREEN_EVENTS``. Errors that a block rescues or ``ignore_errors``
+swallows are not recorded: they do not fail the playbook.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ansible.plugins.callback import CallbackBase
+
+DOCUMENTATION = """
+    name: keepgreen_events
+    type: aggregate
+    short_description: write failures and unreachable hosts to a JSON lines file
+    description:
+      - Used by the keepgreen executor to name the failing task in a build's result.
+    requirements:
+      - the KEEPGREEN_EVENTS environment variable names the file to append to
+"""
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "keepgreen_events"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._path = os.environ.get("KEEPGREEN_EVENTS")
+        self._play = ""
+
+    def _write(self, event: str, result: object, **extra: object) -> None:
+        if not self._path:
+            return
+        task = getattr(result, "_task", None)
+        host = getattr(result, "_host", None)
+        data = getattr(result, "_result", {}) or {}
+        message = str(data.get("msg") or data.get("reason") or "")
+        rc = data.get("rc")
+        if isinstance(rc, int) and rc != 0:
+            # A command's own words say more than Ansible's "non-zero return code".
+            output = str(data.get("stderr") or data.get("stdout") or "").strip()
+            last = output.splitlines()[-1] if output else ""
+            message = f"exit status {rc}" + (f": {last}" if last else "")
+        record = {
+            "event": event,
+            "play": self._play,
+            "task": task.get_name() if task is not None else "",
+            "action": getattr(task, "action", "") if task is not None else "",
+            "host": host.get_name() if host is not None else "",
+            "msg": str(message)[:2000],
+            **extra,
+        }
+        with open(self._path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+    def v2_playbook_on_play_start(self, play: object) -> None:
+        self._play = play.get_name() if hasattr(play, "get_name") else ""
+
+    def v2_runner_on_failed(self, result: object, ignore_errors: bool = False) -> None:
+        if not ignore_errors:
+            self._write("failed", result)
+
+    def v2_runner_on_unreachable(self, result: object) -> None:
+        self._write("unreachable", result)

@@ -1,0 +1,172 @@
+"""A build's folder on the executor, laid out as Zuul's job dir is.
+
+    <root>/
+      ansible/      read-only in the sandbox: ansible.cfg, inventory.yaml, zuul-vars.json,
+                    known_hosts, the node login keys, the sandbox's passwd and group
+      work/         read-write: src/<canonical name>/ (the repositories under test),
+                    logs/ (job-output.txt and whatever the job keeps: zuul.executor.log_root),
+                    results.json (zuul_return data)
+      home/         read-write: the build user's home (Ansible's local temp)
+      state/        read-write: Ansible's fact cache and the executor's event files
+
+``work``, ``home`` and ``state`` belong to the sandbox's build user; everything else to
+root. The relay sockets live in a separate short-named folder (Unix socket paths are
+limited to 108 bytes), shown inside the sandbox at ``/relay``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from keepgreen.executor.model import Project
+from keepgreen.executor.sandbox import PLUGINS, RELAY, Sandbox
+
+
+class JobDirError(RuntimeError):
+    """The build folder could not be prepared; the message names the path."""
+
+
+class JobDir:
+    """Paths of one attempt's build folder. ``create`` makes it; ``close`` removes the
+    relay folder (the build folder itself is kept for its logs)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.ansible = root / "ansible"
+        self.work = root / "work"
+        self.src = self.work / "src"
+        self.logs = self.work / "logs"
+        self.home = root / "home"
+        self.state = root / "state"
+        self.config = self.ansible / "ansible.cfg"
+        self.inventory = self.ansible / "inventory.yaml"
+        self.zuul_vars = self.ansible / "zuul-vars.json"
+        self.known_hosts = self.ansible / "known_hosts"
+        self.passwd = self.ansible / "passwd"
+        self.group = self.ansible / "group"
+        self.results = self.work / "results.json"
+        self.job_output = self.logs / "job-output.txt"
+        self.relay: Path | None = None
+
+    def create(self, sandbox: Sandbox) -> None:
+        try:
+            self.root.mkdir(parents=True, mode=0o755)
+        except FileExistsError as exc:
+            raise JobDirError(f"build folder {self.root} exists already") from exc
+        os.chmod(self.root, 0o755)
+        self.ansible.mkdir(mode=0o755)
+        for folder in (self.work, self.src, self.logs, self.home, self.state):
+            folder.mkdir(mode=0o755)
+            os.chown(folder, sandbox.uid, sandbox.gid)
+        self.passwd.write_text(sandbox.passwd(self.home))
+        self.group.write_text(sandbox.group())
+        self.relay = Path(tempfile.mkdtemp(prefix="kgr-"))
+        os.chown(self.relay, sandbox.uid, sandbox.gid)
+        os.chmod(self.relay, 0o700)
+
+    def close(self) -> None:
+        if self.relay is not None:
+            shutil.rmtree(self.relay, ignore_errors=True)
+            self.relay = None
+
+    def relay_socket(self, index: int) -> tuple[Path, str]:
+        """(host path, sandbox path) of the relay socket of the ``index``-th node."""
+        assert self.relay is not None, "create() first"
+        return self.relay / str(index), f"{RELAY}/{index}"
+
+    def events(self, phase: str, index: int) -> Path:
+        return self.state / f"events-{phase}-{index}.jsonl"
+
+    def add_key(self, name: str, source: Path, sandbox: Sandbox) -> Path:
+        """A copy of a node login key the build user may read (ssh insists on 0600)."""
+        target = self.ansible / f"key-{name}"
+        shutil.copyfile(source, target)
+        os.chown(target, sandbox.uid, sandbox.gid)
+        os.chmod(target, 0o600)
+        return target
+
+    def copy_sources(self, projects: Iterable[Project], sandbox: Sandbox) -> None:
+        """Copy each project's prepared repository to ``work/src/<canonical name>``."""
+        for project in projects:
+            target = self.work / project.src_dir
+            if project.source is None:
+                target.mkdir(parents=True, exist_ok=True)
+            elif not project.source.is_dir():
+                raise JobDirError(f"source folder {project.source} of {project.name} "
+                                  "does not exist")
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copytree(project.source, target, symlinks=True)
+        _chown_tree(self.src, sandbox.uid, sandbox.gid)
+
+    def write_inventory(self, inventory: dict[str, Any]) -> None:
+        # JSON is YAML: Ansible's YAML inventory plugin reads it, and no value can turn
+        # into a tag or an anchor on the way.
+        self.inventory.write_text(json.dumps(inventory, indent=2, sort_keys=True,
+                                             default=str) + "\n")
+
+    def write_zuul_vars(self, zuul: dict[str, Any]) -> None:
+        self.zuul_vars.write_text(json.dumps({"zuul": zuul}, indent=2, sort_keys=True,
+                                             default=str) + "\n")
+
+    def write_config(self, *, forks: int = 10) -> None:
+        self.config.write_text(ansible_config(self, forks=forks))
+
+    def zuul_return(self) -> dict[str, Any]:
+        """The data the job returned (``zuul_return``), or ``{}``."""
+        try:
+            data = json.loads(self.results.read_text() or "{}")
+        except (OSError, ValueError):
+            return {}
+        returned = data.get("data", {}) if isinstance(data, dict) else {}
+        return returned if isinstance(returned, dict) else {}
+
+
+def ansible_config(jobdir: JobDir, *, forks: int) -> str:
+    """An ansible.cfg that ignores every other Ansible configuration on the machine.
+
+    Facts are gathered once per node and cached for the build's later playbooks, as Zuul
+    does; ssh keeps one connection per node open across a playbook (pipelining on).
+    """
+    home = jobdir.home
+    return "\n".join([
+        "[defaults]",
+        f"inventory = {jobdir.inventory}",
+        f"action_plugins = {PLUGINS}/action_plugins",
+        f"callback_plugins = {PLUGINS}/callback_plugins",
+        "callbacks_enabled = keepgreen_events",
+        "stdout_callback = default",
+        "nocolor = True",
+        "retry_files_enabled = False",
+        "host_key_checking = True",
+        "deprecation_warnings = False",
+        "system_warnings = False",
+        "gathering = smart",
+        "fact_caching = jsonfile",
+        f"fact_caching_connection = {jobdir.state / 'facts'}",
+        f"local_tmp = {home / '.ansible' / 'tmp'}",
+        f"collections_path = {home / '.ansible' / 'collections'}",
+        f"roles_path = {home / '.ansible' / 'roles'}",
+        f"forks = {forks}",
+        "timeout = 30",
+        "",
+        "[ssh_connection]",
+        "ssh_args = -F /dev/null -o BatchMode=yes -o ControlMaster=auto "
+        "-o ControlPersist=60s -o ServerAliveInterval=30",
+        "control_path_dir = /tmp/cp",
+        "pipelining = True",
+        "",
+    ])
+
+
+def _chown_tree(root: Path, uid: int, gid: int) -> None:
+    os.chown(root, uid, gid, follow_symlinks=False)
+    for folder, dirs, files in os.walk(root):
+        for name in (*dirs, *files):
+            os.chown(os.path.join(folder, name), uid, gid, follow_symlinks=False)

@@ -1,0 +1,346 @@
+"""The executor: run one build of a job on short-lived nodes and say how it ended.
+
+``Executor.run_build`` gets nodes from a provider for each attempt, runs the attempt and
+deletes the nodes (always, even when the attempt blows up), retrying as Zuul's rules say.
+``Executor.run_attempt`` runs the playbooks of one attempt on nodes it is given; a
+scheduler that does its own retries, or a benchmark that boots nodes first, calls it
+directly.
+
+One attempt: prepare the build folder (``jobdir``), copy the repositories under test to
+``work/src``, write the inventory with the ``zuul`` variables, start one relay per node,
+then run the pre-run, run and post-run playbooks, each in its own sandboxed
+``ansible-playbook``. ``timeout`` bounds pre-run and run together; each post-run
+playbook gets ``post_timeout``; post-run playbooks see ``zuul_success``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import shlex
+import socket
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from keepgreen.executor import ansible_process, verdict, zuulvars
+from keepgreen.executor.ansible_process import LineSink, OutputLog
+from keepgreen.executor.jobdir import JobDir, JobDirError
+from keepgreen.executor.model import AttemptRecord, BuildRequest, BuildResult, Playbook, Result
+from keepgreen.executor.relay import NodeRelay
+from keepgreen.executor.sandbox import PLUGINS, RELAY, Sandbox, python_roots
+from keepgreen.executor.verdict import PlaybookRun, Status, Verdict
+from keepgreen.nodes.model import Node, Provider
+
+
+def default_ansible_playbook() -> Path:
+    """The ``ansible-playbook`` of the Python running keepgreen (its virtualenv's)."""
+    return Path(sys.executable).parent / "ansible-playbook"
+
+
+@dataclass(frozen=True)
+class ExecutorSettings:
+    """``builds_root`` keeps one folder per build attempt (``<uuid>/<attempt>``) with its
+    logs; ``node_python`` is the nodes' ``ansible_python_interpreter``."""
+
+    builds_root: Path
+    sandbox: Sandbox = field(default_factory=Sandbox)
+    ansible_playbook: Path = field(default_factory=default_ansible_playbook)
+    node_python: str = "auto_silent"
+    forks: int = 10
+
+
+@dataclass(frozen=True)
+class AttemptOutcome:
+    verdict: Verdict
+    jobdir: Path
+    started: float
+    ended: float
+    zuul_return: Mapping[str, Any]
+    runs: tuple[PlaybookRun, ...] = ()
+
+
+class Executor:
+    """Runs builds; safe to use from one thread per build. ``abort`` stops them all."""
+
+    def __init__(self, settings: ExecutorSettings, provider: Provider | None = None) -> None:
+        self.settings = settings
+        self.provider = provider
+        self._abort = threading.Event()
+
+    def abort(self) -> None:
+        self._abort.set()
+
+    # --- a whole build, with its nodes and retries ------------------------------------
+
+    def run_build(self, request: BuildRequest, on_line: LineSink | None = None) -> BuildResult:
+        started = time.time()
+        records: list[AttemptRecord] = []
+        job = request.job
+        last: AttemptOutcome | None = None
+        tries = max(1, job.attempts)
+        for number in range(request.attempt, request.attempt + tries):
+            attempt = dataclasses.replace(request, attempt=number)
+            if self._abort.is_set():
+                return self._result(request, Result.ABORTED, "aborted before the attempt "
+                                    f"{number} started", started, records, last)
+            booting = time.monotonic()
+            nodes, problem = self._acquire(attempt)
+            if on_line is not None and nodes:
+                on_line(f"[executor] attempt {number}: {len(nodes)} node(s) ready in "
+                        f"{time.monotonic() - booting:.2f} s")
+            if problem is not None:
+                records.append(AttemptRecord(number, Result.NODE_FAILURE, problem))
+                return self._result(request, Result.NODE_FAILURE, problem, started, records,
+                                    last)
+            try:
+                last = self.run_attempt(attempt, nodes, on_line)
+            finally:
+                self._release(nodes)
+            outcome = last.verdict
+            records.append(AttemptRecord(number, outcome.result, outcome.reason,
+                                         last.jobdir / "work" / "logs"))
+            if not outcome.retry:
+                assert outcome.result is not None
+                return self._result(request, outcome.result, outcome.reason, started, records,
+                                    last)
+            if on_line is not None and number < request.attempt + tries - 1:
+                on_line(f"[executor] attempt {number} will be retried: {outcome.reason}")
+        assert last is not None
+        limit = verdict.retry_limit(tries, last.verdict.reason)
+        assert limit.result is not None
+        return self._result(request, limit.result, limit.reason, started, records, last)
+
+    def _result(self, request: BuildRequest, result: Result, reason: str, started: float,
+                records: list[AttemptRecord], last: AttemptOutcome | None) -> BuildResult:
+        return BuildResult(
+            uuid=request.uuid, job=request.job.name, result=result, reason=reason,
+            started=started, ended=time.time(),
+            log_dir=last.jobdir / "work" / "logs" if last else None,
+            zuul_return=last.zuul_return if last else {}, attempts=tuple(records),
+            voting=request.job.voting)
+
+    def _acquire(self, request: BuildRequest) -> tuple[dict[str, Node], str | None]:
+        nodes: dict[str, Node] = {}
+        if not request.job.nodes:
+            return nodes, None
+        if self.provider is None:
+            return nodes, "the job needs nodes but the executor has no node provider"
+        prefix = re.sub(r"[^a-z0-9]", "", request.uuid.lower())[:20] or "build"
+        for index, spec in enumerate(request.job.nodes):
+            try:
+                nodes[spec.name] = self.provider.create(
+                    spec.label, f"{prefix}-{request.attempt}-{index}")
+            except Exception as exc:
+                self._release(nodes)
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                return {}, verdict.one_line(
+                    f"could not get node {spec.name!r} (label {spec.label}): {first}")
+        return nodes, None
+
+    def _release(self, nodes: Mapping[str, Node]) -> None:
+        provider = self.provider
+        if provider is None:
+            return
+        for node in nodes.values():
+            try:
+                provider.delete(node)
+            except Exception:
+                # The leak sweep removes what a failed delete left behind.
+                continue
+
+    # --- one attempt on given nodes ---------------------------------------------------
+
+    def run_attempt(self, request: BuildRequest, nodes: Mapping[str, Node],
+                    on_line: LineSink | None = None) -> AttemptOutcome:
+        """Run the playbooks of one attempt on ``nodes`` (keyed by node-set name).
+
+        Whatever goes wrong on the executor's side ends the attempt with ERROR and the
+        exception's sentence as the reason; it never escapes as an exception.
+        """
+        started = time.time()
+        jobdir = JobDir(self.settings.builds_root / request.uuid / str(request.attempt))
+        log = OutputLog(jobdir.job_output, on_line)
+        relays: list[NodeRelay] = []
+        runs: list[PlaybookRun] = []
+        returned: dict[str, Any] = {}
+        try:
+            jobdir.create(self.settings.sandbox)
+            log.open()
+            log.line(f"[executor] build {request.uuid} of job {request.job.name}, "
+                     f"attempt {request.attempt} of {request.job.attempts}")
+            self._prepare(request, nodes, jobdir, log, relays)
+            runs.extend(self._phases(request, jobdir, log))
+            returned = jobdir.zuul_return()
+        except Exception as exc:
+            what = str(exc) or type(exc).__name__
+            runs.append(PlaybookRun("setup", "(executor)", Status.ERROR,
+                                    f"the executor failed: {what}"))
+        finally:
+            for relay in relays:
+                relay.close()
+            jobdir.close()
+        no_retry = (returned.get("zuul") or {}).get("retry") is False
+        outcome = verdict.decide(runs, no_retry=no_retry)
+        shown = outcome.result.value if outcome.result else "RETRY"
+        log.line(f"[executor] result: {shown}: {outcome.reason}")
+        log.close()
+        return AttemptOutcome(outcome, jobdir.root, started, time.time(), returned,
+                              tuple(runs))
+
+    def _prepare(self, request: BuildRequest, nodes: Mapping[str, Node], jobdir: JobDir,
+                 log: OutputLog, relays: list[NodeRelay]) -> None:
+        """Copy sources, write keys, inventory, vars and config; start ``relays``."""
+        sandbox = self.settings.sandbox
+        jobdir.copy_sources(request.projects, sandbox)
+        python = shlex.quote(str(Path(sys.executable)))
+        hosts: list[zuulvars.Host] = []
+        known: list[str] = []
+        for index, spec in enumerate(request.job.nodes):
+            node = nodes.get(spec.name)
+            if node is None:
+                raise JobDirError(f"no node was given for {spec.name!r}")
+            host_path, sandbox_path = jobdir.relay_socket(index)
+            relays.append(NodeRelay(host_path, node.host, node.port, _reach_netns(node)))
+            if node.private_key is None:
+                raise JobDirError(f"node {node.id} has no login key")
+            key = jobdir.add_key(spec.name, node.private_key, sandbox)
+            route = zuulvars.SshRoute(
+                proxy_command=f"{python} -I -S {PLUGINS}/fdpass.py {sandbox_path}",
+                known_hosts=str(jobdir.known_hosts), host_key_alias=spec.name,
+                private_key=str(key))
+            known.append(route.known_hosts_line(node))
+            hosts.append(zuulvars.Host(spec.name, node, route))
+            log.line(f"[executor] node {spec.name}: {node.id} ({node.label}, "
+                     f"{node.provider}) at {node.host}:{node.port}")
+        jobdir.known_hosts.write_text("".join(line + "\n" for line in known))
+        paths = zuulvars.ExecutorPaths(
+            hostname=socket.gethostname(), work_root=str(jobdir.work),
+            src_root=str(jobdir.src), log_root=str(jobdir.logs),
+            inventory_file=str(jobdir.inventory), result_data_file=str(jobdir.results))
+        zuul = zuulvars.zuul_vars(request, paths, _ansible_version())
+        jobdir.write_zuul_vars(zuul)
+        jobdir.write_inventory(zuulvars.inventory(request, hosts, self.settings.node_python))
+        jobdir.write_config(forks=self.settings.forks)
+        for relay in relays:
+            relay.start()
+
+    def _phases(self, request: BuildRequest, jobdir: JobDir,
+                log: OutputLog) -> list[PlaybookRun]:
+        job = request.job
+        runs: list[PlaybookRun] = []
+        begun = time.monotonic()
+
+        def remaining() -> float | None:
+            return None if job.timeout is None else job.timeout - (time.monotonic() - begun)
+
+        achieved: int | None = None  # deepest nesting level whose pre-run started
+        failed = False
+        for index, playbook in enumerate(job.pre_run):
+            achieved = playbook.nesting_level if achieved is None else max(
+                achieved, playbook.nesting_level)
+            run = self._playbook(jobdir, log, "pre", index, playbook,
+                                 (remaining(), job.timeout), {})
+            runs.append(run)
+            if run.status is not Status.OK:
+                failed = True
+                break
+        if not failed:
+            achieved = None  # every level's pre-run ran: all post-run playbooks run
+            for index, playbook in enumerate(job.run):
+                run = self._playbook(jobdir, log, "run", index, playbook,
+                                     (remaining(), job.timeout), {})
+                runs.append(run)
+                if run.status is not Status.OK:
+                    break
+        if any(r.status in (Status.ABORTED, Status.ERROR) for r in runs):
+            return runs
+        success = not failed and all(r.status is Status.OK for r in runs)
+        will_retry = verdict.decide(runs).retry and request.attempt < job.attempts
+        extra = {"zuul_success": success, "zuul_will_retry": will_retry}
+        for index, playbook in enumerate(job.post_run):
+            if achieved is not None and playbook.nesting_level > achieved:
+                log.line(f"[executor] skipping post-run {playbook.label}: its pre-run "
+                         "did not run")
+                continue
+            run = self._playbook(jobdir, log, "post", index, playbook,
+                                 (job.post_timeout, job.post_timeout),
+                                 extra)
+            runs.append(run)
+            if run.status is Status.ABORTED:
+                break
+        return runs
+
+    def _ansible_root(self) -> list[Path]:
+        """The virtualenv of ``ansible-playbook`` when it is not the one running here
+        (its base Python must then be this one's, or live under /usr)."""
+        venv = self.settings.ansible_playbook.absolute().parent.parent
+        if _covered(venv, [Path("/usr"), *python_roots()]):
+            return []
+        return [venv]
+
+    def _playbook(self, jobdir: JobDir, log: OutputLog, phase: str, index: int,
+                  playbook: Playbook, limits: tuple[float | None, float | None],
+                  extra: Mapping[str, Any]) -> PlaybookRun:
+        """Run one playbook; ``limits`` is (seconds it may take, the job's limit)."""
+        timeout, limit = limits
+        label = playbook.label
+        if self._abort.is_set():
+            return PlaybookRun(phase, label, Status.ABORTED, "the build was aborted")
+        if timeout is not None and timeout <= 0:
+            return PlaybookRun(phase, label, Status.TIMED_OUT,
+                               "no time left of the job's timeout")
+        source = playbook.source.resolve()
+        path = (source / playbook.path).resolve()
+        if not path.is_file():
+            return PlaybookRun(phase, label, Status.ERROR,
+                               f"playbook {playbook.path} not found in {playbook.source}")
+        events = jobdir.events(phase, index)
+        assert jobdir.relay is not None
+        sandbox = self.settings.sandbox
+        command = [str(self.settings.ansible_playbook), "-e", f"@{jobdir.zuul_vars}", str(path)]
+        if extra:
+            command += ["-e", json.dumps(dict(extra))]
+        argv = sandbox.argv(
+            read_only=[jobdir.ansible, source, *self._ansible_root()],
+            read_write=[jobdir.work, jobdir.home, jobdir.state],
+            binds={"/etc/passwd": jobdir.passwd, "/etc/group": jobdir.group,
+                   RELAY: jobdir.relay},
+            chdir=jobdir.work, command=command)
+        env = {"PATH": f"{self.settings.ansible_playbook.parent}:/usr/local/bin:/usr/bin:/bin",
+               "HOME": str(jobdir.home), "USER": "keepgreen", "LOGNAME": "keepgreen",
+               "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TMPDIR": "/tmp",
+               "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
+               "ANSIBLE_CONFIG": str(jobdir.config), "KEEPGREEN_EVENTS": str(events),
+               "KEEPGREEN_RESULTS": str(jobdir.results)}
+        where = {"pre": "pre-run", "run": "run", "post": "post-run"}[phase]
+        log.line(f"[executor] {where} playbook {label} starting")
+        outcome = ansible_process.run(argv, env, log, timeout=timeout, abort=self._abort)
+        run = ansible_process.classify(phase, label, outcome,
+                                       ansible_process.read_events(events), limit)
+        log.line(f"[executor] {where} playbook {label}: {run.status.value} "
+                 f"({outcome.seconds:.2f} s)")
+        return run
+
+
+def _covered(path: Path, roots: list[Path]) -> bool:
+    return any(path == root or root in path.parents for root in roots)
+
+
+def _reach_netns(node: Node) -> str | None:
+    """The network namespace a node is reached from: the local provider's executor side
+    (the second of its two namespaces); other providers' nodes are reached directly."""
+    return node.netns[-1] if len(node.netns) == 2 else None
+
+
+def _ansible_version() -> str:
+    try:
+        return metadata.version("ansible-core")
+    except metadata.PackageNotFoundError:
+        return ""

@@ -1,0 +1,210 @@
+"""The ``zuul`` variables and the Ansible inventory of a build, built from plain values.
+
+Jobs and roles written for Zuul (zuul-jobs and site libraries) read ``zuul.project.src_dir``,
+``zuul.items``, ``zuul.executor.log_root`` and friends; this module gives them the same
+shapes Zuul documents. It is pure: the runner decides paths and how nodes are reached, and
+hands them in.
+
+The inventory follows Zuul's: every node is a host named after its node-set name, with
+``ansible_host``/``ansible_port``/``ansible_user`` and a ``nodepool`` dict; groups list
+their hosts; ``all.vars`` holds the job's variables. ``zuul`` itself is passed as an extra
+vars file, the highest precedence Ansible has, so no job or host variable can shadow it.
+"""
+
+from __future__ import annotations
+
+import base64
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+from keepgreen.executor.model import BuildRequest, Item, Project
+from keepgreen.nodes.model import Node
+
+
+@dataclass(frozen=True)
+class ExecutorPaths:
+    """Where a build's files are on the executor (``zuul.executor``)."""
+
+    hostname: str
+    work_root: str
+    src_root: str
+    log_root: str
+    inventory_file: str
+    result_data_file: str
+
+
+@dataclass(frozen=True)
+class SshRoute:
+    """How ssh inside the sandbox reaches one node.
+
+    ``proxy_command`` connects ssh to the node (see ``relay``); ``known_hosts`` pins the
+    node's host key, checked strictly, under the name ``host_key_alias`` (so two nodes
+    with the same address behind different namespaces never share an entry);
+    ``private_key`` is the key to log in with.
+    """
+
+    proxy_command: str
+    known_hosts: str
+    host_key_alias: str
+    private_key: str
+
+    def known_hosts_line(self, node: Node) -> str:
+        return f"{self.host_key_alias} {node.host_key}"
+
+
+@dataclass(frozen=True)
+class Host:
+    """A node of the build as the inventory shows it."""
+
+    name: str
+    node: Node
+    route: SshRoute
+
+
+def project_vars(project: Project) -> dict[str, Any]:
+    return {
+        "name": project.name,
+        "short_name": project.short_name,
+        "canonical_hostname": project.canonical_hostname,
+        "canonical_name": project.canonical_name,
+        "src_dir": project.src_dir,
+    }
+
+
+def _item_vars(item: Item) -> dict[str, Any]:
+    data: dict[str, Any] = {"project": project_vars(item.project), "branch": item.branch,
+                            "ref": item.ref}
+    if item.change is not None:
+        data.update(change=item.change, patchset=item.patchset, change_url=item.change_url)
+        if item.message is not None:
+            data["change_message"] = item.message
+        if item.topic is not None:
+            data["topic"] = item.topic
+    for name in ("oldrev", "newrev"):
+        value = getattr(item, name)
+        if value is not None:
+            data[name] = value
+    return data
+
+
+def _projects_vars(request: BuildRequest) -> dict[str, Any]:
+    """``zuul.projects``: every prepared repository, keyed by canonical name."""
+    projects: dict[str, Any] = {}
+    for project in request.projects:
+        data = project_vars(project)
+        data.update(required=project.required, checkout=project.checkout,
+                    checkout_description="branch checkout", commit=project.commit)
+        projects[project.canonical_name] = data
+    return projects
+
+
+def zuul_vars(request: BuildRequest, paths: ExecutorPaths,
+              ansible_version: str = "") -> dict[str, Any]:
+    """The ``zuul`` dict for one attempt of a build."""
+    job = request.job
+    item = request.item
+    data: dict[str, Any] = {
+        "build": request.uuid,
+        "buildset": request.buildset,
+        "job": job.name,
+        "jobtags": list(job.tags),
+        "voting": job.voting,
+        "pipeline": request.pipeline,
+        "tenant": request.tenant,
+        "event_id": request.event_id,
+        "post_review": False,
+        "attempts": request.attempt,
+        "max_attempts": job.attempts,
+        "timeout": job.timeout,
+        "post_timeout": job.post_timeout,
+        "project": project_vars(item.project),
+        "projects": _projects_vars(request),
+        "items": [_item_vars(i) for i in request.items],
+        "child_jobs": [],
+        "branch": item.branch,
+        "ref": item.ref,
+        "override_checkout": None,
+        "ansible_version": ansible_version,
+        "executor": {
+            "hostname": paths.hostname,
+            "work_root": paths.work_root,
+            "src_root": paths.src_root,
+            "log_root": paths.log_root,
+            "inventory_file": paths.inventory_file,
+            "result_data_file": paths.result_data_file,
+        },
+    }
+    if item.change is not None:
+        data.update(change=item.change, patchset=item.patchset, change_url=item.change_url)
+        if item.message is not None:
+            # Zuul passes the commit message base64-encoded, so that nothing in it is ever
+            # evaluated as a Jinja template.
+            data["message"] = base64.b64encode(item.message.encode()).decode()
+        if item.topic is not None:
+            data["topic"] = item.topic
+    if item.ref.startswith("refs/tags/"):
+        data["tag"] = item.ref[len("refs/tags/"):]
+    for name in ("oldrev", "newrev"):
+        value = getattr(item, name)
+        if value is not None:
+            data[name] = value
+    return data
+
+
+def ssh_common_args(route: SshRoute) -> str:
+    """The ssh options that make Ansible reach a node through its relay, key pinned."""
+    options = [
+        ("ProxyCommand", route.proxy_command),
+        ("ProxyUseFdpass", "yes"),
+        ("StrictHostKeyChecking", "yes"),
+        ("UserKnownHostsFile", route.known_hosts),
+        ("HostKeyAlias", route.host_key_alias),
+        ("GlobalKnownHostsFile", "/dev/null"),
+        ("IdentitiesOnly", "yes"),
+    ]
+    return " ".join(f"-o {shlex.quote(f'{key}={value}')}" for key, value in options)
+
+
+def host_vars(host: Host, python: str) -> dict[str, Any]:
+    node = host.node
+    nodepool = {"label": node.label, "provider": node.provider, "cloud": "", "region": "",
+                "az": "", "host_id": node.id, "interface_ip": node.host,
+                "public_ipv4": node.host, "private_ipv4": node.host}
+    return {
+        "ansible_host": node.host,
+        "ansible_port": node.port,
+        "ansible_user": node.username,
+        "ansible_connection": "ssh",
+        "ansible_ssh_private_key_file": host.route.private_key,
+        "ansible_ssh_common_args": ssh_common_args(host.route),
+        "ansible_python_interpreter": python,
+        "nodepool": nodepool,
+    }
+
+
+def inventory(request: BuildRequest, hosts: list[Host],
+              python: str = "auto_silent") -> dict[str, Any]:
+    """The inventory of one attempt: hosts, groups, and the job's variables.
+
+    Host vars from the job override the node's defaults except the connection settings,
+    which a job must not be able to point elsewhere.
+    """
+    job = request.job
+    all_hosts: dict[str, Any] = {}
+    for host in hosts:
+        defaults = host_vars(host, python)
+        merged = {**defaults, **dict(job.host_vars.get(host.name, {}))}
+        for fixed in ("ansible_host", "ansible_port", "ansible_ssh_common_args",
+                      "ansible_ssh_private_key_file", "ansible_connection"):
+            merged[fixed] = defaults[fixed]
+        all_hosts[host.name] = merged
+    children: dict[str, Any] = {}
+    for group in job.groups:
+        children[group.name] = {"hosts": {name: None for name in group.nodes}}
+        if group.name in job.group_vars:
+            children[group.name]["vars"] = dict(job.group_vars[group.name])
+    group_all: dict[str, Any] = {"hosts": all_hosts, "vars": dict(job.vars)}
+    if children:
+        group_all["children"] = children
+    return {"all": group_all}

@@ -334,9 +334,10 @@ def _covered(path: Path, roots: list[Path]) -> bool:
 
 
 def _reach_netns(node: Node) -> str | None:
-    """The network namespace a node is reached from: the local provider's executor side
-    (the second of its two namespaces); other providers' nodes are reached directly."""
-    return node.netns[-1] if len(node.netns) == 2 else None
+    """The network namespace a node is reached from: the last one a node names (the local
+    provider's executor side, or the namespace a static host sits behind); nodes that
+    name none are reached directly."""
+    return node.netns[-1] if node.netns else None
 
 
 def _ansible_version() -> str:

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from keepgreen.executor.runner import Executor, ExecutorSettings
 from keepgreen.gerrit import (
     access_api,
     accounts_api,
@@ -32,6 +33,7 @@ from keepgreen.git import proc_receive_hook
 from keepgreen.git.hook_server import HookServer, PushContext
 from keepgreen.git.merges import Merger
 from keepgreen.git.repos import Repos
+from keepgreen.nodes.local import LocalProvider
 from keepgreen.services.accounts import AccountService
 from keepgreen.services.changes import ChangeService
 from keepgreen.services.patchsets import PatchSetWriter
@@ -39,6 +41,7 @@ from keepgreen.services.projects import ProjectService
 from keepgreen.services.receive import ReceiveService
 from keepgreen.services.review import ReviewService
 from keepgreen.services.revisions import RevisionService
+from keepgreen.services.scheduler import ExecutorFactory, Scheduler
 from keepgreen.services.submit import SubmitService
 from keepgreen.settings import Settings
 from keepgreen.store.db import Database
@@ -65,6 +68,7 @@ class Services:
     merger: Merger
     hook_server: HookServer
     hooks_dir: Path
+    scheduler: Scheduler
 
     def base_url(self, request: Request | None = None) -> str:
         if self.settings.canonical_url or request is None:
@@ -96,8 +100,22 @@ def build_services(settings: Settings) -> Services:
         return await run_in_threadpool(receive.handle, ctx, commands, options)
 
     hook_server = HookServer(site / "run", on_push)
+    scheduler = Scheduler(db, repos, review, accounts,
+                          executor_factory(site) if settings.run_jobs else None)
     return Services(settings, db, repos, accounts, projects, changes, receive, review, submit,
-                    revisions, merger, hook_server, site / "hooks")
+                    revisions, merger, hook_server, site / "hooks", scheduler)
+
+
+def executor_factory(site: Path) -> ExecutorFactory | None:
+    """How the scheduler gets its executor: builds on local nodes kept under the site."""
+
+    def make() -> Executor:
+        # Made on the first build, so a site path local nodes cannot use fails that build
+        # with the reason instead of stopping the server.
+        return Executor(ExecutorSettings(builds_root=site / "builds"),
+                        LocalProvider(site / "nodes"))
+
+    return make
 
 
 def install_hook(hooks_dir: Path) -> None:
@@ -150,9 +168,11 @@ def build_app(services: Services) -> Starlette:
         install_hook(services.hooks_dir)
         await run_in_threadpool(services.submit.recover)
         await services.hook_server.start()
+        await run_in_threadpool(services.scheduler.start)
         try:
             yield
         finally:
+            await run_in_threadpool(services.scheduler.stop)
             await services.hook_server.stop()
             services.db.dispose()
 

@@ -51,6 +51,11 @@ class Settings:
         default=512 * 1024 * 1024, metadata=_meta("Largest pack a push may send, in bytes.")
     )
     log_level: str = field(default="info", metadata=_meta("debug, info, warning or error."))
+    run_jobs: bool = field(
+        default=True,
+        metadata=_meta("Whether CI jobs run (on local nodes, which need root); when off, "
+                       "uploads are still reviewed but get no Verified vote."),
+    )
 
     @property
     def database_url(self) -> str:

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from keepgreen import settings as settings_mod
-from keepgreen.domain.account import ADMINISTRATORS
+from keepgreen.domain.account import ADMINISTRATORS, SERVICE_USERS
 from keepgreen.services.accounts import AccountService, NewAccount
-from keepgreen.services.errors import ServiceError
+from keepgreen.services.errors import NotFound, ServiceError
+from keepgreen.services.scheduler import CI_ACCOUNT
 from keepgreen.settings import Settings
 from keepgreen.store.db import Database
 
@@ -91,5 +92,17 @@ def _init(path: Path, admin: str, admin_password: str | None, listen: str | None
 def prepare_store(settings: Settings) -> Database:
     db = Database(settings.database_url)
     db.migrate()
-    AccountService(db).ensure_builtin_groups()
+    accounts = AccountService(db)
+    accounts.ensure_builtin_groups()
+    ensure_ci_account(accounts)
     return db
+
+
+def ensure_ci_account(accounts: AccountService) -> None:
+    """The account the scheduler reports and votes as. It has no password: nobody signs in
+    as it; its votes are allowed by membership in Service Users."""
+    try:
+        accounts.get(CI_ACCOUNT)
+    except NotFound:
+        accounts.create(None, NewAccount(CI_ACCOUNT, "keepgreen CI", None, None,
+                                         (SERVICE_USERS,)))

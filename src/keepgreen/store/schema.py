@@ -263,3 +263,72 @@ submissions = Table(
     Column("created", DateTime, nullable=False),
     sqlite_autoincrement=True,
 )
+
+# The node pool. A node row exists from the moment a launch is decided (REQUESTED) until its
+# provider confirmed the delete, so quota counts and leak sweeps see every server that may
+# exist. ``data`` holds how to reach the node (host, port, key paths, netns, pid).
+nodes = Table(
+    "nodes",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("label", String(255), nullable=False),
+    Column("provider", String(255), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("request_id", Integer, nullable=True),
+    Column("data", JSON, nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("created", DateTime, nullable=False),
+    Column("state_changed", DateTime, nullable=False),
+    Column("ready_at", DateTime, nullable=True),
+    Column("hold_until", DateTime, nullable=True),
+    Index("ix_nodes_state", "state"),
+    Index("ix_nodes_request", "request_id"),
+)
+
+# Node requests, served lowest ``priority`` first (gate 100, check 200, min-ready 900), then
+# oldest first. ``reason`` is the one line shown while it waits or after it failed.
+node_requests = Table(
+    "node_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("labels", JSON, nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("requestor", String(255), nullable=False),
+    Column("node_ids", JSON, nullable=False),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("reason", Text, nullable=False, default=""),
+    Column("created", DateTime, nullable=False),
+    Column("updated", DateTime, nullable=False),
+    Index("ix_node_requests_state", "state", "priority", "id"),
+    sqlite_autoincrement=True,
+)
+
+# One row per build the scheduler started: written when it starts, completed when it ends, so
+# a build that was running when the process stopped is still listed (with no result).
+builds = Table(
+    "builds",
+    metadata,
+    Column("uuid", String(64), primary_key=True),
+    Column("pipeline", String(255), nullable=False),
+    Column("project", String(255), nullable=False),
+    Column("change_number", Integer, nullable=False),
+    Column("patch_set", Integer, nullable=False),
+    Column("job", String(255), nullable=False),
+    Column("result", String(32), nullable=True),
+    Column("reason", Text, nullable=False, default=""),
+    Column("voting", Boolean, nullable=False, default=True),
+    Column("started", DateTime, nullable=False),
+    Column("ended", DateTime, nullable=True),
+    Column("log_dir", Text, nullable=True),
+    Index("ix_builds_change", "change_number", "patch_set"),
+)
+
+# Where each consumer of the event log stopped (the id of the last event it handled), so
+# every event is acted on once, also across a restart.
+scheduler_cursor = Table(
+    "scheduler_cursor",
+    metadata,
+    Column("consumer", String(64), primary_key=True),
+    Column("last_event_id", Integer, nullable=False),
+)

@@ -1,0 +1,288 @@
+"""The launcher: serves node requests from providers, following zuul-launcher's model.
+
+Each pass loads the pool from the store, asks ``nodes.pool.decide`` what to do, records the
+decision (allocations, waiting reasons, node rows for launches) in one transaction, and only
+then calls the providers, several at a time. Every node exists in the store before its
+provider is asked for it, so quota counts and leak sweeps never miss a server, and a
+restarted launcher finds half-done work in the store (see ``resume``).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Collection, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from keepgreen.nodes import pool
+from keepgreen.nodes.leaks import plan_sweep
+from keepgreen.nodes.model import Node, NodeState, Provider, ResourceId
+from keepgreen.services.errors import Conflict, NotFound
+from keepgreen.store import nodes as store
+from keepgreen.store.clock import utcnow
+from keepgreen.store.db import Database
+from keepgreen.store.nodes import RequestState
+
+log = logging.getLogger(__name__)
+
+LAUNCH_ATTEMPTS = 3  # zuul-launcher's launch-attempts default
+MAX_PASSES = 20  # a step settles long before this; the bound only guards against a loop
+
+
+@dataclass(frozen=True)
+class _Job:
+    """Provider I/O decided by a pass: launch ``node_id`` or delete ``node``."""
+
+    node_id: str
+    label: str
+    provider: str
+    request_id: int | None
+    node: Node | None = None  # set for deletes
+
+
+class Launcher:
+    """Node requests in, READY nodes out.
+
+    ``request`` records a request; ``step`` serves requests until nothing is left to do right
+    now; ``accept`` hands a fulfilled request's nodes to its user (IN_USE); ``release`` gives
+    them back (USED, to be deleted, or HOLD until a time); ``sweep`` deletes what providers
+    still have that the store does not know, on the second sighting.
+    """
+
+    def __init__(self, db: Database, providers: Mapping[str, Provider],
+                 labels_config: Mapping[str, pool.LabelConfig] | Iterable[pool.LabelConfig],
+                 *, max_servers: Mapping[str, int] | None = None,
+                 clock: Callable[[], datetime] = utcnow, workers: int = 4,
+                 launch_attempts: int = LAUNCH_ATTEMPTS) -> None:
+        self.db = db
+        self.providers = dict(providers)
+        configs = (labels_config.values() if isinstance(labels_config, Mapping)
+                   else labels_config)
+        self.labels = {config.name: config for config in configs}
+        for config in self.labels.values():
+            unknown = [p for p in config.providers if p not in self.providers]
+            if unknown:
+                raise ValueError(f"label {config.name!r} names unknown provider(s) "
+                                 f"{', '.join(unknown)}; configured: "
+                                 f"{', '.join(self.providers) or 'none'}")
+        limits = dict(max_servers or {})
+        for name, provider in self.providers.items():
+            limits.setdefault(name, int(getattr(provider, "max_servers", 10)))
+        self.limits = limits
+        self.clock = clock
+        self.workers = workers
+        self.launch_attempts = launch_attempts
+        self._suspects: dict[str, frozenset[ResourceId]] = {}
+
+    # --- the requestor's side --------------------------------------------------------------
+
+    def request(self, labels: Collection[str], priority: int = pool.CHECK_PRIORITY,
+                requestor: str = "") -> int:
+        """Record a node request; ``step`` serves it. Returns the request id."""
+        with self.db.write() as conn:
+            return store.add_request(conn, list(labels), priority, requestor, self.clock())
+
+    def get_request(self, request_id: int) -> store.NodeRequest:
+        with self.db.read() as conn:
+            found = store.get_request(conn, request_id)
+        if found is None:
+            raise NotFound(f"node request {request_id} does not exist")
+        return found
+
+    def accept(self, request_id: int) -> list[Node]:
+        """Take a fulfilled request's nodes, in the request's label order; they are IN_USE."""
+        now = self.clock()
+        with self.db.write() as conn:
+            found = store.get_request(conn, request_id)
+            if found is None:
+                raise NotFound(f"node request {request_id} does not exist")
+            if found.state is not RequestState.FULFILLED:
+                why = f": {found.reason}" if found.reason else ""
+                raise Conflict(f"node request {request_id} is {found.state.value}{why}")
+            for node_id in found.node_ids:
+                store.set_node_state(conn, node_id, NodeState.IN_USE, now=now)
+            return [s.node for s in store.nodes_by_ids(conn, list(found.node_ids))]
+
+    def release(self, node_ids: Collection[str], hold_until: datetime | None = None) -> None:
+        """Give nodes back: USED (deleted by the next step) or HOLD until ``hold_until``."""
+        state = NodeState.USED if hold_until is None else NodeState.HOLD
+        with self.db.write() as conn:
+            for stored in store.nodes_by_ids(conn, list(node_ids)):
+                if stored.node.state not in (NodeState.IN_USE, NodeState.READY):
+                    continue  # already released: releasing twice is harmless
+                store.set_node_state(conn, stored.node.id, state, now=self.clock(),
+                                     hold_until=hold_until)
+
+    def nodes(self) -> list[store.StoredNode]:
+        with self.db.read() as conn:
+            return store.all_nodes(conn)
+
+    # --- the launcher's loop ---------------------------------------------------------------
+
+    def resume(self) -> None:
+        """After a restart: launches that were in flight died with the old process.
+
+        Their nodes are marked FAILED (deleted by the next step, as Nodepool deletes unlocked
+        BUILDING nodes) and their requests get a new node without counting a failure.
+        """
+        with self.db.write() as conn:
+            for stored in store.all_nodes(conn):
+                if stored.node.state in (NodeState.REQUESTED, NodeState.BUILDING):
+                    store.set_node_state(conn, stored.node.id, NodeState.FAILED,
+                                         reason="the launcher stopped during the launch",
+                                         request_id=None, now=self.clock())
+
+    def step(self) -> list[pool.Action]:
+        """Serve requests until a pass calls no provider; returns every action taken."""
+        taken: list[pool.Action] = []
+        for _ in range(MAX_PASSES):
+            actions, jobs = self._decide()
+            taken.extend(actions)
+            if not jobs:
+                break
+            with ThreadPoolExecutor(max_workers=self.workers,
+                                    thread_name_prefix="launcher") as executor:
+                for future in [executor.submit(self._perform, job) for job in jobs]:
+                    future.result()
+        return taken
+
+    def _decide(self) -> tuple[list[pool.Action], list[_Job]]:
+        now = self.clock()
+        jobs: list[_Job] = []
+        with self.db.write() as conn:
+            stored = store.all_nodes(conn)
+            by_id = {s.node.id: s for s in stored}
+            requests = store.open_requests(conn)
+            actions = pool.decide(
+                self.labels, self.limits,
+                [pool.PoolNode(s.node.id, s.node.label, s.node.provider, s.node.state,
+                               s.request_id, s.hold_until) for s in stored],
+                [pool.PoolRequest(r.id, r.labels, r.priority) for r in requests], now)
+            waiting = {r.id: r.reason for r in requests}
+            for action in actions:
+                if isinstance(action, pool.Assign):
+                    store.allocate(conn, [action.node_id], action.request_id)
+                elif isinstance(action, pool.Fulfil):
+                    store.update_request(conn, action.request_id, now=now,
+                                         state=RequestState.FULFILLED,
+                                         node_ids=action.node_ids, reason="")
+                elif isinstance(action, pool.Wait):
+                    if waiting.get(action.request_id) != action.reason:
+                        store.update_request(conn, action.request_id, now=now,
+                                             reason=action.reason)
+                elif isinstance(action, pool.Fail):
+                    self._fail_request(conn, action.request_id, action.reason, now)
+                elif isinstance(action, pool.Launch):
+                    node_id = uuid.uuid4().hex[:12]
+                    store.add_node(conn, node_id, action.label, action.provider,
+                                   action.request_id, now)
+                    jobs.append(_Job(node_id, action.label, action.provider,
+                                     action.request_id))
+                else:
+                    node = by_id[action.node_id].node
+                    if node.state is not NodeState.DELETING:
+                        store.set_node_state(conn, node.id, NodeState.DELETING,
+                                             reason=action.reason, now=now)
+                    jobs.append(_Job(node.id, node.label, node.provider, None, node))
+        return actions, jobs
+
+    def _perform(self, job: _Job) -> None:
+        if job.node is not None:
+            self._delete(job.node)
+        else:
+            self._launch(job)
+
+    def _launch(self, job: _Job) -> None:
+        with self.db.write() as conn:
+            store.set_node_state(conn, job.node_id, NodeState.BUILDING, now=self.clock())
+        try:
+            node = self.providers[job.provider].create(job.label, job.node_id)
+        except Exception as exc:
+            reason = _first_line(exc)
+            log.warning("launch of node %s (%s in %s) failed: %s", job.node_id, job.label,
+                        job.provider, reason)
+            self._launch_failed(job, reason)
+            return
+        with self.db.write() as conn:
+            store.save_launched(conn, node, self.clock())
+
+    def _launch_failed(self, job: _Job, reason: str) -> None:
+        now = self.clock()
+        with self.db.write() as conn:
+            # Detached from its request, so the next pass launches a replacement.
+            store.set_node_state(conn, job.node_id, NodeState.FAILED, reason=reason,
+                                 request_id=None, now=now)
+            if job.request_id is None:
+                return
+            found = store.get_request(conn, job.request_id)
+            if found is None or found.state is not RequestState.REQUESTED:
+                return
+            failures = found.failures + 1
+            if failures >= self.launch_attempts:
+                self._fail_request(conn, found.id,
+                                   f"NODE_FAILURE: {failures} launches of label {job.label} "
+                                   f"failed; the last in {job.provider}: {reason}", now,
+                                   failures=failures)
+            else:
+                store.update_request(conn, found.id, now=now, failures=failures,
+                                     reason=f"retrying label {job.label} after a failed "
+                                            f"launch ({failures} of {self.launch_attempts}): "
+                                            f"{reason}")
+
+    def _fail_request(self, conn: Connection, request_id: int, reason: str, now: datetime,
+                      **values: object) -> None:
+        store.update_request(conn, request_id, state=RequestState.FAILED, reason=reason,
+                             now=now, **values)
+        # Its READY nodes go back to the pool as spares for the next request.
+        mine = [s.node.id for s in store.all_nodes(conn) if s.request_id == request_id]
+        store.allocate(conn, mine, None)
+
+    def _delete(self, node: Node) -> None:
+        try:
+            self.providers[node.provider].delete(node)
+        except Exception as exc:
+            # Stays DELETING: the next pass tries again, as Nodepool's DeletedNodeWorker does.
+            log.warning("delete of node %s failed: %s", node.id, _first_line(exc))
+            with self.db.write() as conn:
+                store.set_node_state(conn, node.id, NodeState.DELETING,
+                                     reason=f"delete failed: {_first_line(exc)}",
+                                     now=self.clock())
+            return
+        with self.db.write() as conn:
+            store.remove_node(conn, node.id)
+
+    # --- leaks -----------------------------------------------------------------------------
+
+    def sweep(self) -> list[ResourceId]:
+        """Delete provider resources of nodes the store does not know, seen twice in a row.
+
+        Returns what was deleted. A resource without a node tag cannot be deleted through the
+        provider port; it is logged for the operator instead.
+        """
+        deleted: list[ResourceId] = []
+        for name, provider in self.providers.items():
+            resources = provider.list_resources()
+            # Read after listing: a node recorded in between is then known, never a leak.
+            with self.db.read() as conn:
+                known = store.node_ids(conn)
+            plan = plan_sweep(resources, known, (), self._suspects.get(name, frozenset()))
+            self._suspects[name] = plan.suspects
+            for node_id in sorted({r.node_id for r in plan.delete if r.node_id}):
+                provider.delete(Node(id=node_id, label="", provider=name,
+                                     state=NodeState.DELETING, host=""))
+            for resource in plan.delete:
+                if resource.node_id is None:
+                    log.warning("provider %s has an untagged leaked %s %s; remove it by hand",
+                                name, resource.kind, resource.name)
+                else:
+                    deleted.append(resource)
+        return deleted
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,184 @@
+"""Nodes and node requests in the store.
+
+Rows map to ``Node`` values and ``NodeRequest`` records; callers pass the connection of a
+``Database.write()`` (or ``read()``) block, so each decision and its state changes commit
+together.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Row, delete, insert, select, update
+
+from keepgreen.nodes.model import Node, NodeState
+from keepgreen.store.clock import utcnow
+from keepgreen.store.schema import node_requests, nodes
+from keepgreen.store.sql import among
+
+
+class RequestState(enum.Enum):
+    REQUESTED = "requested"
+    FULFILLED = "fulfilled"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class NodeRequest:
+    """A request for a node set; ``reason`` is why it waits or failed (empty otherwise)."""
+
+    id: int
+    labels: tuple[str, ...]
+    priority: int
+    state: RequestState
+    requestor: str
+    node_ids: tuple[str, ...]
+    failures: int
+    reason: str
+    created: datetime
+
+
+@dataclass(frozen=True)
+class StoredNode:
+    """A node as the store keeps it: the provider's value plus pool bookkeeping."""
+
+    node: Node
+    request_id: int | None
+    hold_until: datetime | None
+    reason: str
+    state_changed: datetime
+
+
+def _data(node: Node) -> dict[str, Any]:
+    return {"host": node.host, "port": node.port, "username": node.username,
+            "host_key": node.host_key,
+            "private_key": str(node.private_key) if node.private_key else None,
+            "pid": node.pid, "netns": list(node.netns),
+            "state_dir": str(node.state_dir) if node.state_dir else None}
+
+
+def _stored(row: Row) -> StoredNode:  # type: ignore[type-arg]
+    data = row.data
+    node = Node(id=row.id, label=row.label, provider=row.provider,
+                state=NodeState(row.state), host=data.get("host", ""),
+                port=data.get("port", 22), username=data.get("username", "root"),
+                host_key=data.get("host_key", ""),
+                private_key=Path(data["private_key"]) if data.get("private_key") else None,
+                pid=data.get("pid"), netns=tuple(data.get("netns", ())),
+                state_dir=Path(data["state_dir"]) if data.get("state_dir") else None,
+                created_at=_epoch(row.created),
+                ready_at=_epoch(row.ready_at) if row.ready_at else None)
+    return StoredNode(node, row.request_id, row.hold_until, row.reason, row.state_changed)
+
+
+def _epoch(value: datetime) -> float:
+    return value.replace(tzinfo=UTC).timestamp()
+
+
+def _naive(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None)
+
+
+def _request(row: Row) -> NodeRequest:  # type: ignore[type-arg]
+    return NodeRequest(row.id, tuple(row.labels), row.priority, RequestState(row.state),
+                       row.requestor, tuple(row.node_ids), row.failures, row.reason,
+                       row.created)
+
+
+# --- nodes ---------------------------------------------------------------------------------
+
+def add_node(conn: Connection, node_id: str, label: str, provider: str,
+             request_id: int | None, now: datetime | None = None) -> None:
+    """Record a node before its provider is asked for it, so it counts and is never a leak."""
+    now = now or utcnow()
+    conn.execute(insert(nodes).values(
+        id=node_id, label=label, provider=provider, state=NodeState.REQUESTED.value,
+        request_id=request_id, data={}, reason="", created=now, state_changed=now))
+
+
+def set_node_state(conn: Connection, node_id: str, state: NodeState, *, reason: str = "",
+                   now: datetime | None = None, **values: Any) -> None:
+    conn.execute(update(nodes).where(nodes.c.id == node_id).values(
+        state=state.value, reason=reason, state_changed=now or utcnow(), **values))
+
+
+def save_launched(conn: Connection, node: Node, now: datetime | None = None) -> None:
+    """Store what the provider handed back: how to reach the node, and that it is READY."""
+    ready = _naive(node.ready_at) if node.ready_at else (now or utcnow())
+    set_node_state(conn, node.id, NodeState.READY, now=now, data=_data(node), ready_at=ready)
+
+
+def allocate(conn: Connection, node_ids: Collection[str], request_id: int | None) -> None:
+    if node_ids:
+        conn.execute(update(nodes).where(among(conn, nodes.c.id, node_ids))
+                     .values(request_id=request_id))
+
+
+def remove_node(conn: Connection, node_id: str) -> None:
+    """Forget a node whose provider confirmed the delete."""
+    conn.execute(delete(nodes).where(nodes.c.id == node_id))
+
+
+def get_node(conn: Connection, node_id: str) -> StoredNode | None:
+    row = conn.execute(select(nodes).where(nodes.c.id == node_id)).first()
+    return _stored(row) if row else None
+
+
+def nodes_by_ids(conn: Connection, node_ids: Sequence[str]) -> list[StoredNode]:
+    if not node_ids:
+        return []
+    found = {r.id: _stored(r) for r in conn.execute(
+        select(nodes).where(among(conn, nodes.c.id, node_ids)))}
+    return [found[i] for i in node_ids if i in found]
+
+
+def all_nodes(conn: Connection, state: NodeState | None = None) -> list[StoredNode]:
+    query = select(nodes).order_by(nodes.c.created, nodes.c.id)
+    if state is not None:
+        query = query.where(nodes.c.state == state.value)
+    return [_stored(r) for r in conn.execute(query)]
+
+
+def node_ids(conn: Connection) -> set[str]:
+    return set(conn.execute(select(nodes.c.id)).scalars())
+
+
+# --- requests ------------------------------------------------------------------------------
+
+def add_request(conn: Connection, labels: Sequence[str], priority: int, requestor: str,
+                now: datetime | None = None) -> int:
+    now = now or utcnow()
+    result = conn.execute(insert(node_requests).values(
+        labels=list(labels), priority=priority, state=RequestState.REQUESTED.value,
+        requestor=requestor, node_ids=[], failures=0, reason="", created=now, updated=now))
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def update_request(conn: Connection, request_id: int, *, state: RequestState | None = None,
+                   now: datetime | None = None, **values: Any) -> None:
+    if state is not None:
+        values["state"] = state.value
+    if "node_ids" in values:
+        values["node_ids"] = list(values["node_ids"])
+    conn.execute(update(node_requests).where(node_requests.c.id == request_id)
+                 .values(updated=now or utcnow(), **values))
+
+
+def get_request(conn: Connection, request_id: int) -> NodeRequest | None:
+    row = conn.execute(select(node_requests).where(node_requests.c.id == request_id)).first()
+    return _request(row) if row else None
+
+
+def open_requests(conn: Connection) -> list[NodeRequest]:
+    """Requests still waiting for nodes, in the order they are served."""
+    rows = conn.execute(select(node_requests)
+                        .where(node_requests.c.state == RequestState.REQUESTED.value)
+                        .order_by(node_requests.c.priority, node_requests.c.id))
+    return [_request(r) for r in rows]

@@ -192,7 +192,7 @@ def test_every_setting_is_described() -> None:
     rows = describe()
     names = [name for name, _, _ in rows]
     assert names == ["site", "listen", "database", "canonical_url", "anonymous_read",
-                     "max_push_bytes", "log_level"]
+                     "max_push_bytes", "log_level", "run_jobs"]
     for name, default, help_text in rows:
         assert help_text, f"setting {name} has no help text"
         assert default

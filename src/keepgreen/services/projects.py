@@ -8,6 +8,7 @@ from keepgreen.domain.change import Person
 from keepgreen.domain.project import DEFAULT_BRANCH, SUBMIT_TYPES, Project, name_problem
 from keepgreen.domain.refs import ZERO, valid_branch_name
 from keepgreen.git.repos import GitError, Repos
+from keepgreen.jobconf import config_paths
 from keepgreen.services.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from keepgreen.store import accounts as account_store
 from keepgreen.store import projects as store
@@ -21,10 +22,30 @@ class ProjectService:
         self.db = db
         self.repos = repos
         self.anonymous_read = anonymous_read
+        # project name -> (tip sha, answer): the tip's tree only changes with the tip, and
+        # access checks ask on nearly every request, so only the ref is read each time.
+        self._ci_jobs: dict[str, tuple[str, bool]] = {}
 
     def has_ci_jobs(self, project: Project) -> bool:
-        """Whether gate jobs run for the project; none do until gating is configured."""
-        return False
+        """Whether the tip of the project's default branch carries job config (Zuul's
+        ``zuul.yaml``, ``zuul.d/``, ``.zuul.yaml`` or ``.zuul.d/``). Then the gate tests
+        every change, so Verified is required and cores cannot submit around it."""
+        tip = self.repos.resolve(project.name, project.head)
+        if tip is None:
+            return False  # an empty repository has no config yet
+        cached = self._ci_jobs.get(project.name)
+        if cached is not None and cached[0] == tip:
+            return cached[1]
+        try:
+            paths = self.repos.run(project.name, "ls-tree", "-r", "--name-only", "-z",
+                                   tip).split("\0")
+        except GitError:
+            # Unreadable tree: answer "no jobs" (the pre-gating behaviour) without caching,
+            # so the next request looks again.
+            return False
+        answer = bool(config_paths(paths))
+        self._ci_jobs[project.name] = (tip, answer)
+        return answer
 
     def rules(self, project: Project, own: list[acl.Rule] | None = None) -> list[acl.Rule]:
         """The project's access rules: the defaults, then its own (blocks win)."""

@@ -46,6 +46,7 @@ from keepgreen.services.submit import SubmitService
 from keepgreen.settings import Settings
 from keepgreen.store.db import Database
 from keepgreen.web import pages
+from keepgreen.web.builds import BuildsWeb
 from keepgreen.web.git_http import GitHttp, parse_git_path
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,7 @@ def build_app(services: Services) -> Starlette:
                     + access_api.ROUTES + review_api.ROUTES + changes_api.ROUTES
                     + server_api.ROUTES + events_api.ROUTES)
     git_http = GitHttp(services)
+    builds_web = BuildsWeb(services)
     hook_text = commit_msg_hook()
 
     async def dispatch(request: Request) -> Response:
@@ -156,6 +158,8 @@ def build_app(services: Services) -> Starlette:
         if path == "/tools/hooks/commit-msg":
             return Response(hook_text, media_type="application/octet-stream",
                             headers={"Content-Disposition": 'attachment; filename="commit-msg"'})
+        if BuildsWeb.handles(path):
+            return await builds_web(request)
         if path == "/":
             return await pages.landing(request, services)
         if path.startswith("/c/") and "/+/" in path:

@@ -102,7 +102,7 @@ def build_services(settings: Settings) -> Services:
 
     hook_server = HookServer(site / "run", on_push)
     scheduler = Scheduler(db, repos, review, accounts,
-                          executor_factory(site) if settings.run_jobs else None)
+                          executor_factory(site) if settings.run_jobs else None, submit=submit)
     return Services(settings, db, repos, accounts, projects, changes, receive, review, submit,
                     revisions, merger, hook_server, site / "hooks", scheduler)
 

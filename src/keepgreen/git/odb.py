@@ -67,6 +67,16 @@ def new_commit_data(path: Path, tip: str,
         raise GitError(f"reading commits of {path.name} failed: {exc}") from None
 
 
+def ref_target(path: Path, ref: str) -> str | None:
+    """The commit ``ref`` points at, or None; read in-process because access checks ask it
+    on nearly every request."""
+    try:
+        found = pygit2.Repository(str(path)).references.get(ref)
+        return str(found.peel(pygit2.Commit).id) if found is not None else None
+    except (pygit2.GitError, KeyError, ValueError):
+        return None
+
+
 def create_refs(path: Path, refs: list[tuple[str, str]]) -> None:
     """Create new refs (name, commit); fails if any already exists, creating none then."""
     repo = pygit2.Repository(str(path))

@@ -7,6 +7,7 @@ from keepgreen.domain.account import Principal
 from keepgreen.domain.change import Person
 from keepgreen.domain.project import DEFAULT_BRANCH, SUBMIT_TYPES, Project, name_problem
 from keepgreen.domain.refs import ZERO, valid_branch_name
+from keepgreen.git import odb
 from keepgreen.git.repos import GitError, Repos
 from keepgreen.jobconf import config_paths
 from keepgreen.services.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
@@ -30,7 +31,7 @@ class ProjectService:
         """Whether the tip of the project's default branch carries job config (Zuul's
         ``zuul.yaml``, ``zuul.d/``, ``.zuul.yaml`` or ``.zuul.d/``). Then the gate tests
         every change, so Verified is required and cores cannot submit around it."""
-        tip = self.repos.resolve(project.name, project.head)
+        tip = odb.ref_target(self.repos.path(project.name), project.head)
         if tip is None:
             return False  # an empty repository has no config yet
         cached = self._ci_jobs.get(project.name)

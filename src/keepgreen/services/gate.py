@@ -1,0 +1,183 @@
+"""The gate pipeline's decisions and its speculative merges, for the scheduler.
+
+``gate_problem`` is the gate's trigger and requirement in one: a change enters the gate when
+every submit requirement but Verified is met (Code-Review and Workflow approvals, not work in
+progress) and the CI account's Verified vote is at least +1 (Zuul's "clean check"), so the
+gate only spends nodes on changes that passed check and that humans approved.
+
+``SpeculativeMerger`` builds the state an item is tested on: the branch tip with each change
+ahead of it merged in order, then the item's change. Merge commits get a fixed committer and
+date (the merged patch set's creation time), so every job of an item, and a re-test of the
+same state, sees the very same commits.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from keepgreen import gating
+from keepgreen.domain import requirements
+from keepgreen.domain.account import Principal
+from keepgreen.domain.change import MERGED, NEW, Change, PatchSet, Person
+from keepgreen.gating.events import APPROVAL_LOST
+from keepgreen.git.merges import MergeConflict, Merger
+from keepgreen.git.repos import Repos
+from keepgreen.services.errors import ServiceError
+from keepgreen.services.submit import SubmitService
+from keepgreen.store import changes as change_store
+
+log = logging.getLogger(__name__)
+
+GATE = "gate"
+VERIFIED = "Verified"
+# The pipeline as Zuul's config language states it, so projects may list gate jobs; the
+# scheduler evaluates the trigger itself (``gate_problem``) until pipelines come from the
+# site's config project.
+GATE_PIPELINE = """\
+- pipeline:
+    name: gate
+    manager: dependent
+    trigger:
+      gerrit:
+        - event: comment-added
+          approval:
+            - Workflow: 1
+    success:
+      gerrit:
+        Verified: 2
+        submit: true
+    failure:
+      gerrit:
+        Verified: -2
+"""
+
+
+def approval_problem(submit: SubmitService, change: Change) -> str | None:
+    """None when ``change`` meets every submit requirement except Verified (which the gate
+    itself grants); otherwise, in plain words, what is missing."""
+    if change.status != NEW:
+        return f"the change is {change.status.lower()}"
+    if change.wip:
+        return "the change is work in progress"
+    results = submit.evaluate(change)
+    missing = [r.reason or f"{r.requirement.name} is not satisfied" for r in results
+               if r.requirement.name != VERIFIED
+               and r.status in (requirements.UNSATISFIED, requirements.ERROR)]
+    return "; ".join(missing) or None
+
+
+def clean_check_problem(submit: SubmitService, change: Change, ci_account: str) -> str | None:
+    """None when the CI account voted Verified +1 or more on the current patch set."""
+    facts = submit.facts(change)
+    ci = [v.value for v in facts.votes if v.label == VERIFIED and v.username == ci_account]
+    if not ci:
+        return f"{ci_account} has not voted Verified on the current patch set (check first)"
+    if ci[0] < 1:
+        return f"{ci_account} voted Verified {ci[0]:+d}; the gate needs a passing check"
+    return None
+
+
+def gate_problem(submit: SubmitService, change: Change, ci_account: str) -> str | None:
+    """Why ``change`` may not enter the gate now; None when it may."""
+    return approval_problem(submit, change) or clean_check_problem(submit, change, ci_account)
+
+
+@dataclass(frozen=True)
+class MergeItem:
+    """One change of a speculative state as stored: its status and the patch set to merge."""
+
+    change: Change
+    patch_set: PatchSet
+
+
+class SpeculativeConflict(Exception):
+    """A change of the state does not merge onto the ones before it; the message says which."""
+
+
+class SpeculativeMerger:
+    def __init__(self, repos: Repos, merger: Merger, committer_name: str,
+                 committer_email: str) -> None:
+        self.repos = repos
+        self.merger = merger
+        self.name = committer_name
+        self.email = committer_email
+
+    def merge(self, project: str, branch: str, items: list[MergeItem]) -> str:
+        """The commit of ``branch``'s tip with ``items`` merged in order.
+
+        A change that already merged is in the tip; one whose commit the state already
+        contains (a fast-forward ancestor) adds nothing; every other is a merge commit, even
+        where a fast-forward would do, so the state has one shape whatever the tip is.
+        Raises SpeculativeConflict naming the change and files, or when the branch is gone.
+        """
+        state = self.repos.resolve(project, "refs/heads/" + branch)
+        if state is None:
+            raise SpeculativeConflict(f"branch {branch} of {project} does not exist")
+        for item in items:
+            if item.change.status == MERGED:
+                continue
+            sha = item.patch_set.sha
+            if self.repos.is_ancestor(project, sha, state):
+                continue
+            committer = Person(self.name, self.email, item.patch_set.created)
+            message = (f"Merge change {item.change.number},{item.patch_set.number}\n\n"
+                       f"Speculative state of the gate; never pushed.\n")
+            try:
+                state = self.merger.merge_commit(project, state, sha, message, committer)
+            except MergeConflict as exc:
+                raise SpeculativeConflict(
+                    f"change {item.change.number},{item.patch_set.number} does not merge onto "
+                    f"{branch} and the changes ahead of it: conflicts in "
+                    f"{', '.join(exc.files) or 'the tree'}") from None
+        return state
+
+
+def ref_of(change: Change, approved: bool) -> gating.ChangeRef:
+    """The gate core's view of the current patch set of ``change``. Dependencies
+    (git parents, ``Depends-On:``) are not passed yet, so ``needs`` stays empty."""
+    return gating.ChangeRef(change.number, change.current_patch_set, change.project,
+                            change.branch, approved=approved)
+
+
+def gate_event(submit: SubmitService, change: Change, in_gate: bool, ci_account: str, *,
+               running_jobs: bool) -> gating.Event | None:
+    """What a change's new votes mean for the gate: enqueue an approved change with a clean
+    check, dequeue a gated one that lost an approval, or nothing. Every comment re-evaluates
+    from the store, so Workflow +1 and CI's later Verified +1 both trigger, whichever comes
+    last."""
+    if in_gate:
+        # The CI account's own votes (Verified changes while gating) do not count here.
+        lost = approval_problem(submit, change)
+        if lost is None:
+            return None
+        log.info("gate: change %s leaves the gate: %s", change.number, lost)
+        return gating.Dequeue(change.number, APPROVAL_LOST, pipeline=GATE)
+    if not running_jobs:
+        return None  # no jobs run, so nothing can be gated; check logged why already
+    problem = gate_problem(submit, change, ci_account)
+    if problem is not None:
+        log.debug("gate: change %s not enqueued: %s", change.number, problem)
+        return None
+    return gating.Enqueue(GATE, ref_of(change, approved=True))
+
+
+def submit_tested(submit: SubmitService, action: gating.Report, ci: Principal,
+                  voted: bool) -> gating.SubmitResult:
+    """Merge a change the gate passed, as the CI account, and say whether it landed."""
+    number = action.change.number
+    if not voted:
+        return gating.SubmitResult(action.pipeline, number, False,
+                                   "The passing Verified vote could not be recorded.")
+    with submit.db.read() as conn:
+        change = change_store.change_by_number(conn, number)
+    if change is None or change.current_patch_set != action.change.patchset:
+        return gating.SubmitResult(action.pipeline, number, False,
+                                   "The tested patch set is no longer current.")
+    try:
+        submit.submit(ci, change)
+    except ServiceError as exc:
+        log.warning("gate: cannot submit change %s: %s", action.change, exc)
+        return gating.SubmitResult(action.pipeline, number, False, str(exc))
+    log.info("gate: change %s merged", action.change)
+    return gating.SubmitResult(action.pipeline, number, True)

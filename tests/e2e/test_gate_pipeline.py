@@ -1,0 +1,186 @@
+"""The gate pipeline end to end: an approved change with a clean check is tested merged onto
+its branch, and the CI account votes Verified +2 and submits it; a change that breaks the
+gate's jobs gets Verified -2 and stays open while the changes around it merge.
+
+Same needs as the check test (root, local nodes, ansible); skipped with the reason elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_check_pipeline import (
+    CI,
+    PLAYBOOK,
+    _missing,
+    change_info,
+    ci_verified,
+    only_change,
+    push_change,
+    wait_for,
+)
+from tests.support import GitUser, Server, gerrit_json, start_server
+
+# ``hello`` runs in check and gate; ``integration`` only in gate, so a change can break it
+# and still pass check (the clean check the gate requires).
+JOB_CONFIG = """\
+- job:
+    name: hello
+    run: playbooks/hello.yaml
+    nodeset:
+      nodes:
+        - name: node
+          label: local
+- job:
+    name: integration
+    run: playbooks/integration.yaml
+    nodeset:
+      nodes:
+        - name: node
+          label: local
+- project:
+    check:
+      jobs:
+        - hello
+    gate:
+      jobs:
+        - hello
+        - integration
+"""
+CONFIG_FILES = {".zuul.yaml": JOB_CONFIG,
+                "playbooks/hello.yaml": PLAYBOOK.format(command="true"),
+                "playbooks/integration.yaml": PLAYBOOK.format(command="true")}
+
+
+@pytest.fixture(scope="module")
+def gate_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    problem = _missing()
+    if problem:
+        if os.environ.get("CI") and os.geteuid() == 0:
+            pytest.fail(f"the gate pipeline must run under CI: {problem}")
+        pytest.skip(problem)
+    server = start_server(tmp_path_factory.mktemp("site") / "site")
+    yield server
+    server.stop()
+
+
+def make_core(server: Server, project: str, *users: GitUser) -> None:
+    with server.admin_client() as admin:
+        for user in users:
+            group = f"{project}-core".replace("/", "%2F")
+            response = admin.put(f"/a/groups/{group}/members/{user.username}")
+            assert response.status_code in (200, 201), response.text
+
+
+def approve(server: Server, number: int, core1: GitUser, core2: GitUser) -> None:
+    """Two core Code-Review +2 votes, then Workflow +1 (the gate's trigger)."""
+    for user, labels in ((core1, {"Code-Review": 2}),
+                         (core2, {"Code-Review": 2, "Workflow": 1})):
+        with server.client(user.username, user.password) as c:
+            response = c.post(f"/a/changes/{number}/revisions/current/review",
+                              json={"labels": labels})
+            assert response.status_code == 200, response.text
+
+
+def status(server: Server, number: int) -> str:
+    return str(change_info(server, number)["status"])
+
+
+def branch_tip_contains(server: Server, user: GitUser, repo: Path, number: int) -> bool:
+    info = change_info(server, number)
+    sha = info["current_revision"]
+    user.git("fetch", "-q", "origin", "main", cwd=repo)
+    return user.git("merge-base", "--is-ancestor", sha, "FETCH_HEAD", cwd=repo,
+                    check=False).returncode == 0
+
+
+def new_change(user: GitUser, repo: Path, files: dict[str, str], subject: str) -> None:
+    """A change on top of main as the server has it, not stacked on earlier pushes."""
+    user.git("fetch", "-q", "origin", "main", cwd=repo)
+    user.git("checkout", "-q", "-B", "work", "FETCH_HEAD", cwd=repo)
+    push_change(user, repo, files, subject)
+
+
+def wait_checked(server: Server, number: int) -> None:
+    wait_for(f"check Verified +1 on change {number}",
+             lambda: ci_verified(change_info(server, number)) == 1, server)
+
+
+def land_config(server: Server, project: str, owner: GitUser, core1: GitUser,
+                core2: GitUser, repo: Path) -> int:
+    new_change(owner, repo, CONFIG_FILES, "Add gate jobs")
+    number = only_change(server, project, "Add gate jobs")
+    wait_checked(server, number)
+    approve(server, number, core1, core2)
+    wait_for(f"change {number} to merge", lambda: status(server, number) == "MERGED", server)
+    return number
+
+
+@pytest.fixture
+def gated_project(gate_server: Server, make_user, project_name: str,
+                  tmp_path: Path) -> tuple[str, GitUser, GitUser, GitUser, Path]:
+    owner, core1, core2 = (make_user(gate_server, n) for n in ("owner", "core1", "core2"))
+    gate_server.create_project(project_name)
+    make_core(gate_server, project_name, core1, core2)
+    repo = owner.clone(project_name, tmp_path / "work")
+    return project_name, owner, core1, core2, repo
+
+
+def test_approved_change_is_gated_and_merged(
+        gate_server: Server, gated_project: tuple[str, GitUser, GitUser, GitUser, Path]
+) -> None:
+    project, owner, core1, core2, repo = gated_project
+    number = land_config(gate_server, project, owner, core1, core2, repo)
+
+    info = change_info(gate_server, number)
+    assert ci_verified(info) == 2
+    gate_report = [m["message"] for m in info["messages"]
+                   if m.get("author", {}).get("username") == CI and "gate" in m["message"]]
+    assert gate_report, info["messages"]
+    assert branch_tip_contains(gate_server, owner, repo, number)
+
+    # With job config on the branch, Verified is required: cores can no longer submit by hand.
+    new_change(owner, repo, {"notes.txt": "more\n"}, "Add notes")
+    later = only_change(gate_server, project, "Add notes")
+    with gate_server.client(core1.username, core1.password) as c:
+        refused = c.post(f"/a/changes/{later}/submit")
+    assert refused.status_code in (403, 409), refused.text
+
+
+def test_failing_change_is_ejected_and_others_merge(
+        gate_server: Server, gated_project: tuple[str, GitUser, GitUser, GitUser, Path]
+) -> None:
+    project, owner, core1, core2, repo = gated_project
+    land_config(gate_server, project, owner, core1, core2, repo)
+
+    changes = {}
+    for name, files in (("A", {"a.txt": "a\n"}),
+                        ("B", {"b.txt": "b\n",
+                               "playbooks/integration.yaml": PLAYBOOK.format(command="false")}),
+                        ("C", {"c.txt": "c\n"})):
+        new_change(owner, repo, files, f"Change {name}")
+        changes[name] = only_change(gate_server, project, f"Change {name}")
+    for number in changes.values():
+        wait_checked(gate_server, number)
+    for name in "ABC":
+        approve(gate_server, changes[name], core1, core2)
+
+    for name in "AC":
+        wait_for(f"change {name} to merge",
+                 lambda n=changes[name]: status(gate_server, n) == "MERGED", gate_server)
+    info = wait_for("Verified -2 on change B",
+                    lambda: (i := change_info(gate_server, changes["B"]))
+                    and ci_verified(i) == -2 and i, gate_server)
+    assert info["status"] == "NEW"
+    failure = [m["message"] for m in info["messages"]
+               if m.get("author", {}).get("username") == CI and "integration" in m["message"]]
+    assert any("FAILURE" in m for m in failure), failure
+    for name in "AC":
+        assert branch_tip_contains(gate_server, owner, repo, changes[name])
+    with gate_server.client() as c:
+        main = gerrit_json(c.get(f"/projects/{project.replace('/', '%2F')}/branches/main"))
+    assert main["revision"]

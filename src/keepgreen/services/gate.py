@@ -24,6 +24,7 @@ from keepgreen.gating.events import APPROVAL_LOST
 from keepgreen.git.merges import MergeConflict, Merger
 from keepgreen.git.repos import Repos
 from keepgreen.services.errors import ServiceError
+from keepgreen.services.needs import NeedsService, NotEnqueueable
 from keepgreen.services.submit import SubmitService
 from keepgreen.store import changes as change_store
 
@@ -133,13 +134,6 @@ class SpeculativeMerger:
         return state
 
 
-def ref_of(change: Change, approved: bool) -> gating.ChangeRef:
-    """The gate core's view of the current patch set of ``change``. Dependencies
-    (git parents, ``Depends-On:``) are not passed yet, so ``needs`` stays empty."""
-    return gating.ChangeRef(change.number, change.current_patch_set, change.project,
-                            change.branch, approved=approved)
-
-
 def gate_event(submit: SubmitService, change: Change, in_gate: bool, ci_account: str, *,
                running_jobs: bool) -> gating.Event | None:
     """What a change's new votes mean for the gate: enqueue an approved change with a clean
@@ -159,7 +153,16 @@ def gate_event(submit: SubmitService, change: Change, in_gate: bool, ci_account:
     if problem is not None:
         log.debug("gate: change %s not enqueued: %s", change.number, problem)
         return None
-    return gating.Enqueue(GATE, ref_of(change, approved=True))
+    try:
+        return needs_service(submit, ci_account).enqueue(GATE, change, approved=True)
+    except NotEnqueueable as exc:
+        log.info("gate: change %s not enqueued: %s", change.number, exc)
+        return None
+
+
+def needs_service(submit: SubmitService, ci_account: str) -> NeedsService:
+    """Dependencies for Enqueue events, with related changes judged by the gate's rule."""
+    return NeedsService(submit, lambda c: gate_problem(submit, c, ci_account) is None)
 
 
 def submit_tested(submit: SubmitService, action: gating.Report, ci: Principal,

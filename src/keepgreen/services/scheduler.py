@@ -69,8 +69,10 @@ from keepgreen.services.gate import (
     SpeculativeConflict,
     SpeculativeMerger,
     gate_event,
+    needs_service,
     submit_tested,
 )
+from keepgreen.services.needs import NotEnqueueable
 from keepgreen.services.review import ReviewInput, ReviewService
 from keepgreen.services.submit import SubmitService
 from keepgreen.store import builds as build_store
@@ -246,8 +248,13 @@ class Scheduler:
             log.info("change %s,%s not checked: project %s has no zuul.yaml, zuul.d/, "
                      ".zuul.yaml or .zuul.d/", number, ps_number, change.project)
             return
-        ref = gating.ChangeRef(number, ps_number, change.project, change.branch)
-        self._send(gating.Enqueue(CHECK, ref))
+        try:
+            event = needs_service(self.submit, CI_ACCOUNT).enqueue(
+                CHECK, change, approved=False, evaluate=False)
+        except NotEnqueueable as exc:
+            log.info("change %s,%s not checked: %s", number, ps_number, exc)
+            return
+        self._send(event)
 
     def _comment_added(self, payload: dict[str, object]) -> None:
         """Votes changed: enqueue an approved change with a clean check in the gate, or take

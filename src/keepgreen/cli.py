@@ -1,4 +1,5 @@
-"""The ``keepgreen`` command: ``init``, ``serve`` (the default) and ``settings``."""
+"""The ``keepgreen`` command: ``init``, ``serve`` (the default), ``change``, ``run-job``,
+``simulate`` and ``settings``."""
 
 from __future__ import annotations
 
@@ -161,6 +162,28 @@ def run_job_command(config: Path, job_name: str, src: Path) -> None:
     click.echo(result.summary())
     click.echo(f"logs: {result.log_dir}")
     sys.exit(0 if result.result.passed else 1)
+
+
+@main.command("simulate")
+@click.option("--changes", default=200, show_default=True, help="Changes approved over the day.")
+@click.option("--job-minutes", default=30.0, show_default=True,
+              help="Length of each change's one job (each change draws +-20%).")
+@click.option("--fail-rate", default=0.1, show_default=True,
+              help="Share of changes that break the tests.")
+@click.option("--nodes", default=40, show_default=True, help="Builds that can run at once.")
+@click.option("--seed", default=0, show_default=True, help="Same seed, same day.")
+@click.option("--window", default=20, show_default=True, help="The gate's starting window.")
+def simulate_command(changes: int, job_minutes: float, fail_rate: float, nodes: int,
+                     seed: int, window: int) -> None:
+    """Replay a synthetic day through the gate core and compare it with a serial gate."""
+    from keepgreen.simulator import Settings, simulate
+
+    try:
+        settings = Settings(changes, job_minutes, fail_rate, nodes, seed, window)
+    except ValueError as exc:
+        _fail(str(exc))
+        return
+    click.echo(simulate(settings).table())
 
 
 @main.command("settings")

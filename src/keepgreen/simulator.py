@@ -1,0 +1,312 @@
+"""A day of gate traffic replayed through the real gate core, on a virtual clock.
+
+``simulate(settings)`` builds a synthetic day (Poisson approvals over ``hours``, each change
+bad with probability ``fail_rate``, one job per change lasting ``job_minutes`` ± 20%), then
+drives :func:`keepgreen.gating.step` with an instant merger, a node pool of ``nodes`` slots
+(builds wait for a free node in FIFO order) and an executor whose build fails when a bad change
+is in the speculative state it tests. Time is an event queue ordered by virtual minutes: no
+threads, no sleeping. The same changes also go through a serial gate (each change tested
+alone on the tip, one after another) so the two can be compared. Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import random
+import statistics
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from keepgreen.gating import (
+    BuildCompleted,
+    BuildStarted,
+    CancelBuild,
+    ChangeRef,
+    Enqueue,
+    Event,
+    GatingState,
+    JobGraph,
+    MergeCompleted,
+    PipelineConfig,
+    RequestMerge,
+    StartBuild,
+    SubmitResult,
+    Tick,
+    WindowPolicy,
+    initial_state,
+    step,
+)
+from keepgreen.gating import Report as GateReport
+from keepgreen.gating.buildset import FAILURE, MERGED, SUCCESS
+
+PIPELINE = "gate"
+PROJECT = "org/project"
+JOB = "test"
+JOBS = JobGraph.of(JOB)
+JITTER = 0.2  # a job lasts job_minutes * (1 ± JITTER), drawn once per change
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What to simulate. ``window`` is the gate's starting window (Zuul's: grows by one per
+    merge, halves per failure, floor 3 or the window if smaller); ``hours`` is how long
+    approvals keep arriving."""
+
+    changes: int = 200
+    job_minutes: float = 30.0
+    fail_rate: float = 0.1
+    nodes: int = 40
+    seed: int = 0
+    window: int = 20
+    hours: float = 8.0
+
+    def __post_init__(self) -> None:
+        if self.changes < 1:
+            raise ValueError(f"--changes is {self.changes}; simulate at least one change")
+        if self.job_minutes <= 0:
+            raise ValueError(f"--job-minutes is {self.job_minutes}; a job takes some time")
+        if not 0.0 <= self.fail_rate <= 1.0:
+            raise ValueError(f"--fail-rate is {self.fail_rate}; use a fraction from 0 to 1")
+        if self.nodes < 1:
+            raise ValueError(f"--nodes is {self.nodes}; a build needs at least one node")
+        if self.window < 1:
+            raise ValueError(f"--window is {self.window}; use a window of at least 1")
+        if self.hours <= 0:
+            raise ValueError(f"--hours is {self.hours}; approvals need some time to arrive")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One synthetic change: when it is approved, whether it breaks the tests, how long its
+    job runs (every build of it takes that long)."""
+
+    number: int
+    approved_at: float
+    bad: bool
+    minutes: float
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """What one gate did with the day. Times in minutes, node use in node-hours; merges per
+    hour over the span from the first approval to the last merge."""
+
+    name: str
+    merged: int
+    rejected: int
+    median_minutes: float
+    p95_minutes: float
+    node_hours: float
+    merges_per_hour: float
+    span_hours: float
+
+
+@dataclass(frozen=True)
+class Report:
+    settings: Settings
+    speculative: GateResult
+    serial: GateResult
+
+    @property
+    def speedup(self) -> float:
+        """Speculative over serial, in merges per hour."""
+        if self.serial.merges_per_hour == 0:
+            return float("inf") if self.speculative.merges_per_hour else 1.0
+        return self.speculative.merges_per_hour / self.serial.merges_per_hour
+
+    def table(self) -> str:
+        s = self.settings
+        head = (f"{s.changes} changes, {s.job_minutes:g}-minute jobs, fail rate {s.fail_rate:g}, "
+                f"{s.nodes} nodes, window {s.window}, seed {s.seed}")
+        rows = [("", "speculative", "serial")]
+        for label, attr, fmt in (
+                ("merged", "merged", "{:d}"), ("rejected", "rejected", "{:d}"),
+                ("median minutes to merge", "median_minutes", "{:.1f}"),
+                ("p95 minutes to merge", "p95_minutes", "{:.1f}"),
+                ("node-hours", "node_hours", "{:.1f}"),
+                ("span hours", "span_hours", "{:.1f}"),
+                ("merges per hour", "merges_per_hour", "{:.2f}")):
+            rows.append((label, fmt.format(getattr(self.speculative, attr)),
+                         fmt.format(getattr(self.serial, attr))))
+        width = max(len(r[0]) for r in rows)
+        lines = [head] + [f"{a:<{width}}  {b:>11}  {c:>9}" for a, b, c in rows]
+        lines.append(f"speedup (merges per hour): {self.speedup:.1f}x")
+        return "\n".join(lines)
+
+
+def synthetic_day(settings: Settings) -> list[Change]:
+    """Poisson approvals (exponential gaps at ``changes / hours`` per hour), seeded."""
+    rng = random.Random(settings.seed)
+    rate = settings.changes / (settings.hours * 60.0)  # per minute
+    now, changes = 0.0, []
+    for number in range(1, settings.changes + 1):
+        now += rng.expovariate(rate)
+        bad = rng.random() < settings.fail_rate
+        minutes = settings.job_minutes * rng.uniform(1 - JITTER, 1 + JITTER)
+        changes.append(Change(number, now, bad, minutes))
+    return changes
+
+
+def _result(name: str, changes: Sequence[Change], merged_at: dict[int, float],
+            rejected: int, busy_minutes: float) -> GateResult:
+    waits = sorted(merged_at[c.number] - c.approved_at for c in changes
+                   if c.number in merged_at)
+    first = min(c.approved_at for c in changes)
+    span = (max(merged_at.values()) - first) / 60.0 if merged_at else 0.0
+    return GateResult(
+        name, len(merged_at), rejected,
+        statistics.median(waits) if waits else 0.0,
+        waits[min(len(waits) - 1, int(0.95 * len(waits)))] if waits else 0.0,
+        busy_minutes / 60.0,
+        len(merged_at) / span if span > 0 else 0.0,
+        span)
+
+
+def serial_gate(changes: Sequence[Change]) -> GateResult:
+    """One change at a time, alone on the tip, in approval order; a bad one costs its job
+    time and is rejected."""
+    free, busy, rejected = 0.0, 0.0, 0
+    merged_at: dict[int, float] = {}
+    for change in sorted(changes, key=lambda c: c.approved_at):
+        free = max(free, change.approved_at) + change.minutes
+        busy += change.minutes
+        if change.bad:
+            rejected += 1
+        else:
+            merged_at[change.number] = free
+    return _result("serial", changes, merged_at, rejected, busy)
+
+
+class _Day:
+    """The world around the core: instant merger and submit, a FIFO node pool, an executor
+    whose build fails when a bad change is in its speculative state."""
+
+    def __init__(self, settings: Settings, changes: Sequence[Change]) -> None:
+        floor = min(3, settings.window)
+        config = PipelineConfig(PIPELINE, "dependent",
+                                window=WindowPolicy(start=settings.window, floor=floor))
+        self.state: GatingState = initial_state([config])
+        self.changes = {c.number: c for c in changes}
+        self.free_nodes = settings.nodes
+        self.node_queue: deque[StartBuild] = deque()  # builds waiting for a node
+        self.running: dict[int, tuple[StartBuild, float]] = {}  # build -> (start, began)
+        self.timers: list[tuple[float, int, str, int]] = []  # (when, seq, what, id)
+        self.seq = 0
+        self.now = 0.0
+        self.immediate: deque[Event] = deque()
+        self.merged_at: dict[int, float] = {}
+        self.rejected: set[int] = set()
+        self.busy_minutes = 0.0
+        for change in changes:
+            self._at(change.approved_at, "approve", change.number)
+
+    def _at(self, when: float, what: str, ident: int) -> None:
+        self.seq += 1
+        heapq.heappush(self.timers, (when, self.seq, what, ident))
+
+    def run(self) -> None:
+        while self.timers:
+            when, _, what, ident = heapq.heappop(self.timers)
+            if when > self.now:
+                self.now = when
+                self._send(Tick(when))
+            if what == "approve":
+                change = self.changes[ident]
+                ref = ChangeRef(change.number, 1, PROJECT, approved=True)
+                self._send(Enqueue(PIPELINE, ref))
+            else:
+                self._complete(ident)
+            while self.immediate:
+                self._send(self.immediate.popleft())
+
+    def _send(self, event: Event) -> None:
+        self.state, actions = step(self.state, event)
+        for action in actions:
+            if isinstance(action, RequestMerge):
+                self.immediate.append(MergeCompleted(action.buildset, MERGED, JOBS))
+            elif isinstance(action, StartBuild):
+                self.node_queue.append(action)
+                self._start_waiting()
+            elif isinstance(action, CancelBuild):
+                self._cancel(action.build)
+            elif isinstance(action, GateReport):
+                self._report(action)
+
+    def _start_waiting(self) -> None:
+        while self.free_nodes and self.node_queue:
+            start = self.node_queue.popleft()
+            self.free_nodes -= 1
+            self.running[start.build] = (start, self.now)
+            self.immediate.append(BuildStarted(start.build))
+            self._at(self.now + self.changes[start.change.number].minutes, "done", start.build)
+
+    def _release(self, build: int) -> StartBuild | None:
+        found = self.running.pop(build, None)
+        if found is None:
+            return None
+        self.busy_minutes += self.now - found[1]
+        self.free_nodes += 1
+        self._start_waiting()
+        return found[0]
+
+    def _cancel(self, build: int) -> None:
+        if self._release(build) is None:
+            self.node_queue = deque(s for s in self.node_queue if s.build != build)
+
+    def _complete(self, build: int) -> None:
+        start = self._release(build)
+        if start is None:
+            return  # cancelled before it finished
+        bad = any(self.changes[c.number].bad for c in start.changes)
+        self.immediate.append(BuildCompleted(build, FAILURE if bad else SUCCESS))
+
+    def _report(self, report: GateReport) -> None:
+        number = report.change.number
+        if report.submit:
+            self.merged_at[number] = self.now
+            self.immediate.appendleft(SubmitResult(report.pipeline, number, True))
+        elif report.kind not in ("start", "success"):
+            self.rejected.add(number)
+
+
+def speculative_gate(settings: Settings, changes: Sequence[Change]) -> GateResult:
+    day = _Day(settings, changes)
+    day.run()
+    return _result("speculative", changes, day.merged_at, len(day.rejected),
+                   day.busy_minutes)
+
+
+def simulate(settings: Settings) -> Report:
+    changes = synthetic_day(settings)
+    return Report(settings, speculative_gate(settings, changes), serial_gate(changes))
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="keepgreen simulate", description=__doc__)
+    defaults = Settings()
+    p.add_argument("--changes", type=int, default=defaults.changes)
+    p.add_argument("--job-minutes", type=float, default=defaults.job_minutes)
+    p.add_argument("--fail-rate", type=float, default=defaults.fail_rate)
+    p.add_argument("--nodes", type=int, default=defaults.nodes)
+    p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--window", type=int, default=defaults.window)
+    p.add_argument("--hours", type=float, default=defaults.hours)
+    return p
+
+
+def main(args: Sequence[str] | None = None) -> Report:
+    """Parse ``keepgreen simulate`` options and run the day; a bad option exits with the
+    parser's message (no traceback)."""
+    options = parser().parse_args(args)
+    try:
+        settings = Settings(options.changes, options.job_minutes, options.fail_rate,
+                            options.nodes, options.seed, options.window, options.hours)
+    except ValueError as error:
+        parser().error(str(error))
+    return simulate(settings)
+
+
+if __name__ == "__main__":
+    print(main().table())

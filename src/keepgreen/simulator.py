@@ -4,9 +4,14 @@
 bad with probability ``fail_rate``, one job per change lasting ``job_minutes`` ± 20%), then
 drives :func:`keepgreen.gating.step` with an instant merger, a node pool of ``nodes`` slots
 (builds wait for a free node in FIFO order) and an executor whose build fails when a bad change
-is in the speculative state it tests. Time is an event queue ordered by virtual minutes: no
+is in the speculative state it tests. A bad change breaks a task at a point drawn uniformly
+within the job (seeded, once per change): a build whose state holds it reports
+``BuildEarlyFailure`` at that point of its own run, as an executor does when a task fails
+mid-playbook, and ``BuildCompleted(FAILURE)`` when the job ends (``early_failure`` False keeps
+only the latter). Time is an event queue ordered by virtual minutes: no
 threads, no sleeping. The same changes also go through a serial gate (each change tested
-alone on the tip, one after another) so the two can be compared. Standard library only.
+alone on the tip, one after another, a bad one holding the gate only until its failure point
+when ``early_failure`` is on) so the two can be compared. Standard library only.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from dataclasses import dataclass
 
 from keepgreen.gating import (
     BuildCompleted,
+    BuildEarlyFailure,
     BuildStarted,
     CancelBuild,
     ChangeRef,
@@ -52,7 +58,8 @@ JITTER = 0.2  # a job lasts job_minutes * (1 ± JITTER), drawn once per change
 class Settings:
     """What to simulate. ``window`` is the gate's starting window (Zuul's: grows by one per
     merge, halves per failure, floor 3 or the window if smaller); ``hours`` is how long
-    approvals keep arriving."""
+    approvals keep arriving; ``early_failure`` makes a failing build say so at its failure
+    point (and the serial gate stop there) instead of only when its job ends."""
 
     changes: int = 200
     job_minutes: float = 30.0
@@ -61,6 +68,7 @@ class Settings:
     seed: int = 0
     window: int = 20
     hours: float = 8.0
+    early_failure: bool = True
 
     def __post_init__(self) -> None:
         if self.changes < 1:
@@ -80,12 +88,14 @@ class Settings:
 @dataclass(frozen=True)
 class Change:
     """One synthetic change: when it is approved, whether it breaks the tests, how long its
-    job runs (every build of it takes that long)."""
+    job runs (every build of it takes that long); for a bad change, ``fail_at`` is the share
+    of a job after which the task it breaks fails."""
 
     number: int
     approved_at: float
     bad: bool
     minutes: float
+    fail_at: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -119,7 +129,8 @@ class Report:
     def table(self) -> str:
         s = self.settings
         head = (f"{s.changes} changes, {s.job_minutes:g}-minute jobs, fail rate {s.fail_rate:g}, "
-                f"{s.nodes} nodes, window {s.window}, seed {s.seed}")
+                f"{s.nodes} nodes, window {s.window}, seed {s.seed}, early failure "
+                f"{'on' if s.early_failure else 'off'}")
         rows = [("", "speculative", "serial")]
         for label, attr, fmt in (
                 ("merged", "merged", "{:d}"), ("rejected", "rejected", "{:d}"),
@@ -137,15 +148,18 @@ class Report:
 
 
 def synthetic_day(settings: Settings) -> list[Change]:
-    """Poisson approvals (exponential gaps at ``changes / hours`` per hour), seeded."""
+    """Poisson approvals (exponential gaps at ``changes / hours`` per hour), seeded. Failure
+    points come from a second stream, so the day is the same with or without early failure."""
     rng = random.Random(settings.seed)
+    points = random.Random(f"early-failure-{settings.seed}")
     rate = settings.changes / (settings.hours * 60.0)  # per minute
     now, changes = 0.0, []
     for number in range(1, settings.changes + 1):
         now += rng.expovariate(rate)
         bad = rng.random() < settings.fail_rate
         minutes = settings.job_minutes * rng.uniform(1 - JITTER, 1 + JITTER)
-        changes.append(Change(number, now, bad, minutes))
+        fail_at = points.random() if bad and settings.early_failure else 1.0
+        changes.append(Change(number, now, bad, minutes, fail_at))
     return changes
 
 
@@ -165,13 +179,14 @@ def _result(name: str, changes: Sequence[Change], merged_at: dict[int, float],
 
 
 def serial_gate(changes: Sequence[Change]) -> GateResult:
-    """One change at a time, alone on the tip, in approval order; a bad one costs its job
-    time and is rejected."""
+    """One change at a time, alone on the tip, in approval order; a bad one holds the gate
+    until its failure point (its whole job without early failure) and is rejected."""
     free, busy, rejected = 0.0, 0.0, 0
     merged_at: dict[int, float] = {}
     for change in sorted(changes, key=lambda c: c.approved_at):
-        free = max(free, change.approved_at) + change.minutes
-        busy += change.minutes
+        minutes = change.minutes * change.fail_at if change.bad else change.minutes
+        free = max(free, change.approved_at) + minutes
+        busy += minutes
         if change.bad:
             rejected += 1
         else:
@@ -216,6 +231,9 @@ class _Day:
                 change = self.changes[ident]
                 ref = ChangeRef(change.number, 1, PROJECT, approved=True)
                 self._send(Enqueue(PIPELINE, ref))
+            elif what == "early":
+                if ident in self.running:  # not cancelled meanwhile
+                    self._send(BuildEarlyFailure(ident))
             else:
                 self._complete(ident)
             while self.immediate:
@@ -240,7 +258,12 @@ class _Day:
             self.free_nodes -= 1
             self.running[start.build] = (start, self.now)
             self.immediate.append(BuildStarted(start.build))
-            self._at(self.now + self.changes[start.change.number].minutes, "done", start.build)
+            minutes = self.changes[start.change.number].minutes
+            bad = [self.changes[c.number].fail_at for c in start.changes
+                   if self.changes[c.number].bad]
+            if bad and min(bad) < 1.0:
+                self._at(self.now + minutes * min(bad), "early", start.build)
+            self._at(self.now + minutes, "done", start.build)
 
     def _release(self, build: int) -> StartBuild | None:
         found = self.running.pop(build, None)
@@ -293,6 +316,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--window", type=int, default=defaults.window)
     p.add_argument("--hours", type=float, default=defaults.hours)
+    p.add_argument("--no-early-failure", dest="early_failure", action="store_false",
+                   help="report a failing build only when its job ends (and let a bad change "
+                        "hold the serial gate for its whole job)")
     return p
 
 
@@ -302,7 +328,8 @@ def main(args: Sequence[str] | None = None) -> Report:
     options = parser().parse_args(args)
     try:
         settings = Settings(options.changes, options.job_minutes, options.fail_rate,
-                            options.nodes, options.seed, options.window, options.hours)
+                            options.nodes, options.seed, options.window, options.hours,
+                            options.early_failure)
     except ValueError as error:
         parser().error(str(error))
     return simulate(settings)

@@ -8,23 +8,27 @@ skipped with the reason; under CI (as root) a missing tool fails it instead.
 
 from __future__ import annotations
 
-import os
-import shutil
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from keepgreen import settings as settings_mod
-from keepgreen.executor.runner import default_ansible_playbook
-from keepgreen.executor.sandbox import Sandbox
 from keepgreen.store import builds as build_store
 from keepgreen.store.db import Database
-from tests.support import GitUser, Server, gerrit_json, start_server
+from tests.e2e.pipeline_support import (
+    PLAYBOOK,
+    change_info,
+    ci_messages,
+    ci_verified,
+    only_change,
+    pipeline_server,
+    push_change,
+    scheduler_caught_up,
+    wait_for,
+)
+from tests.support import Server
 
-CI = "keepgreen-ci"
 JOB_CONFIG = """\
 - job:
     name: hello
@@ -38,91 +42,29 @@ JOB_CONFIG = """\
       jobs:
         - hello
 """
-PLAYBOOK = """\
-- hosts: all
-  tasks:
-    - name: Say hello
-      command: "{command}"
-"""
 
 
-def _missing() -> str | None:
-    if os.geteuid() != 0:
-        return "builds need root (local nodes and the bubblewrap sandbox); CI runs as root"
-    for tool in ("unshare", "nsenter", "setpriv", "ip", "ssh", "ssh-keygen", "tar"):
-        if shutil.which(tool) is None:
-            return f"{tool} is not installed"
-    if not os.path.exists("/usr/sbin/sshd"):
-        return "the host-derived node image needs sshd: run `apt-get install -y openssh-server`"
-    if not default_ansible_playbook().exists():
-        return "ansible-playbook is not installed next to this Python"
-    return Sandbox().check()
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
 
 
 @pytest.fixture(scope="module")
 def ci_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    problem = _missing()
-    if problem:
-        if os.environ.get("CI") and os.geteuid() == 0:
-            pytest.fail(f"the check pipeline must run under CI: {problem}")
-        pytest.skip(problem)
-    server = start_server(tmp_path_factory.mktemp("site") / "site")
-    yield server
-    server.stop()
-
-
-def wait_for(what: str, probe: Callable[[], Any], server: Server, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}; server log:\n{server.log()[-4000:]}")
-
-
-def change_info(server: Server, number: int) -> Any:
-    with server.client() as c:
-        return gerrit_json(c.get(f"/changes/{number}", params={
-            "o": ["DETAILED_LABELS", "MESSAGES", "CURRENT_REVISION", "DETAILED_ACCOUNTS"]}))
-
-
-def ci_verified(info: Any) -> int | None:
-    votes = info["labels"].get("Verified", {}).get("all", [])
-    return next((v["value"] for v in votes if v.get("username") == CI and v.get("value")),
-                None)
-
-
-def ci_messages(info: Any, patch_set: int) -> list[str]:
-    return [m["message"] for m in info.get("messages", [])
-            if m.get("author", {}).get("username") == CI
-            and m.get("_revision_number") == patch_set]
-
-
-def scheduler_caught_up(server: Server) -> bool:
-    db = Database(settings_mod.load(server.site).database_url)
-    try:
-        with db.read() as conn:
-            cursor = build_store.cursor(conn, "scheduler")
-            return cursor is not None and cursor >= build_store.last_event_id(conn)
-    finally:
-        db.dispose()
-
-
-def push_change(user: GitUser, repo: Path, files: dict[str, str], message: str) -> None:
-    for path, text in files.items():
-        (repo / path).parent.mkdir(parents=True, exist_ok=True)
-        (repo / path).write_text(text)
-        user.git("add", path, cwd=repo)
-    user.git("commit", "-q", "-m", message, cwd=repo)
-    pushed = user.push(repo)
-    assert pushed.returncode == 0, pushed.stderr
-
-
-def only_change(server: Server, project: str, subject: str) -> int:
-    with server.client() as c:
-        found = gerrit_json(c.get("/changes/", params={"q": f"project:{project}"}))
-    return next(int(ch["_number"]) for ch in found if ch["subject"] == subject)
+    yield from pipeline_server(tmp_path_factory, "check")
 
 
 def test_check_votes_on_jobs_from_the_change(ci_server: Server, make_user, project_name,

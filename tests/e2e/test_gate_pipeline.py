@@ -7,23 +7,27 @@ Same needs as the check test (root, local nodes, ansible); skipped with the reas
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_check_pipeline import (
+from tests.e2e.pipeline_support import (
     CI,
     PLAYBOOK,
-    _missing,
+    approve,
+    branch_tip_contains,
     change_info,
     ci_verified,
+    make_core,
+    new_change,
     only_change,
-    push_change,
+    pipeline_server,
+    status,
+    wait_checked,
     wait_for,
 )
-from tests.support import GitUser, Server, gerrit_json, start_server
+from tests.support import GitUser, Server, gerrit_json
 
 # ``hello`` runs in check and gate; ``integration`` only in gate, so a change can break it
 # and still pass check (the clean check the gate requires).
@@ -56,58 +60,23 @@ CONFIG_FILES = {".zuul.yaml": JOB_CONFIG,
                 "playbooks/integration.yaml": PLAYBOOK.format(command="true")}
 
 
+
+
+
+
+
+
+
+
+
+
+
+
+
+
 @pytest.fixture(scope="module")
 def gate_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    problem = _missing()
-    if problem:
-        if os.environ.get("CI") and os.geteuid() == 0:
-            pytest.fail(f"the gate pipeline must run under CI: {problem}")
-        pytest.skip(problem)
-    server = start_server(tmp_path_factory.mktemp("site") / "site")
-    yield server
-    server.stop()
-
-
-def make_core(server: Server, project: str, *users: GitUser) -> None:
-    with server.admin_client() as admin:
-        for user in users:
-            group = f"{project}-core".replace("/", "%2F")
-            response = admin.put(f"/a/groups/{group}/members/{user.username}")
-            assert response.status_code in (200, 201), response.text
-
-
-def approve(server: Server, number: int, core1: GitUser, core2: GitUser) -> None:
-    """Two core Code-Review +2 votes, then Workflow +1 (the gate's trigger)."""
-    for user, labels in ((core1, {"Code-Review": 2}),
-                         (core2, {"Code-Review": 2, "Workflow": 1})):
-        with server.client(user.username, user.password) as c:
-            response = c.post(f"/a/changes/{number}/revisions/current/review",
-                              json={"labels": labels})
-            assert response.status_code == 200, response.text
-
-
-def status(server: Server, number: int) -> str:
-    return str(change_info(server, number)["status"])
-
-
-def branch_tip_contains(server: Server, user: GitUser, repo: Path, number: int) -> bool:
-    info = change_info(server, number)
-    sha = info["current_revision"]
-    user.git("fetch", "-q", "origin", "main", cwd=repo)
-    return user.git("merge-base", "--is-ancestor", sha, "FETCH_HEAD", cwd=repo,
-                    check=False).returncode == 0
-
-
-def new_change(user: GitUser, repo: Path, files: dict[str, str], subject: str) -> None:
-    """A change on top of main as the server has it, not stacked on earlier pushes."""
-    user.git("fetch", "-q", "origin", "main", cwd=repo)
-    user.git("checkout", "-q", "-B", "work", "FETCH_HEAD", cwd=repo)
-    push_change(user, repo, files, subject)
-
-
-def wait_checked(server: Server, number: int) -> None:
-    wait_for(f"check Verified +1 on change {number}",
-             lambda: ci_verified(change_info(server, number)) == 1, server)
+    yield from pipeline_server(tmp_path_factory, "gate")
 
 
 def land_config(server: Server, project: str, owner: GitUser, core1: GitUser,

@@ -10,17 +10,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tests.e2e.test_check_pipeline import (
+from tests.e2e.pipeline_support import (
+    approve,
     change_info,
     only_change,
     scheduler_caught_up,
-    wait_for,
-)
-from tests.e2e.test_gate_pipeline import (
-    approve,
-    land_config,
     status,
     wait_checked,
+    wait_for,
 )
 from tests.e2e.test_gate_pipeline import (
     gate_server as gate_server,  # noqa: F401 - the module's server fixture
@@ -28,6 +25,7 @@ from tests.e2e.test_gate_pipeline import (
 from tests.e2e.test_gate_pipeline import (
     gated_project as gated_project,  # noqa: F401 - the project fixture
 )
+from tests.e2e.test_gate_pipeline import land_config
 from tests.support import GitUser, Server
 
 

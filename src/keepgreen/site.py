@@ -12,11 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from keepgreen import settings as settings_mod
-from keepgreen.domain.account import ADMINISTRATORS, SERVICE_USERS
+from keepgreen.domain.account import ADMINISTRATORS, SERVICE_USERS, Principal
+from keepgreen.domain.change import Person
+from keepgreen.git.repos import Repos
 from keepgreen.services.accounts import AccountService, NewAccount
 from keepgreen.services.errors import NotFound, ServiceError
+from keepgreen.services.projects import ProjectService
 from keepgreen.services.scheduler import CI_ACCOUNT
 from keepgreen.settings import Settings
+from keepgreen.siteconf.seeding import CONFIG_PROJECT, SEED, commit_folder
+from keepgreen.store.clock import utcnow
 from keepgreen.store.db import Database
 
 
@@ -80,13 +85,27 @@ def _init(path: Path, admin: str, admin_password: str | None, listen: str | None
     db = prepare_store(settings)
     try:
         accounts = AccountService(db)
-        accounts.create(None, NewAccount(admin, "Administrator", None, password,
-                                         (ADMINISTRATORS,)))
+        account = accounts.create(None, NewAccount(admin, "Administrator", None, password,
+                                                   (ADMINISTRATORS,)))
+        create_config_project(settings, db, accounts.principal(account))
     except ServiceError as exc:
-        raise SiteError(f"cannot create the administrator: {exc.message}") from None
+        raise SiteError(f"cannot create the site: {exc.message}") from None
     finally:
         db.dispose()
     return settings, AdminCredentials(admin, password)
+
+
+def create_config_project(settings: Settings, db: Database, admin: Principal) -> None:
+    """The ``config`` project with the seed layout as its first commit, made by ``admin``."""
+    repos = Repos(settings.site / "git")
+    projects = ProjectService(db, repos, settings.anonymous_read)
+    project = projects.create(admin, CONFIG_PROJECT,
+                              "The site's configuration: pipelines, base jobs, projects, "
+                              "groups, access rules and node providers.")
+    assert admin.account is not None
+    who = Person(admin.account.name, admin.account.email or "", utcnow())
+    commit_folder(repos, CONFIG_PROJECT, project.head.removeprefix("refs/heads/"), SEED, who,
+                  "Seed the site's configuration")
 
 
 def prepare_store(settings: Settings) -> Database:

@@ -43,10 +43,14 @@ def name_problem(name: str) -> str | None:
                 f"project name {name!r} may only hold slash-separated parts of letters, "
                 "digits, '.', '_' and '-', each starting with a letter or digit"
             )
-    if name.split("/")[0] in RESERVED_PREFIXES:
+    if name.split("/")[0] in RESERVED_PREFIXES and name != SITE_CONFIG:
         return f"project names may not start with {name.split('/')[0]!r}"
     return None
 
+
+# The site's own configuration project. Its git URLs (``/config/info/refs``...) are told
+# apart from the REST paths under ``/config/server/`` by their git suffixes.
+SITE_CONFIG = "config"
 
 # First path segments the HTTP server uses for itself.
 RESERVED_PREFIXES = frozenset(

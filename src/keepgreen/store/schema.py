@@ -321,7 +321,10 @@ builds = Table(
     Column("started", DateTime, nullable=False),
     Column("ended", DateTime, nullable=True),
     Column("log_dir", Text, nullable=True),
+    Column("buildset", String(64), nullable=True),  # buildsets.uuid
     Index("ix_builds_change", "change_number", "patch_set"),
+    Index("ix_builds_buildset", "buildset"),
+    Index("ix_builds_job_result", "job", "result"),
 )
 
 # Where each consumer of the event log stopped (the id of the last event it handled), so
@@ -331,4 +334,43 @@ scheduler_cursor = Table(
     metadata,
     Column("consumer", String(64), primary_key=True),
     Column("last_event_id", Integer, nullable=False),
+)
+
+# One row per build set (a merged item's speculative state and the builds run on it): written
+# when its merge succeeds, completed when its item is reported. ``changes`` is the state as
+# "12,1 13,1" (head first); ``change_number`` is None for ref items (post, periodic).
+buildsets = Table(
+    "buildsets",
+    metadata,
+    Column("uuid", String(64), primary_key=True),
+    Column("pipeline", String(255), nullable=False),
+    Column("project", String(255), nullable=False),
+    Column("change_number", Integer, nullable=True),
+    Column("patch_set", Integer, nullable=True),
+    Column("ref", String(255), nullable=False),
+    Column("changes", Text, nullable=False, default=""),
+    Column("result", String(32), nullable=True),
+    Column("message", Text, nullable=False, default=""),
+    Column("started", DateTime, nullable=False),
+    Column("ended", DateTime, nullable=True),
+    Index("ix_buildsets_change", "change_number", "patch_set"),
+    Index("ix_buildsets_started", "started"),
+)
+
+# Operator commands (enqueue, dequeue, promote) waiting for the scheduler: taken in id order,
+# once each; ``done`` is set when the scheduler took it, with ``error`` saying why it refused.
+management_events = Table(
+    "management_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("pipeline", String(255), nullable=False),
+    Column("project", String(255), nullable=False),
+    Column("changes", Text, nullable=False),
+    Column("requested_by", String(255), nullable=False),
+    Column("created", DateTime, nullable=False),
+    Column("done", DateTime, nullable=True),
+    Column("error", Text, nullable=True),
+    Index("ix_management_events_done", "done", "id"),
+    sqlite_autoincrement=True,
 )

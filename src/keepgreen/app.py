@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -16,7 +17,8 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from keepgreen.executor.runner import Executor, ExecutorSettings
 from keepgreen.gerrit import (
@@ -46,8 +48,11 @@ from keepgreen.services.submit import SubmitService
 from keepgreen.settings import Settings
 from keepgreen.store.db import Database
 from keepgreen.web import pages
+from keepgreen.web import ui as ui_pages
 from keepgreen.web.builds import BuildsWeb
 from keepgreen.web.git_http import GitHttp, parse_git_path
+from keepgreen.web.ui.router import STATIC, Ui, WebUI
+from keepgreen.web.ui.session import Sessions
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +124,16 @@ def executor_factory(site: Path) -> ExecutorFactory | None:
     return make
 
 
+def site_key(site: Path) -> bytes:
+    """The site's secret (made by ``keepgreen init``); made now for a site that lacks it."""
+    path = site / "secrets" / "site.key"
+    if not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32) + "\n")
+        path.chmod(0o600)
+    return path.read_bytes().strip()
+
+
 def install_hook(hooks_dir: Path) -> None:
     """Write the proc-receive hook, started by this very interpreter without site imports."""
     hooks_dir.mkdir(parents=True, exist_ok=True)
@@ -147,6 +162,9 @@ def build_app(services: Services) -> Starlette:
                     + server_api.ROUTES + events_api.ROUTES)
     git_http = GitHttp(services)
     builds_web = BuildsWeb(services)
+    web_ui = WebUI(Ui(services, Sessions(site_key(services.settings.site), services.accounts,
+                                         services.settings.base_url.startswith("https:"))),
+                   ui_pages.ROUTES)
     hook_text = commit_msg_hook()
 
     async def dispatch(request: Request) -> Response:
@@ -158,6 +176,9 @@ def build_app(services: Services) -> Starlette:
         if path == "/tools/hooks/commit-msg":
             return Response(hook_text, media_type="application/octet-stream",
                             headers={"Content-Disposition": 'attachment; filename="commit-msg"'})
+        page = web_ui.match(request.method, path)
+        if page is not None:
+            return await web_ui(request, page)
         if BuildsWeb.handles(path):
             return await builds_web(request)
         if path == "/":
@@ -181,5 +202,6 @@ def build_app(services: Services) -> Starlette:
             services.db.dispose()
 
     methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
-    return Starlette(routes=[Route("/{path:path}", dispatch, methods=methods)],
+    return Starlette(routes=[Mount("/static", StaticFiles(directory=STATIC), name="static"),
+                             Route("/{path:path}", dispatch, methods=methods)],
                      lifespan=lifespan)

@@ -1,0 +1,13 @@
+"""The web UI: server-rendered pages (Jinja2), htmx for partial updates, no build step.
+
+Pages read and write through the same services and permission checks as the REST API.
+``router.WebUI`` matches a request to a page handler; each page module lists its ``ROUTES``;
+``ROUTES`` here is every page the UI serves, in match order.
+"""
+
+from __future__ import annotations
+
+from keepgreen.web.ui import auth, home
+from keepgreen.web.ui.router import UiRoute
+
+ROUTES: list[UiRoute] = [*auth.ROUTES, *home.ROUTES]

@@ -1,0 +1,363 @@
+"""The node pool's part of the site's ``config`` project: the files under ``nodes/``.
+
+``parse_nodes_config`` reads every YAML file of the folder into one ``NodesConfig``: the
+providers (``local`` or ``static``), the labels they offer, how many spare nodes to keep per
+label (``min-ready``), each provider's ``max-servers`` and the per-node resource limits.
+Problems name file and line; a folder with problems still gives a usable value (the parts
+that parsed), but the launcher keeps its previous configuration when there are any.
+
+Example (the seed's ``nodes/providers.yaml``)::
+
+    providers:
+      - name: local
+        driver: local
+        labels: [local]
+        max-servers: 4
+        memory: 2GiB
+        cpus: 1
+    labels:
+      - name: local
+        min-ready: 1
+
+Keys left out take the site's settings (``nodes_max_servers``, ``nodes_min_ready``,
+``node_memory_limit``, ``node_cpu_limit``), so an empty folder means one local provider with
+label ``local``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from keepgreen.jobconf.source import (
+    ConfigError,
+    Located,
+    MappingNode,
+    ScalarNode,
+    SequenceNode,
+    describe,
+)
+from keepgreen.jobconf.yaml_loader import load
+from keepgreen.nodes.pool import LabelConfig
+
+if TYPE_CHECKING:
+    from keepgreen.siteconf.check import SiteProblem
+
+FOLDER = "nodes/"
+DRIVERS = ("local", "static")
+DEFAULT_PROVIDER = "local"
+DEFAULT_LABEL = "local"
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class NodeDefaults:
+    """What keys left out of ``nodes/`` mean; the site's settings fill it in.
+
+    ``max_servers`` 0 means the number of CPUs of this machine; ``memory_bytes`` and
+    ``cpus`` 0 mean no limit.
+    """
+
+    min_ready: int = 0
+    max_servers: int = 0
+    memory_bytes: int = 2 << 30
+    cpus: float = 0.0
+
+    def servers(self) -> int:
+        return self.max_servers or (os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class StaticHostConfig:
+    host: str
+    labels: tuple[str, ...]
+    host_key: str
+    username: str = "root"
+    connection_port: int = 22
+    max_parallel_jobs: int = 1
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """One provider; ``memory_bytes``/``cpus`` of 0 mean no limit (local nodes only)."""
+
+    name: str
+    driver: str
+    labels: tuple[str, ...]
+    max_servers: int
+    memory_bytes: int = 0
+    cpus: float = 0.0
+    hosts: tuple[StaticHostConfig, ...] = ()
+
+
+@dataclass(frozen=True)
+class NodesConfig:
+    """Providers and labels of the node pool, as the launcher runs them."""
+
+    providers: tuple[ProviderConfig, ...]
+    labels: tuple[LabelConfig, ...]
+    source: str = field(default="built-in default", compare=False)
+
+    @classmethod
+    def default(cls, defaults: NodeDefaults | None = None) -> NodesConfig:
+        """One local provider offering label ``local``: what a site without ``nodes/`` runs."""
+        d = defaults or NodeDefaults()
+        return cls((ProviderConfig(DEFAULT_PROVIDER, "local", (DEFAULT_LABEL,), d.servers(),
+                                   d.memory_bytes, d.cpus),),
+                   (LabelConfig(DEFAULT_LABEL, (DEFAULT_PROVIDER,), d.min_ready),))
+
+    def provider(self, name: str) -> ProviderConfig | None:
+        return next((p for p in self.providers if p.name == name), None)
+
+    def summary(self) -> list[str]:
+        """One line per provider and label, for plans and the server log."""
+        lines = []
+        for p in self.providers:
+            limits = []
+            if p.memory_bytes:
+                limits.append(f"memory {format_size(p.memory_bytes)}")
+            if p.cpus:
+                limits.append(f"cpus {p.cpus:g}")
+            extra = f", {', '.join(limits)}" if limits else ""
+            lines.append(f"provider {p.name} ({p.driver}): labels {', '.join(p.labels)}, "
+                         f"max-servers {p.max_servers}{extra}")
+        for label in self.labels:
+            lines.append(f"label {label.name}: min-ready {label.min_ready}, from "
+                         f"{', '.join(label.providers)}")
+        return lines
+
+
+def format_size(size: int) -> str:
+    for unit, factor in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= factor and size % factor == 0:
+            return f"{size // factor} {unit}"
+    return f"{size} bytes"
+
+
+def parse_size(text: str) -> int | None:
+    """Bytes in ``2GiB``, ``512M``, ``1.5G`` or a plain number of bytes; None if unreadable."""
+    found = _SIZE.match(text)
+    if found is None:
+        return None
+    return int(float(found.group(1)) * _UNITS[found.group(2).lower()])
+
+
+def parse_nodes_config(files: Mapping[str, str], *, defaults: NodeDefaults | None = None
+                       ) -> tuple[NodesConfig, list[SiteProblem]]:
+    """Parse the ``nodes/`` folder given as repository path -> text (other paths ignored).
+
+    Returns the configuration and its problems, each naming file and line. With no YAML file
+    under ``nodes/`` the value is ``NodesConfig.default(defaults)``.
+    """
+    from keepgreen.siteconf.check import SiteProblem  # imported here: that module calls us
+
+    parser = _Parser(defaults or NodeDefaults())
+    paths = sorted(p for p in files if p.startswith(FOLDER) and p.endswith((".yaml", ".yml")))
+    for path in paths:
+        try:
+            parser.file(path, files[path])
+        except ConfigError as exc:
+            parser.problems.append(exc)
+    config = parser.result(paths) if paths else NodesConfig.default(defaults)
+    return config, [SiteProblem(e.path, e.line, e.message) for e in parser.problems]
+
+
+class _Parser:
+    def __init__(self, defaults: NodeDefaults) -> None:
+        self.defaults = defaults
+        self.providers: list[tuple[ProviderConfig, Located]] = []
+        self.labels: list[tuple[str, int | None, Located]] = []
+        self.problems: list[ConfigError] = []
+
+    def file(self, path: str, text: str) -> None:
+        root = load(path, text)
+        if root is None:
+            return
+        if not isinstance(root, MappingNode):
+            raise ConfigError.at(root, f"a nodes file is a mapping with 'providers' and "
+                                       f"'labels', not {describe(root)}")
+        for key_node, value in root.entries:
+            if key_node.value == "providers":
+                for item in self._list(value, "providers"):
+                    self._catch(self._provider, item)
+            elif key_node.value == "labels":
+                for item in self._list(value, "labels"):
+                    self._catch(self._label, item)
+            else:
+                self.problems.append(ConfigError.at(
+                    key_node, f"unknown key {key_node.value!r}; a nodes file has "
+                              "'providers' and 'labels'"))
+
+    def _catch(self, parse: object, item: Located) -> None:
+        try:
+            parse(item)  # type: ignore[operator]
+        except ConfigError as exc:
+            self.problems.append(exc)
+
+    def _list(self, node: Located, what: str) -> list[Located]:
+        if isinstance(node, ScalarNode) and node.value is None:
+            return []
+        if not isinstance(node, SequenceNode):
+            self.problems.append(ConfigError.at(node, f"'{what}' must be a list, not "
+                                                      f"{describe(node)}"))
+            return []
+        return list(node)
+
+    def _mapping(self, node: Located, what: str, allowed: tuple[str, ...]) -> MappingNode:
+        if not isinstance(node, MappingNode):
+            raise ConfigError.at(node, f"each of '{what}' must be a mapping, not "
+                                       f"{describe(node)}")
+        for key_node, _ in node.entries:
+            if key_node.value not in allowed:
+                raise ConfigError.at(key_node, f"unknown key {key_node.value!r} in {what[:-1]}; "
+                                               f"allowed: {', '.join(allowed)}")
+        return node
+
+    def _provider(self, item: Located) -> None:
+        node = self._mapping(item, "providers", ("name", "driver", "labels", "max-servers",
+                                                 "memory", "cpus", "hosts"))
+        name = _name(node, "provider")
+        if any(p.name == name for p, _ in self.providers):
+            raise ConfigError.at(node, f"provider {name!r} is defined twice")
+        driver = _text(node, "driver", "local")
+        if driver not in DRIVERS:
+            raise ConfigError.at(node.get("driver") or node,
+                                 f"provider {name!r} has unknown driver {driver!r}; "
+                                 f"use one of {', '.join(DRIVERS)}")
+        hosts: tuple[StaticHostConfig, ...] = ()
+        if driver == "static":
+            hosts = self._hosts(node, name)
+            labels = tuple(dict.fromkeys(label for h in hosts for label in h.labels))
+            servers = sum(h.max_parallel_jobs for h in hosts)
+        else:
+            if "hosts" in node:
+                raise ConfigError.at(node.key_node("hosts") or node,
+                                     f"provider {name!r}: 'hosts' is for static providers")
+            labels = _names(node, "labels") or (DEFAULT_LABEL,)
+            servers = _int(node, "max-servers", self.defaults.servers(), minimum=1)
+        memory = self.defaults.memory_bytes
+        if "memory" in node:
+            value = node.get("memory")
+            assert value is not None
+            parsed = parse_size(str(value.value)) if isinstance(value, ScalarNode) else None
+            if parsed is None:
+                raise ConfigError.at(value, f"provider {name!r}: memory must be a size such "
+                                            f"as 2GiB or 512MiB (0 for no limit), not "
+                                            f"{describe(value)}")
+            memory = parsed
+        cpus = _number(node, "cpus", self.defaults.cpus)
+        self.providers.append((ProviderConfig(name, driver, labels, servers, memory, cpus,
+                                              hosts), node))
+
+    def _hosts(self, node: MappingNode, provider: str) -> tuple[StaticHostConfig, ...]:
+        found = node.get("hosts")
+        if found is None:
+            raise ConfigError.at(node, f"static provider {provider!r} needs 'hosts'")
+        hosts = []
+        for item in self._list(found, "hosts"):
+            host = self._mapping(item, "hosts", ("host", "labels", "host-key", "username",
+                                                 "connection-port", "max-parallel-jobs"))
+            name = _text(host, "host", "")
+            key = _text(host, "host-key", "")
+            if not name:
+                raise ConfigError.at(host, "a static host needs 'host'")
+            if not key:
+                raise ConfigError.at(host, f"static host {name} needs 'host-key' (the line "
+                                           "ssh-keyscan prints), so ssh can check it")
+            labels = _names(host, "labels")
+            if not labels:
+                raise ConfigError.at(host, f"static host {name} needs 'labels'")
+            hosts.append(StaticHostConfig(name, labels, key, _text(host, "username", "root"),
+                                          _int(host, "connection-port", 22, minimum=1),
+                                          _int(host, "max-parallel-jobs", 1, minimum=1)))
+        if not hosts:
+            raise ConfigError.at(found, f"static provider {provider!r} lists no hosts")
+        return tuple(hosts)
+
+    def _label(self, item: Located) -> None:
+        node = self._mapping(item, "labels", ("name", "min-ready"))
+        name = _name(node, "label")
+        if any(existing == name for existing, _, _ in self.labels):
+            raise ConfigError.at(node, f"label {name!r} is defined twice")
+        min_ready = _int(node, "min-ready", -1, minimum=0)
+        self.labels.append((name, None if min_ready < 0 else min_ready, node))
+
+    def result(self, paths: list[str]) -> NodesConfig:
+        providers = [p for p, _ in self.providers]
+        if not providers and not self.problems:
+            self.problems.append(ConfigError(paths[0], 1, 1, "the nodes/ folder defines no "
+                                             "provider; builds would get no nodes"))
+        offered: dict[str, list[str]] = {}
+        for p in providers:
+            for label in p.labels:
+                offered.setdefault(label, []).append(p.name)
+        explicit = {name: (min_ready, node) for name, min_ready, node in self.labels}
+        for name, (_, node) in explicit.items():
+            if name not in offered:
+                self.problems.append(ConfigError.at(
+                    node, f"label {name!r} is offered by no provider; add it to a "
+                          "provider's labels"))
+        labels = tuple(
+            LabelConfig(name, tuple(names),
+                        self.defaults.min_ready if explicit.get(name, (None,))[0] is None
+                        else int(explicit[name][0] or 0))
+            for name, names in offered.items())
+        return NodesConfig(tuple(providers), labels, source=", ".join(paths))
+
+
+def _text(node: MappingNode, key: str, default: str) -> str:
+    value = node.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, ScalarNode) or not isinstance(value.value, str):
+        raise ConfigError.at(value, f"'{key}' must be text, not {describe(value)}")
+    return value.value
+
+
+def _name(node: MappingNode, what: str) -> str:
+    if "name" not in node:
+        raise ConfigError.at(node, f"a {what} needs a 'name'")
+    name = _text(node, "name", "")
+    if not _NAME.match(name):
+        raise ConfigError.at(node.get("name") or node,
+                             f"{what} name {name!r} must be letters, digits, '.', '_' or '-'")
+    return name
+
+
+def _names(node: MappingNode, key: str) -> tuple[str, ...]:
+    value = node.get(key)
+    if value is None:
+        return ()
+    if isinstance(value, ScalarNode) and isinstance(value.value, str):
+        return (value.value,)
+    if not isinstance(value, SequenceNode) or not all(
+            isinstance(i, ScalarNode) and isinstance(i.value, str) for i in value):
+        raise ConfigError.at(value, f"'{key}' must be a list of names, not {describe(value)}")
+    return tuple(str(i.value) for i in value if isinstance(i, ScalarNode))
+
+
+def _int(node: MappingNode, key: str, default: int, *, minimum: int) -> int:
+    value = node.get(key)
+    if value is None:
+        return default
+    if (not isinstance(value, ScalarNode) or isinstance(value.value, bool)
+            or not isinstance(value.value, int) or value.value < minimum):
+        raise ConfigError.at(value, f"'{key}' must be a whole number of at least {minimum}, "
+                                    f"not {describe(value)}")
+    return value.value
+
+
+def _number(node: MappingNode, key: str, default: float) -> float:
+    value = node.get(key)
+    if value is None:
+        return default
+    if (not isinstance(value, ScalarNode) or isinstance(value.value, bool)
+            or not isinstance(value.value, int | float) or value.value < 0):
+        raise ConfigError.at(value, f"'{key}' must be a number of CPUs (0 for no limit), "
+                                    f"not {describe(value)}")
+    return float(value.value)

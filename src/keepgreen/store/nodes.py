@@ -7,6 +7,7 @@ together.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from sqlalchemy import Connection, Row, delete, insert, select, update
 
 from keepgreen.nodes.model import Node, NodeState
 from keepgreen.store.clock import utcnow
-from keepgreen.store.schema import node_requests, nodes
+from keepgreen.store.schema import autohold_requests, node_holds, node_requests, nodes
 from keepgreen.store.sql import among
 
 
@@ -120,8 +121,9 @@ def allocate(conn: Connection, node_ids: Collection[str], request_id: int | None
 
 
 def remove_node(conn: Connection, node_id: str) -> None:
-    """Forget a node whose provider confirmed the delete."""
+    """Forget a node whose provider confirmed the delete (and its hold, if it was held)."""
     conn.execute(delete(nodes).where(nodes.c.id == node_id))
+    conn.execute(delete(node_holds).where(node_holds.c.node_id == node_id))
 
 
 def get_node(conn: Connection, node_id: str) -> StoredNode | None:
@@ -182,3 +184,98 @@ def open_requests(conn: Connection) -> list[NodeRequest]:
                         .where(node_requests.c.state == RequestState.REQUESTED.value)
                         .order_by(node_requests.c.priority, node_requests.c.id))
     return [_request(r) for r in rows]
+
+
+# --- autohold ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Autohold:
+    """An autohold request: the next ``remaining`` failing builds that match keep nodes."""
+
+    id: int
+    project: str
+    job: str
+    change_number: int | None
+    count: int
+    remaining: int
+    hold_seconds: int
+    reason: str
+    created: datetime
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A node kept for a failed build until ``expires``; ``ssh`` reaches it."""
+
+    node_id: str
+    build_uuid: str
+    autohold_id: int | None
+    ssh: str
+    expires: datetime
+
+
+def _autohold(row: Row) -> Autohold:  # type: ignore[type-arg]
+    return Autohold(row.id, row.project, row.job, row.change_number, row._mapping["count"],
+                    row.remaining, row.hold_seconds, row.reason, row.created)
+
+
+def add_autohold(conn: Connection, *, project: str, job: str, change_number: int | None,
+                 count: int, hold_seconds: int, reason: str, now: datetime) -> int:
+    result = conn.execute(insert(autohold_requests).values(
+        project=project, job=job, change_number=change_number, count=count, remaining=count,
+        hold_seconds=hold_seconds, reason=reason, created=now))
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def autoholds(conn: Connection) -> list[Autohold]:
+    rows = conn.execute(select(autohold_requests).order_by(autohold_requests.c.id))
+    return [_autohold(r) for r in rows]
+
+
+def delete_autohold(conn: Connection, autohold_id: int) -> bool:
+    done = conn.execute(delete(autohold_requests).where(autohold_requests.c.id == autohold_id))
+    return bool(done.rowcount)
+
+
+def claim_autohold(conn: Connection, project: str, job: str,
+                   change_number: int | None) -> Autohold | None:
+    """The oldest matching request with holds left, its count taken down by one.
+
+    A request without a change matches every change; one with a change only that change.
+    """
+    query = (select(autohold_requests)
+             .where(autohold_requests.c.project == project, autohold_requests.c.job == job,
+                    autohold_requests.c.remaining > 0)
+             .order_by(autohold_requests.c.id))
+    for row in conn.execute(query):
+        if row.change_number is not None and row.change_number != change_number:
+            continue
+        done = conn.execute(update(autohold_requests)
+                            .where(autohold_requests.c.id == row.id,
+                                   autohold_requests.c.remaining == row.remaining)
+                            .values(remaining=row.remaining - 1))
+        if done.rowcount:
+            return dataclasses.replace(_autohold(row), remaining=row.remaining - 1)
+    return None
+
+
+def add_hold(conn: Connection, hold: Hold, now: datetime) -> None:
+    conn.execute(insert(node_holds).values(
+        node_id=hold.node_id, build_uuid=hold.build_uuid, autohold_id=hold.autohold_id,
+        ssh=hold.ssh, expires=hold.expires, created=now))
+
+
+def _hold(row: Row) -> Hold:  # type: ignore[type-arg]
+    return Hold(row.node_id, row.build_uuid, row.autohold_id, row.ssh, row.expires)
+
+
+def holds(conn: Connection) -> list[Hold]:
+    return [_hold(r) for r in conn.execute(select(node_holds).order_by(node_holds.c.created))]
+
+
+def holds_of_build(conn: Connection, build_uuid: str) -> list[Hold]:
+    rows = conn.execute(select(node_holds).where(node_holds.c.build_uuid == build_uuid)
+                        .order_by(node_holds.c.node_id))
+    return [_hold(r) for r in rows]

@@ -304,6 +304,38 @@ node_requests = Table(
     sqlite_autoincrement=True,
 )
 
+# Autohold requests (``keepgreen autohold``): the next ``remaining`` failing builds of ``job`` in
+# ``project`` (of one change when ``change_number`` is set) keep their nodes for
+# ``hold_seconds``, so someone can log in and look.
+autohold_requests = Table(
+    "autohold_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project", String(255), nullable=False),
+    Column("job", String(255), nullable=False),
+    Column("change_number", Integer, nullable=True),
+    Column("count", Integer, nullable=False),
+    Column("remaining", Integer, nullable=False),
+    Column("hold_seconds", Integer, nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("created", DateTime, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# A node kept after a failing build by an autohold request, until ``expires``; ``ssh`` is
+# the command that reaches it from the server's machine. Removed with the node.
+node_holds = Table(
+    "node_holds",
+    metadata,
+    Column("node_id", String(64), primary_key=True),
+    Column("build_uuid", String(64), nullable=False),
+    Column("autohold_id", Integer, nullable=True),
+    Column("ssh", Text, nullable=False),
+    Column("expires", DateTime, nullable=False),
+    Column("created", DateTime, nullable=False),
+    Index("ix_node_holds_build", "build_uuid"),
+)
+
 # One row per build the scheduler started: written when it starts, completed when it ends, so
 # a build that was running when the process stopped is still listed (with no result).
 builds = Table(

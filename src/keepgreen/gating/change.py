@@ -15,6 +15,9 @@ class ChangeRef:
     and the clean-check Verified vote all satisfied); the review service evaluates the rules,
     the gate only reads the verdict. ``queue`` is the shared gate queue the change's project
     declares (None: the project gates alone). ``merged`` marks a change that already landed.
+
+    A *ref item* (Zuul's branch or tag update, for post-merge and timer pipelines) has
+    ``number`` and ``patchset`` 0, and ``ref`` (``refs/heads/main``) and ``newrev`` set.
     """
 
     number: int
@@ -25,8 +28,14 @@ class ChangeRef:
     approved: bool = False
     merged: bool = False
     queue: str | None = None
+    ref: str | None = None
+    newrev: str | None = None
 
     def __post_init__(self) -> None:
+        if self.is_ref:
+            if not self.ref or self.needs:
+                raise ValueError("a ref item needs a ref and has no needs")
+            return
         if self.number <= 0 or self.patchset <= 0:
             raise ValueError(
                 f"change {self.number},{self.patchset}: change and patch set numbers start at 1")
@@ -34,8 +43,15 @@ class ChangeRef:
             raise ValueError(f"change {self.number} cannot need itself")
 
     @property
+    def is_ref(self) -> bool:
+        return self.number == 0 and self.patchset == 0
+
+    @property
     def key(self) -> str:
-        """``number,patchset``: how Zuul and Gerrit name one patch set of a change."""
+        """``number,patchset``: how Zuul and Gerrit name one patch set of a change; a ref
+        item is named by its ref and the first characters of its new commit."""
+        if self.is_ref:
+            return f"{self.ref}@{(self.newrev or '')[:10]}"
         return f"{self.number},{self.patchset}"
 
     def __str__(self) -> str:

@@ -62,6 +62,22 @@ def initial_state(pipelines: Iterable[PipelineConfig], now: float = 0.0) -> Gati
     return GatingState(tuple(PipelineState(c) for c in configs), now=now)
 
 
+def reconfigure(state: GatingState, pipelines: Iterable[PipelineConfig]) -> GatingState:
+    """``state`` under a new set of pipelines (a new layout). A pipeline that still exists
+    with the same manager keeps its queues and items under its new settings; new pipelines
+    start empty; the items of a removed pipeline, or of one whose manager changed, are
+    dropped, so late results of their builds are ignored. Raises ValueError like
+    ``initial_state``."""
+    fresh = initial_state(pipelines, now=state.now)
+    kept = []
+    for pipeline in fresh.pipelines:
+        old = state.pipeline(pipeline.name)
+        if old is not None and old.config.manager == pipeline.config.manager:
+            pipeline = replace(old, config=pipeline.config)
+        kept.append(pipeline)
+    return replace(state, pipelines=tuple(kept))
+
+
 def step(state: GatingState, event: Event) -> tuple[GatingState, tuple[Action, ...]]:
     """Apply ``event``, settle every queue, and return the new state and what to do."""
     ctx = StepContext(state.now, state.serial)

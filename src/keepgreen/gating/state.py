@@ -52,6 +52,8 @@ class ChangeQueue:
         return None
 
     def live_item(self, number: int) -> Item | None:
+        if number <= 0:
+            return None
         for item in self.items:
             if item.live and item.change.number == number:
                 return item
@@ -73,6 +75,10 @@ class PipelineState:
                 yield queue, item
 
     def live_items(self, number: int) -> list[tuple[ChangeQueue, Item]]:
+        """The live items of change ``number``; ref items (number 0) are never found by
+        number, so a branch update never replaces another or counts as "already queued"."""
+        if number <= 0:
+            return []
         return [(q, i) for q, i in self.items() if i.live and i.change.number == number]
 
     def queue(self, name: str) -> ChangeQueue | None:

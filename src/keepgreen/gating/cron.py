@@ -1,0 +1,119 @@
+"""Cron expressions for timer triggers: ``minute hour day-of-month month day-of-week``.
+
+Zuul's timer trigger takes cron syntax with an optional sixth field for seconds; keepgreen
+fires timers at whole minutes, so a sixth field must be ``0`` (or ``*``, read as ``0``).
+Each field is ``*``, a number, a range ``a-b``, any of those with a step ``/n``, or a
+comma-separated list of them. Day of week runs 0-7 (0 and 7 are Sunday) and also takes
+``mon``..``sun``; months take ``jan``..``dec``. As in cron, when both day fields are
+restricted a day matching either one matches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+# name, lowest, highest, names (index + offset gives the value)
+_FIELDS: tuple[tuple[str, int, int, tuple[str, ...], int], ...] = (
+    ("minute", 0, 59, (), 0),
+    ("hour", 0, 23, (), 0),
+    ("day of month", 1, 31, (), 0),
+    ("month", 1, 12, _MONTHS, 1),
+    ("day of week", 0, 7, _DAYS, 0),
+)
+
+
+@dataclass(frozen=True)
+class CronTime:
+    """One minute of the calendar, as the caller's clock gives it (Sunday is weekday 0)."""
+
+    minute: int
+    hour: int
+    day: int
+    month: int
+    weekday: int
+
+
+class CronError(ValueError):
+    """The expression cannot be read; the message names the field."""
+
+
+@dataclass(frozen=True)
+class CronSpec:
+    """A parsed expression: the allowed values of each field (Sunday is 0)."""
+
+    text: str
+    minutes: frozenset[int]
+    hours: frozenset[int]
+    days: frozenset[int]
+    months: frozenset[int]
+    weekdays: frozenset[int]
+    any_day: bool = True
+    any_weekday: bool = True
+
+    def matches(self, when: CronTime) -> bool:
+        """Whether the timer fires in the minute ``when``."""
+        if (when.minute not in self.minutes or when.hour not in self.hours
+                or when.month not in self.months):
+            return False
+        day_ok = when.day in self.days
+        weekday_ok = when.weekday % 7 in self.weekdays
+        if not self.any_day and not self.any_weekday:
+            return day_ok or weekday_ok
+        return day_ok and weekday_ok
+
+
+def parse_cron(text: str) -> CronSpec:
+    """Parse ``text``; raises CronError naming the field that is wrong."""
+    parts = text.split()
+    if len(parts) == 6:
+        if parts[5] not in ("0", "*"):
+            raise CronError(f"cron expression {text!r}: timers fire at whole minutes, so the "
+                            f"seconds field must be 0")
+        parts = parts[:5]
+    if len(parts) != 5:
+        raise CronError(f"cron expression {text!r} needs five fields (minute hour "
+                        f"day-of-month month day-of-week), found {len(parts)}")
+    values = [_field(part, *spec, text=text) for part, spec in zip(parts, _FIELDS, strict=True)]
+    weekdays = frozenset(0 if d == 7 else d for d in values[4])
+    return CronSpec(text, values[0], values[1], values[2], values[3], weekdays,
+                    any_day=parts[2] == "*", any_weekday=parts[4] == "*")
+
+
+def _field(part: str, name: str, low: int, high: int, names: tuple[str, ...], offset: int, *,
+           text: str) -> frozenset[int]:
+    found: set[int] = set()
+    for piece in part.split(","):
+        body, _, step_text = piece.partition("/")
+        step = 1
+        if step_text:
+            if not step_text.isdigit() or int(step_text) == 0:
+                raise CronError(f"cron expression {text!r}: the step {step_text!r} of the "
+                                f"{name} field must be a whole number above 0")
+            step = int(step_text)
+        if body == "*":
+            first, last = low, high
+        elif "-" in body:
+            left, _, right = body.partition("-")
+            first = _value(left, name, low, high, names, offset, text)
+            last = _value(right, name, low, high, names, offset, text)
+            if first > last:
+                raise CronError(f"cron expression {text!r}: the {name} range {body!r} runs "
+                                f"backwards")
+        else:
+            first = _value(body, name, low, high, names, offset, text)
+            last = high if step_text else first
+        found.update(range(first, last + 1, step))
+    return frozenset(found)
+
+
+def _value(word: str, name: str, low: int, high: int, names: tuple[str, ...], offset: int,
+           text: str) -> int:
+    lowered = word.lower()
+    if lowered in names:
+        return names.index(lowered) + offset
+    if not word.isdigit() or not low <= int(word) <= high:
+        raise CronError(f"cron expression {text!r}: {word!r} is not a valid {name} "
+                        f"({low}-{high})")
+    return int(word)

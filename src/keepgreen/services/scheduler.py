@@ -60,7 +60,9 @@ from keepgreen.jobconf import (
 )
 from keepgreen.jobconf.source import Located
 from keepgreen.jobconf.yaml_loader import load
+from keepgreen.services import status as status_view
 from keepgreen.services.accounts import AccountService
+from keepgreen.services.buildsets import BuildsetRecorder
 from keepgreen.services.errors import Conflict, ServiceError
 from keepgreen.services.gate import (
     GATE,
@@ -73,6 +75,7 @@ from keepgreen.services.gate import (
     submit_tested,
 )
 from keepgreen.services.needs import NotEnqueueable
+from keepgreen.services.operator import OperatorCommands
 from keepgreen.services.review import ReviewInput, ReviewService
 from keepgreen.services.submit import SubmitService
 from keepgreen.store import builds as build_store
@@ -168,6 +171,9 @@ class Scheduler:
         self._uuids: dict[int, str] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Gating records and operator commands live in services.buildsets / .operator.
+        self.records = BuildsetRecorder(db)
+        self.operator = OperatorCommands(db, submit, CI_ACCOUNT)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -206,6 +212,7 @@ class Scheduler:
         """Feed finished builds back, then handle every new event in the log."""
         while not self._results.empty():
             self._finished(self._results.get_nowait())
+        self.operator.take(lambda: self.state, self._send)
         with self.db.read() as conn:
             batch = event_store.since(conn, self.cursor, limit=100)
         for event_id, type_, payload in batch:
@@ -289,12 +296,22 @@ class Scheduler:
             self.state, actions = gating.step(self.state, self._pending.popleft())
             for action in actions:
                 self._perform(action)
+        self.records.settle(self.state)
+
+    def status(self, project: str | None = None,
+               visible: Callable[[int], bool] | None = None) -> dict[str, Any]:
+        """The live status document (``services.status``). Safe from any thread: the gate
+        state is an immutable value, read once."""
+        return status_view.snapshot(self.state, self.db, dict(self._uuids), project=project,
+                                    visible=visible)
 
     # -- actions out ----------------------------------------------------------------------
 
     def _perform(self, action: gating.Action) -> None:
         if isinstance(action, gating.RequestMerge):
-            self._pending.append(self._merge(action))
+            merged = self._merge(action)
+            self.records.merged(action, merged)
+            self._pending.append(merged)
         elif isinstance(action, gating.StartBuild):
             self._start(action)
         elif isinstance(action, gating.CancelBuild):
@@ -303,6 +320,8 @@ class Scheduler:
         elif isinstance(action, gating.Report):
             self._report(action)
         elif isinstance(action, gating.Waiting | gating.Refused):
+            if isinstance(action, gating.Refused):
+                self.operator.refused(action)
             log.info("%s %s: %s", action.pipeline, action.change, action.reason)
 
     def _merge(self, action: gating.RequestMerge) -> gating.MergeCompleted:
@@ -377,7 +396,8 @@ class Scheduler:
             build_store.add_build(conn, uuid=build_uuid, pipeline=action.pipeline,
                                   project=change.project, change_number=change.number,
                                   patch_set=change.patchset, job=action.job,
-                                  voting=action.voting, started=utcnow())
+                                  voting=action.voting, started=utcnow(),
+                                  buildset=self.records.uuid_of(action.buildset))
         self._pending.append(gating.Tick(time.time()))
         self._pending.append(gating.BuildStarted(action.build))
         project = ex.Project(name=change.project, source=buildset.source,
@@ -416,6 +436,7 @@ class Scheduler:
             return self._executor
 
     def _report(self, action: gating.Report) -> None:
+        self.records.reported(action)
         if action.buildset is not None and action.kind != kinds.START:
             done = self._buildsets.pop(action.buildset, None)
             if done is not None:

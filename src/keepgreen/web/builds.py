@@ -34,7 +34,7 @@ from keepgreen.domain.account import Principal
 from keepgreen.gerrit.http import error_response, service_error_response
 from keepgreen.gerrit.router import Router
 from keepgreen.services.errors import BadRequest, NotFound, ServiceError
-from keepgreen.store.builds import BuildRecord
+from keepgreen.store.builds import BuildRecord, build_record
 from keepgreen.store.schema import builds
 
 MAX_LOG_BYTES = 10 * 1024 * 1024
@@ -53,8 +53,7 @@ def iso(when: datetime | None) -> str | None:
 
 
 def _record(r: Any) -> BuildRecord:
-    return BuildRecord(r.uuid, r.pipeline, r.project, r.change_number, r.patch_set, r.job,
-                       r.result, r.reason, r.voting, r.started, r.ended, r.log_dir)
+    return build_record(r)
 
 
 class BuildsWeb:
@@ -175,6 +174,7 @@ class BuildsWeb:
             "duration": duration,
             "log_url": f"{base}logs/{build.uuid}/" if has_logs else None,
             "stream_url": f"{base}api/builds/{build.uuid}/log",
+            "buildset": build.buildset,
         }
 
     def _log_root(self, build: BuildRecord) -> Path | None:

@@ -35,9 +35,11 @@ from keepgreen.git import proc_receive_hook
 from keepgreen.git.hook_server import HookServer, PushContext
 from keepgreen.git.merges import Merger
 from keepgreen.git.repos import Repos
-from keepgreen.nodes.local import LocalProvider
+from keepgreen.nodes.broker import PoolNodes
+from keepgreen.nodes.settings import node_defaults
 from keepgreen.services.accounts import AccountService
 from keepgreen.services.changes import ChangeService
+from keepgreen.services.launcher import LauncherService
 from keepgreen.services.patchsets import PatchSetWriter
 from keepgreen.services.projects import ProjectService
 from keepgreen.services.receive import ReceiveService
@@ -75,6 +77,7 @@ class Services:
     hook_server: HookServer
     hooks_dir: Path
     scheduler: Scheduler
+    launcher: LauncherService | None = None  # the node pool; None when jobs do not run
 
     def base_url(self, request: Request | None = None) -> str:
         if self.settings.canonical_url or request is None:
@@ -106,20 +109,20 @@ def build_services(settings: Settings) -> Services:
         return await run_in_threadpool(receive.handle, ctx, commands, options)
 
     hook_server = HookServer(site / "run", on_push)
+    launcher = (LauncherService(db, site, node_defaults(settings), repos=repos)
+                if settings.run_jobs else None)
     scheduler = Scheduler(db, repos, review, accounts,
-                          executor_factory(site) if settings.run_jobs else None, submit=submit)
+                          executor_factory(site, launcher) if launcher else None, submit=submit)
     return Services(settings, db, repos, accounts, projects, changes, receive, review, submit,
-                    revisions, merger, hook_server, site / "hooks", scheduler)
+                    revisions, merger, hook_server, site / "hooks", scheduler, launcher)
 
 
-def executor_factory(site: Path) -> ExecutorFactory | None:
-    """How the scheduler gets its executor: builds on local nodes kept under the site."""
+def executor_factory(site: Path, launcher: LauncherService) -> ExecutorFactory | None:
+    """How the scheduler gets its executor: builds take their nodes from the node pool."""
 
     def make() -> Executor:
-        # Made on the first build, so a site path local nodes cannot use fails that build
-        # with the reason instead of stopping the server.
         return Executor(ExecutorSettings(builds_root=site / "builds"),
-                        LocalProvider(site / "nodes"))
+                        nodes=PoolNodes(launcher))
 
     return make
 
@@ -193,11 +196,15 @@ def build_app(services: Services) -> Starlette:
         install_hook(services.hooks_dir)
         await run_in_threadpool(services.submit.recover)
         await services.hook_server.start()
+        if services.launcher is not None:
+            await run_in_threadpool(services.launcher.start)
         await run_in_threadpool(services.scheduler.start)
         try:
             yield
         finally:
             await run_in_threadpool(services.scheduler.stop)
+            if services.launcher is not None:
+                await run_in_threadpool(services.launcher.stop)
             await services.hook_server.stop()
             services.db.dispose()
 

@@ -56,6 +56,25 @@ class Settings:
         metadata=_meta("Whether CI jobs run (on local nodes, which need root); when off, "
                        "uploads are still reviewed but get no Verified vote."),
     )
+    nodes_min_ready: int = field(
+        default=0,
+        metadata=_meta("Spare local nodes kept booted so builds start at once (the config "
+                       "project's nodes/ folder may set it per label)."),
+    )
+    nodes_max_servers: int = field(
+        default=0,
+        metadata=_meta("Local nodes that may exist at once; 0 means the number of CPUs."),
+    )
+    node_memory_limit: str = field(
+        default="2GiB",
+        metadata=_meta("Memory limit of each local node, e.g. 2GiB or 512MiB; 0 for none. "
+                       "Needs cgroup v2."),
+    )
+    node_cpu_limit: str = field(
+        default="0",
+        metadata=_meta("CPU limit of each local node in CPUs, e.g. 1.5; 0 for none. "
+                       "Needs cgroup v2."),
+    )
 
     @property
     def database_url(self) -> str:

@@ -16,6 +16,7 @@ playbook gets ``post_timeout``; post-run playbooks see ``zuul_success``.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import re
 import shlex
@@ -23,11 +24,11 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from keepgreen.executor import ansible_process, verdict, zuulvars
 from keepgreen.executor.ansible_process import LineSink, OutputLog
@@ -37,6 +38,57 @@ from keepgreen.executor.relay import NodeRelay
 from keepgreen.executor.sandbox import PLUGINS, RELAY, Sandbox, python_roots
 from keepgreen.executor.verdict import PlaybookRun, Status, Verdict
 from keepgreen.nodes.model import Node, Provider
+
+
+class NodeUnavailable(RuntimeError):
+    """A node source could not give a build its nodes; the message says why, in one line."""
+
+
+class NodeSource(Protocol):
+    """Where a build's nodes come from and go back to: the node pool in the server, or a
+    provider asked directly (``ProviderNodes``, what ``run-job`` uses).
+
+    ``acquire`` returns the nodes keyed by node-set name, calling ``on_line`` with what it
+    waits for and why, or raises ``NodeUnavailable``; ``release`` hands them back with the
+    attempt's result (None when the attempt did not end normally), which decides whether
+    they are deleted, reused or held.
+    """
+
+    def acquire(self, request: BuildRequest, on_line: LineSink) -> dict[str, Node]: ...
+
+    def release(self, request: BuildRequest, nodes: Mapping[str, Node],
+                result: Result | None) -> list[str]: ...
+
+
+class ProviderNodes:
+    """A node source that creates each node from a provider and deletes it afterwards."""
+
+    def __init__(self, provider: Provider) -> None:
+        self.provider = provider
+
+    def acquire(self, request: BuildRequest, on_line: LineSink) -> dict[str, Node]:
+        nodes: dict[str, Node] = {}
+        prefix = re.sub(r"[^a-z0-9]", "", request.uuid.lower())[:20] or "build"
+        for index, spec in enumerate(request.job.nodes):
+            try:
+                nodes[spec.name] = self.provider.create(
+                    spec.label, f"{prefix}-{request.attempt}-{index}")
+            except Exception as exc:
+                self.release(request, nodes, None)
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                raise NodeUnavailable(verdict.one_line(
+                    f"could not get node {spec.name!r} (label {spec.label}): {first}")) from exc
+        return nodes
+
+    def release(self, request: BuildRequest, nodes: Mapping[str, Node],
+                result: Result | None) -> list[str]:
+        for node in nodes.values():
+            try:
+                self.provider.delete(node)
+            except Exception:
+                # The leak sweep removes what a failed delete left behind.
+                continue
+        return []
 
 
 def default_ansible_playbook() -> Path:
@@ -69,9 +121,12 @@ class AttemptOutcome:
 class Executor:
     """Runs builds; safe to use from one thread per build. ``abort`` stops them all."""
 
-    def __init__(self, settings: ExecutorSettings, provider: Provider | None = None) -> None:
+    def __init__(self, settings: ExecutorSettings, provider: Provider | None = None, *,
+                 nodes: NodeSource | None = None) -> None:
         self.settings = settings
         self.provider = provider
+        self.nodes = nodes if nodes is not None else (
+            ProviderNodes(provider) if provider is not None else None)
         self._abort = threading.Event()
 
     def abort(self) -> None:
@@ -91,18 +146,24 @@ class Executor:
                 return self._result(request, Result.ABORTED, "aborted before the attempt "
                                     f"{number} started", started, records, last)
             booting = time.monotonic()
-            nodes, problem = self._acquire(attempt)
-            if on_line is not None and nodes:
-                on_line(f"[executor] attempt {number}: {len(nodes)} node(s) ready in "
+            preamble: list[str] = []
+            waiting = _Recorder(preamble, on_line)
+            nodes, problem = self._acquire(attempt, waiting)
+            if nodes:
+                waiting(f"[executor] attempt {number}: {len(nodes)} node(s) ready in "
                         f"{time.monotonic() - booting:.2f} s")
             if problem is not None:
                 records.append(AttemptRecord(number, Result.NODE_FAILURE, problem))
                 return self._result(request, Result.NODE_FAILURE, problem, started, records,
                                     last)
+            ended: Result | None = None
             try:
-                last = self.run_attempt(attempt, nodes, on_line)
+                last = self.run_attempt(attempt, nodes, on_line, preamble=preamble)
+                last = self._check_nodes(last, nodes, on_line)
+                ended = last.verdict.result
             finally:
-                self._release(nodes)
+                for line in self._release(attempt, nodes, ended):
+                    self._append(last, line, on_line)
             outcome = last.verdict
             records.append(AttemptRecord(number, outcome.result, outcome.reason,
                                          last.jobdir / "work" / "logs"))
@@ -126,39 +187,55 @@ class Executor:
             zuul_return=last.zuul_return if last else {}, attempts=tuple(records),
             voting=request.job.voting)
 
-    def _acquire(self, request: BuildRequest) -> tuple[dict[str, Node], str | None]:
-        nodes: dict[str, Node] = {}
+    def _acquire(self, request: BuildRequest,
+                 on_line: LineSink) -> tuple[dict[str, Node], str | None]:
         if not request.job.nodes:
-            return nodes, None
-        if self.provider is None:
-            return nodes, "the job needs nodes but the executor has no node provider"
-        prefix = re.sub(r"[^a-z0-9]", "", request.uuid.lower())[:20] or "build"
-        for index, spec in enumerate(request.job.nodes):
-            try:
-                nodes[spec.name] = self.provider.create(
-                    spec.label, f"{prefix}-{request.attempt}-{index}")
-            except Exception as exc:
-                self._release(nodes)
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-                return {}, verdict.one_line(
-                    f"could not get node {spec.name!r} (label {spec.label}): {first}")
-        return nodes, None
+            return {}, None
+        if self.nodes is None:
+            return {}, "the job needs nodes but the executor has no node provider"
+        try:
+            return self.nodes.acquire(request, on_line), None
+        except NodeUnavailable as exc:
+            return {}, verdict.one_line(str(exc))
 
-    def _release(self, nodes: Mapping[str, Node]) -> None:
-        provider = self.provider
-        if provider is None:
-            return
-        for node in nodes.values():
-            try:
-                provider.delete(node)
-            except Exception:
-                # The leak sweep removes what a failed delete left behind.
-                continue
+    def _release(self, request: BuildRequest, nodes: Mapping[str, Node],
+                 result: Result | None) -> list[str]:
+        """Hand the nodes back; returns lines for the build's log (for example a hold)."""
+        if self.nodes is None or not nodes:
+            return []
+        try:
+            return self.nodes.release(request, nodes, result)
+        except Exception as exc:
+            # The node pool's sweep deletes what a failed release left behind.
+            return [f"[executor] could not return the nodes: {exc}"]
+
+    def _check_nodes(self, outcome: AttemptOutcome, nodes: Mapping[str, Node],
+                     on_line: LineSink | None) -> AttemptOutcome:
+        """A failed attempt whose node ran out of memory fails with that reason."""
+        trouble = getattr(self.nodes, "trouble", None)
+        if outcome.verdict.result is Result.SUCCESS or not callable(trouble):
+            return outcome
+        reason = trouble(nodes)
+        if not reason:
+            return outcome
+        self._append(outcome, f"[executor] result: FAILURE: {reason}", on_line)
+        return dataclasses.replace(outcome, verdict=Verdict(Result.FAILURE, str(reason)))
+
+    @staticmethod
+    def _append(outcome: AttemptOutcome | None, line: str, on_line: LineSink | None) -> None:
+        if on_line is not None:
+            on_line(line)
+        if outcome is not None:
+            path = outcome.jobdir / "work" / "logs" / "job-output.txt"
+            stamp = datetime.datetime.now().isoformat(sep=" ", timespec="milliseconds")
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(f"{stamp} | {line}\n")
 
     # --- one attempt on given nodes ---------------------------------------------------
 
     def run_attempt(self, request: BuildRequest, nodes: Mapping[str, Node],
-                    on_line: LineSink | None = None) -> AttemptOutcome:
+                    on_line: LineSink | None = None, *,
+                    preamble: Sequence[str] = ()) -> AttemptOutcome:
         """Run the playbooks of one attempt on ``nodes`` (keyed by node-set name).
 
         Whatever goes wrong on the executor's side ends the attempt with ERROR and the
@@ -175,6 +252,10 @@ class Executor:
             log.open()
             log.line(f"[executor] build {request.uuid} of job {request.job.name}, "
                      f"attempt {request.attempt} of {request.job.attempts}")
+            log.on_line = None  # the live log has seen the waiting lines already
+            for line in preamble:
+                log.line(line)
+            log.on_line = on_line
             self._prepare(request, nodes, jobdir, log, relays)
             runs.extend(self._phases(request, jobdir, log))
             returned = jobdir.zuul_return()
@@ -327,6 +408,19 @@ class Executor:
         log.line(f"[executor] {where} playbook {label}: {run.status.value} "
                  f"({outcome.seconds:.2f} s)")
         return run
+
+
+@dataclass
+class _Recorder:
+    """Keeps lines said before the attempt's log exists, passing them on live as well."""
+
+    lines: list[str]
+    on_line: LineSink | None
+
+    def __call__(self, line: str) -> None:
+        self.lines.append(line)
+        if self.on_line is not None:
+            self.on_line(line)
 
 
 def _covered(path: Path, roots: list[Path]) -> bool:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import hashlib
+import logging
 import re
 import shutil
 import subprocess
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from keepgreen.nodes import boot, network, process, record, spawner
+from keepgreen.nodes.cgroup import NodeCgroup, NodeLimits, unavailable
 from keepgreen.nodes.image import Image, host_image, load_image
 from keepgreen.nodes.leaks import plan_sweep
 from keepgreen.nodes.model import Node, NodeState, ResourceId
@@ -41,6 +43,7 @@ SSH_PORT = 22
 NODE_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "HOME": "/root", "LANG": "C.UTF-8", "TERM": "dumb"}
 _LISTEN = "0A"
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -52,7 +55,8 @@ class LocalProvider:
     """Nodes as namespaces on this machine. See the module docstring for the contract."""
 
     def __init__(self, state_root: Path, image: Path | None = None, *, name: str = "local",
-                 labels: Sequence[str] = ("local",), ready_timeout: float = 30.0) -> None:
+                 labels: Sequence[str] = ("local",), ready_timeout: float = 30.0,
+                 limits: NodeLimits | None = None) -> None:
         self.state_root = Path(state_root).absolute()
         if re.search(r"[,:\s]", str(self.state_root)):
             # overlayfs options are comma- and colon-separated; such paths cannot be passed.
@@ -69,6 +73,11 @@ class LocalProvider:
         self._suspects: frozenset[ResourceId] = frozenset()
         # Tags this provider's network namespaces, which are machine-wide (see network.names).
         self.tag = hashlib.sha256(str(self.state_root).encode()).hexdigest()[:6]
+        self.limits = limits or NodeLimits()
+        self.limits_problem = unavailable() if self.limits.any else None
+        if self.limits_problem:
+            log.warning("provider %s: nodes run without memory and CPU limits: %s",
+                        name, self.limits_problem)
 
     # --- setup shared by all nodes --------------------------------------------------------
 
@@ -173,6 +182,11 @@ class LocalProvider:
                          "the node's PID 1 to start")
         supervisor_ref = process.ref(supervisor.pid)
         node = _replace(node, pid=pid1.pid)
+        if self.limits.any and self.limits_problem is None:
+            cgroup = self._cgroup(node.id)
+            cgroup.create(self.limits)
+            # PID 1 is in before sshd forks anything a build runs, so all of it is limited.
+            cgroup.add(pid1.pid)
         record.save(record.Record(node, link.slot, supervisor_ref, pid1))
         _wait_for(lambda: _listening(pid1.pid, SSH_PORT) or None, supervisor, deadline,
                   "sshd to listen")
@@ -222,6 +236,18 @@ class LocalProvider:
             input=input, capture_output=True, text=True, timeout=timeout, env=NODE_ENV,
             check=False)
 
+    def _cgroup(self, node_id: str) -> NodeCgroup:
+        return NodeCgroup(f"{self.tag}-{node_id}")
+
+    def out_of_memory(self, node: Node) -> str | None:
+        """Why the node failed its build for want of memory, or None if it did not."""
+        if not self.limits.memory_bytes or self.limits_problem is not None:
+            return None
+        if self._cgroup(node.id).oom_kills() == 0:
+            return None
+        return (f"node {node.id} ran out of memory (limit "
+                f"{_size(self.limits.memory_bytes)})")
+
     # --- delete and sweep -----------------------------------------------------------------
 
     def delete(self, node: Node) -> None:
@@ -248,6 +274,8 @@ class LocalProvider:
             raise RuntimeError(f"processes of node {node_id} survived SIGKILL: "
                                + ", ".join(str(v) for v in victims if process.alive(v)))
         network.delete(names)
+        if self.limits.any and self.limits_problem is None:
+            self._cgroup(node_id).remove()
         shutil.rmtree(state_dir, ignore_errors=True)
         if state_dir.exists():
             raise RuntimeError(f"could not remove {state_dir}")
@@ -327,6 +355,13 @@ class LocalProvider:
     def nodes(self) -> list[Node]:
         """The nodes recorded under the state root, e.g. to resume after a restart."""
         return [entry.node for entry in record.load_all(self.state_root)]
+
+
+def _size(size: int) -> str:
+    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= factor:
+            return f"{size / factor:g} {unit}"
+    return f"{size} bytes"
 
 
 def _replace(node: Node, **changes: Any) -> Node:

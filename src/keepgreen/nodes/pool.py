@@ -20,6 +20,7 @@ from keepgreen.nodes.model import NodeState
 # Zuul's PRIORITY_MAP: a gate item's nodes come before a check item's; pre-warming last.
 GATE_PRIORITY = 100
 CHECK_PRIORITY = 200
+LATE_PRIORITY = 300  # post, periodic
 MIN_READY_PRIORITY = 900
 
 # A node in one of these states counts for the request it is allocated to: it is ready or on

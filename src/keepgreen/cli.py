@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from keepgreen import cli_nodes
 from keepgreen import settings as settings_mod
 from keepgreen.site import SiteError, init, is_site, prepare_store
 from keepgreen.store.db import StoreError
@@ -194,3 +195,10 @@ def settings_command() -> None:
     """List every setting with its default and meaning."""
     for name, default, help_text in settings_mod.describe():
         click.echo(f"{name} (KEEPGREEN_{name.upper()}, default {default})\n    {help_text}")
+
+
+# Node pool commands (keepgreen.cli_nodes).
+main.add_command(cli_nodes.autohold_command)
+main.add_command(cli_nodes.autohold_list_command)
+main.add_command(cli_nodes.autohold_delete_command)
+main.add_command(cli_nodes.image_group)

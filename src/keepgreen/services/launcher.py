@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 CONFIG_PROJECT = SITE_CONFIG
+DEBIAN_IMAGE = ".image-debian"
 
 LAUNCH_ATTEMPTS = 3  # zuul-launcher's launch-attempts default
 MAX_PASSES = 20  # a step settles long before this; the bound only guards against a loop
@@ -346,7 +347,11 @@ class LauncherService:
             hosts = [StaticHost(h.host, h.labels, h.username, h.host_key, h.connection_port,
                                 h.max_parallel_jobs) for h in config.hosts]
             return StaticProvider(hosts, self.site / folder, name=config.name)
-        return LocalProvider(self.site / folder, name=config.name, labels=config.labels,
+        debian = self.site / folder / DEBIAN_IMAGE
+        # ``keepgreen image build --from debootstrap`` made one: nodes boot from it.
+        image = debian if (debian / "image.json").exists() else None
+        return LocalProvider(self.site / folder, image, name=config.name,
+                             labels=config.labels,
                              limits=NodeLimits(config.memory_bytes, config.cpus))
 
     def _build(self, config: NodesConfig, old: Mapping[str, Provider]) -> Launcher:

@@ -34,6 +34,7 @@ from keepgreen.domain.account import Principal
 from keepgreen.gerrit.http import error_response, service_error_response
 from keepgreen.gerrit.router import Router
 from keepgreen.services.errors import BadRequest, NotFound, ServiceError
+from keepgreen.store import nodes as node_store
 from keepgreen.store.builds import BuildRecord, build_record
 from keepgreen.store.schema import builds
 
@@ -83,7 +84,8 @@ class BuildsWeb:
                     return await run_in_threadpool(self._list, request)
                 if len(rest) == 1 or (len(rest) == 2 and rest[1] == ""):
                     build = await run_in_threadpool(self._visible_build, request, rest[0])
-                    return JSONResponse(self._json(build, request))
+                    held = await run_in_threadpool(self._held, build.uuid)
+                    return JSONResponse({**self._json(build, request), "held": held})
                 if len(rest) == 2 and rest[1] == "log":
                     build = await run_in_threadpool(self._visible_build, request, rest[0])
                     return self._stream(request, build)
@@ -176,6 +178,15 @@ class BuildsWeb:
             "stream_url": f"{base}api/builds/{build.uuid}/log",
             "buildset": build.buildset,
         }
+
+    def _held(self, uuid: str) -> dict[str, str] | None:
+        """The node an autohold request keeps for this build: how to reach it, and until
+        when (the first one, for a multi-node build)."""
+        with self.services.db.read() as conn:
+            holds = node_store.holds_of_build(conn, uuid)
+        if not holds:
+            return None
+        return {"ssh": holds[0].ssh, "expires": iso(holds[0].expires) or ""}
 
     def _log_root(self, build: BuildRecord) -> Path | None:
         """The build's log folder: the recorded one once finished, else the newest attempt's

@@ -49,7 +49,6 @@ from keepgreen.services.scheduler import ExecutorFactory, Scheduler
 from keepgreen.services.submit import SubmitService
 from keepgreen.settings import Settings
 from keepgreen.store.db import Database
-from keepgreen.web import pages
 from keepgreen.web import ui as ui_pages
 from keepgreen.web.builds import BuildsWeb
 from keepgreen.web.git_http import GitHttp, parse_git_path
@@ -184,11 +183,6 @@ def build_app(services: Services) -> Starlette:
             return await web_ui(request, page)
         if BuildsWeb.handles(path):
             return await builds_web(request)
-        if path == "/":
-            return await pages.landing(request, services)
-        if path.startswith("/c/") and "/+/" in path:
-            project, _, number = path[3:].partition("/+/")
-            return await pages.change_page(request, services, project, number.strip("/"))
         return await router(request)
 
     @contextlib.asynccontextmanager

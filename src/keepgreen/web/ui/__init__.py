@@ -7,7 +7,8 @@ Pages read and write through the same services and permission checks as the REST
 
 from __future__ import annotations
 
-from keepgreen.web.ui import auth, home
+from keepgreen.web.ui import auth, change_actions, change_page, home
 from keepgreen.web.ui.router import UiRoute
 
-ROUTES: list[UiRoute] = [*auth.ROUTES, *home.ROUTES]
+ROUTES: list[UiRoute] = [*auth.ROUTES, *home.ROUTES, *change_page.ROUTES,
+                         *change_actions.ROUTES]

@@ -45,10 +45,12 @@ from keepgreen.services.projects import ProjectService
 from keepgreen.services.receive import ReceiveService
 from keepgreen.services.review import ReviewService
 from keepgreen.services.revisions import RevisionService
-from keepgreen.services.scheduler import ExecutorFactory, Scheduler
+from keepgreen.services.scheduler import CI_ACCOUNT, ExecutorFactory, Scheduler
+from keepgreen.services.siteconf import SiteConfigService, review_reporter
 from keepgreen.services.submit import SubmitService
 from keepgreen.settings import Settings
 from keepgreen.store.db import Database
+from keepgreen.web import pages
 from keepgreen.web import ui as ui_pages
 from keepgreen.web.builds import BuildsWeb
 from keepgreen.web.git_http import GitHttp, parse_git_path
@@ -77,6 +79,7 @@ class Services:
     hooks_dir: Path
     scheduler: Scheduler
     launcher: LauncherService | None = None  # the node pool; None when jobs do not run
+    siteconf: SiteConfigService | None = None  # applies the config project's merged tip
 
     def base_url(self, request: Request | None = None) -> str:
         if self.settings.canonical_url or request is None:
@@ -112,8 +115,14 @@ def build_services(settings: Settings) -> Services:
                 if settings.run_jobs else None)
     scheduler = Scheduler(db, repos, review, accounts,
                           executor_factory(site, launcher) if launcher else None, submit=submit)
+    siteconf = SiteConfigService(db, repos, site, settings.anonymous_read,
+                                 review_reporter(db, review, accounts, CI_ACCOUNT))
+    projects.site = accounts.site = siteconf
+    if launcher is not None:
+        siteconf.after_apply.append(launcher.reload_nodes)
     return Services(settings, db, repos, accounts, projects, changes, receive, review, submit,
-                    revisions, merger, hook_server, site / "hooks", scheduler, launcher)
+                    revisions, merger, hook_server, site / "hooks", scheduler, launcher,
+                    siteconf)
 
 
 def executor_factory(site: Path, launcher: LauncherService) -> ExecutorFactory | None:
@@ -183,6 +192,11 @@ def build_app(services: Services) -> Starlette:
             return await web_ui(request, page)
         if BuildsWeb.handles(path):
             return await builds_web(request)
+        if path == "/":
+            return await pages.landing(request, services)
+        if path.startswith("/c/") and "/+/" in path:
+            project, _, number = path[3:].partition("/+/")
+            return await pages.change_page(request, services, project, number.strip("/"))
         return await router(request)
 
     @contextlib.asynccontextmanager
@@ -193,9 +207,13 @@ def build_app(services: Services) -> Starlette:
         if services.launcher is not None:
             await run_in_threadpool(services.launcher.start)
         await run_in_threadpool(services.scheduler.start)
+        if services.siteconf is not None:
+            services.siteconf.start()
         try:
             yield
         finally:
+            if services.siteconf is not None:
+                await run_in_threadpool(services.siteconf.stop)
             await run_in_threadpool(services.scheduler.stop)
             if services.launcher is not None:
                 await run_in_threadpool(services.launcher.stop)

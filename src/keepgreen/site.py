@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,9 @@ from keepgreen.services.errors import NotFound, ServiceError
 from keepgreen.services.projects import ProjectService
 from keepgreen.services.scheduler import CI_ACCOUNT
 from keepgreen.settings import Settings
+from keepgreen.siteconf.render import render
 from keepgreen.siteconf.seeding import CONFIG_PROJECT, SEED, commit_folder
+from keepgreen.store import siteconf as siteconf_store
 from keepgreen.store.clock import utcnow
 from keepgreen.store.db import Database
 
@@ -104,8 +107,21 @@ def create_config_project(settings: Settings, db: Database, admin: Principal) ->
                               "groups, access rules and node providers.")
     assert admin.account is not None
     who = Person(admin.account.name, admin.account.email or "", utcnow())
-    commit_folder(repos, CONFIG_PROJECT, project.head.removeprefix("refs/heads/"), SEED, who,
-                  "Seed the site's configuration")
+    with tempfile.TemporaryDirectory(prefix="keepgreen-seed-") as tmp:
+        folder = Path(tmp) / "seed"
+        shutil.copytree(SEED, folder, ignore=shutil.ignore_patterns("__pycache__"))
+        # resources/ says what this site runs: the seed's accounts are this site's.
+        shutil.rmtree(folder / "resources", ignore_errors=True)
+        with db.read() as conn:
+            running = siteconf_store.running_state(conn)
+        for path, text in render(running).items():
+            (folder / path).parent.mkdir(parents=True, exist_ok=True)
+            (folder / path).write_text(text)
+        sha = commit_folder(repos, CONFIG_PROJECT, project.head.removeprefix("refs/heads/"),
+                            folder, who, "Seed the site's configuration")
+    with db.write() as conn:
+        siteconf_store.record(conn, utcnow(), seen=sha, applied_sha=sha, result="APPLIED",
+                              message="the seed")
 
 
 def prepare_store(settings: Settings) -> Database:

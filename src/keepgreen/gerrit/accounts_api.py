@@ -101,6 +101,12 @@ def add_member(call: Call, group: str, account: str) -> Any:
     return Created(account_info(call.services.accounts.add_member(call.who, group, account)))
 
 
+def remove_member(call: Call, group: str, account: str) -> Any:
+    _require_account(call)
+    call.services.accounts.remove_member(call.who, group, account)
+    return no_content()
+
+
 ROUTES: list[Route] = [
     ("GET", ("accounts", "{account}"), get_account),
     ("PUT", ("accounts", "{account}"), create_account),
@@ -116,4 +122,5 @@ ROUTES: list[Route] = [
     ("GET", ("groups", "{group}", "members", ""), group_members),
     ("PUT", ("groups", "{group}", "members", "{account}"), add_member),
     ("POST", ("groups", "{group}", "members", "{account}"), add_member),
+    ("DELETE", ("groups", "{group}", "members", "{account}"), remove_member),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from keepgreen.domain.account import (
     ADMINISTRATORS,
@@ -15,8 +16,14 @@ from keepgreen.domain.account import (
 )
 from keepgreen.services import passwords
 from keepgreen.services.errors import BadRequest, Conflict, Forbidden, NotFound
+from keepgreen.siteconf import edits
+from keepgreen.siteconf.model import GroupSpec, SiteState
 from keepgreen.store import accounts as store
+from keepgreen.store import siteconf as siteconf_store
 from keepgreen.store.db import Database
+
+if TYPE_CHECKING:
+    from keepgreen.services.siteconf import SiteConfigService
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,14 @@ class AccountService:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._verified = passwords.VerifiedCache()
+        # Set on a site run from its config project: groups and memberships are then
+        # changed as commits there (sites without one change the store directly).
+        self.site: SiteConfigService | None = None
+
+    def _site(self, caller: Principal | None) -> SiteConfigService | None:
+        if caller is None or caller.account is None or self.site is None:
+            return None  # the site itself (init, tests of the store) writes directly
+        return self.site if self.site.active() else None
 
     def ensure_builtin_groups(self) -> None:
         with self.db.write() as conn:
@@ -95,9 +110,17 @@ class AccountService:
                 groups.append(group)
             account = store.add_account(conn, new.username, new.name or new.username,
                                         new.email, hashed)
+            site = self._site(caller)
             for group in groups:
-                if group.name not in SYSTEM_GROUPS:
+                if group.name not in SYSTEM_GROUPS and site is None:
                     store.add_member(conn, group.id, account.id)
+        joined = [g.name for g in groups if g.name not in SYSTEM_GROUPS]
+        if site is not None and caller is not None and joined:
+            def join(state: SiteState) -> SiteState:
+                for name in joined:
+                    state = edits.add_member(state, name, account.username)
+                return state
+            site.edit(caller, f"Add {account.username} to {', '.join(joined)}", join)
         return account
 
     def set_http_password(self, caller: Principal, key: str, password: str | None,
@@ -123,6 +146,21 @@ class AccountService:
             raise Forbidden("creating groups needs membership in Administrators")
         if not name.strip() or len(name) > 255 or "\n" in name:
             raise BadRequest("a group needs a name of 1 to 255 characters on one line")
+        site = self._site(caller)
+        if site is not None and caller is not None:
+            with self.db.read() as conn:
+                if store.group_by_name(conn, name):
+                    raise Conflict(f"group {name!r} already exists")
+                usernames = []
+                for key in members:
+                    account = store.find_account(conn, key)
+                    if account is None:
+                        raise BadRequest(f"account {key!r} not found")
+                    usernames.append(account.username)
+            spec = GroupSpec(name, description, owner or ADMINISTRATORS,
+                             tuple(sorted(set(usernames))))
+            site.edit(caller, f"Create group {name}", lambda s: edits.create_group(s, spec))
+            return self.get_group(name)
         with self.db.write() as conn:
             if store.group_by_name(conn, name):
                 raise Conflict(f"group {name!r} already exists")
@@ -158,11 +196,36 @@ class AccountService:
             raise Forbidden(
                 f"adding members to {group.name!r} needs membership in its owner group "
                 f"{group.owner!r}")
+        site = self._site(caller)
+        if site is not None and caller is not None:
+            member = self.get(key)
+            site.edit(caller, f"Add {member.username} to {group.name}",
+                      lambda s: edits.add_member(s, group.name, member.username))
+            return member
         with self.db.write() as conn:
             account = store.find_account(conn, key)
             if account is None:
                 raise NotFound(f"account {key!r} not found")
             store.add_member(conn, group.id, account.id)
+        return account
+
+    def remove_member(self, caller: Principal, group_name: str, key: str) -> Account:
+        """Take an account out of a group; needs Administrators or the group's owner group."""
+        group = self.get_group(group_name)
+        if group.name in SYSTEM_GROUPS:
+            raise BadRequest(f"membership of {group.name!r} is implied and cannot be edited")
+        if not (caller.is_admin or group.owner in caller.groups):
+            raise Forbidden(
+                f"removing members from {group.name!r} needs membership in its owner group "
+                f"{group.owner!r}")
+        account = self.get(key)
+        site = self._site(caller)
+        if site is not None:
+            site.edit(caller, f"Remove {account.username} from {group.name}",
+                      lambda s: edits.remove_member(s, group.name, account.username))
+            return account
+        with self.db.write() as conn:
+            siteconf_store.remove_member(conn, group.id, account.id)
         return account
 
     def accounts_by_ids(self, ids: set[int]) -> dict[int, Account]:

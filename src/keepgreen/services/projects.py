@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from keepgreen.domain import acl
 from keepgreen.domain.account import Principal
 from keepgreen.domain.change import Person
@@ -11,11 +13,16 @@ from keepgreen.git import odb
 from keepgreen.git.repos import GitError, Repos
 from keepgreen.jobconf import config_paths
 from keepgreen.services.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from keepgreen.siteconf import edits
+from keepgreen.siteconf.model import ProjectSpec
 from keepgreen.store import accounts as account_store
 from keepgreen.store import projects as store
 from keepgreen.store import review as review_store
 from keepgreen.store.clock import utcnow
 from keepgreen.store.db import Database
+
+if TYPE_CHECKING:
+    from keepgreen.services.siteconf import SiteConfigService
 
 
 class ProjectService:
@@ -26,6 +33,12 @@ class ProjectService:
         # project name -> (tip sha, answer): the tip's tree only changes with the tip, and
         # access checks ask on nearly every request, so only the ref is read each time.
         self._ci_jobs: dict[str, tuple[str, bool]] = {}
+        # Set on a site run from its config project: changes to projects and access rules
+        # are then made as commits there (sites without one change the store directly).
+        self.site: SiteConfigService | None = None
+
+    def _site(self) -> SiteConfigService | None:
+        return self.site if self.site is not None and self.site.active() else None
 
     def has_ci_jobs(self, project: Project) -> bool:
         """Whether the tip of the project's default branch carries job config (Zuul's
@@ -66,6 +79,8 @@ class ProjectService:
         with self.db.read() as conn:
             project = store.project_by_name(conn, name)
             own = review_store.rules_of(conn, name) if project is not None else []
+        if project is not None and project.state == "HIDDEN":
+            project = None  # deleted through the config project; its repository is archived
         rules = self.rules(project, own) if project is not None else []
         if project is None or not acl.check(rules, caller, acl.READ, "refs/heads/*"):
             if project is not None and caller.is_anonymous:
@@ -84,7 +99,7 @@ class ProjectService:
         with self.db.read() as conn:
             projects = store.all_projects(conn)
             own = review_store.all_rules(conn)
-        return [p for p in projects
+        return [p for p in projects if p.state != "HIDDEN"
                 # Reading does not depend on whether CI jobs run, so the listing need not
                 # look into every repository.
                 if acl.check(acl.default_rules(p.name, p.anonymous_read)
@@ -109,6 +124,9 @@ class ProjectService:
         project = Project(name, description, "refs/heads/" + head,
                           self.anonymous_read if anonymous_read is None else anonymous_read)
         core = f"{name}-core"
+        site = self._site()
+        if site is not None:
+            return self._create_in_config(site, caller, project, create_empty_commit, names)
         with self.db.write() as conn:
             if store.project_by_name(conn, name) or self.repos.exists(name):
                 raise Conflict(f"project {name!r} already exists")
@@ -134,6 +152,39 @@ class ProjectService:
                 raise BadRequest(f"cannot create the repository of {name}: {exc}") from None
         return project
 
+    def _create_in_config(self, site: SiteConfigService, caller: Principal, project: Project,
+                          create_empty_commit: bool, names: list[str]) -> Project:
+        """Make the repository as asked, then the project as a commit on ``config``."""
+        assert caller.account is not None
+        name, head = project.name, names[0]
+        existing = self.exists(name)
+        if (existing is not None and existing.state != "HIDDEN") or self.repos.exists(name):
+            raise Conflict(f"project {name!r} already exists")
+        try:
+            self.repos.create(name, head)
+            if create_empty_commit:
+                who = Person(caller.account.name, caller.account.email or "", utcnow())
+                sha = self.repos.create_empty_commit(name, head, who, "Initial empty repository")
+                others = [(f"refs/heads/{b}", sha, ZERO) for b in dict.fromkeys(names[1:])
+                          if b != head]
+                if others:
+                    self.repos.update_refs(name, others)
+        except GitError as exc:
+            self.repos.remove(name)
+            raise BadRequest(f"cannot create the repository of {name}: {exc}") from None
+        spec = ProjectSpec(name, project.description, head, project.submit_type,
+                           project.required_approvals, project.anonymous_read)
+        try:
+            site.edit(caller, f"Create project {name}",
+                      lambda state: edits.create_project(state, spec, caller.account.username
+                                                         if caller.account else ""))
+        except BaseException:
+            self.repos.remove(name)
+            raise
+        created = self.exists(name)
+        assert created is not None
+        return created
+
     def branches(self, project: Project) -> list[tuple[str, str]]:
         return self.repos.refs(project.name, "refs/heads/")
 
@@ -157,6 +208,15 @@ class ProjectService:
             values["required_approvals"] = required_approvals
         if description is not None:
             values["description"] = description
+        site = self._site()
+        if site is not None:
+            if values:
+                renamed = {k: values[k] for k in values}
+                site.edit(caller, f"Configure project {project.name}",
+                          lambda state: edits.configure_project(state, project.name, **renamed))
+            updated = self.exists(project.name)
+            assert updated is not None
+            return updated
         with self.db.write() as conn:
             if values:
                 store.update_project(conn, project.name, **values)
@@ -171,6 +231,16 @@ class ProjectService:
         if not decision:
             raise Forbidden(f"changing the access rules of {project.name} needs the owner "
                             "permission")
+        site = self._site()
+        if site is not None:
+            with self.db.read() as conn:
+                for rule in add:
+                    if account_store.group_by_name(conn, rule.group) is None:
+                        raise BadRequest(f"group {rule.group!r} does not exist")
+            site.edit(caller, f"Change access rules of {project.name}",
+                      lambda state: edits.change_access(state, project.name, add, remove))
+            with self.db.read() as conn:
+                return review_store.rules_of(conn, project.name)
         with self.db.write() as conn:
             for rule in add:
                 if account_store.group_by_name(conn, rule.group) is None:

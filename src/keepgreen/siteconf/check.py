@@ -9,20 +9,13 @@ the report on the change.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from keepgreen.git.repos import Repos
+from keepgreen.siteconf.model import SiteProblem
 from keepgreen.store.db import Database
 
-
-@dataclass(frozen=True)
-class SiteProblem:
-    path: str
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}" if self.line else (
-            f"{self.path}: {self.message}")
+__all__ = ["SiteCheck", "SiteProblem", "check_config_change"]
 
 
 @dataclass(frozen=True)
@@ -34,5 +27,11 @@ class SiteCheck:
 def check_config_change(repos: Repos, db: Database, old_sha: str | None, new_sha: str,
                         commit_message: str) -> SiteCheck:
     """What the ``config`` state at ``new_sha`` would be wrong about, or would do, compared
-    with the running site (built from ``old_sha``, the merged tip)."""
-    return SiteCheck()
+    with the running site (the state the store holds, applied from ``old_sha``, the merged
+    tip). Deleting a project needs ``allow-delete: <name>`` in ``commit_message``."""
+    # Imported here: the service imports this package's pure modules at load time.
+    from keepgreen.services.siteconf import SiteConfigService
+
+    service = SiteConfigService(db, repos, Path(repos.root).parent)
+    _, problems, plan = service.evaluate(new_sha, commit_message)
+    return SiteCheck(tuple(problems), tuple(plan))

@@ -406,3 +406,17 @@ management_events = Table(
     Index("ix_management_events_done", "done", "id"),
     sqlite_autoincrement=True,
 )
+
+# The site's config project as the site runs it: the commit last applied and the last one
+# looked at (applied or refused), with the outcome; ``queues`` maps project -> shared queue.
+site_config_state = Table(
+    "site_config_state",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("applied_sha", String(64), nullable=True),
+    Column("seen_sha", String(64), nullable=True),
+    Column("result", String(16), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("queues", JSON, nullable=False),
+    Column("updated", DateTime, nullable=False),
+)

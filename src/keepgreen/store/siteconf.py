@@ -1,0 +1,140 @@
+"""The site state in the store: read it as a ``SiteState``, and move it to another one.
+
+``running_state`` reads projects, groups, members and access rules; ``apply_state`` makes
+the store hold a new state inside the caller's transaction, so a crash leaves the old state
+or the new one, never a mix. Deleted projects keep their row (changes point at it) with the
+state ``HIDDEN``; their repositories are archived by the service after the commit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from keepgreen.domain.account import SYSTEM_GROUPS
+from keepgreen.siteconf.model import GroupSpec, ProjectSpec, SiteState
+from keepgreen.store import accounts as account_store
+from keepgreen.store import review as review_store
+from keepgreen.store.schema import (
+    access_rules,
+    accounts,
+    group_members,
+    groups,
+    projects,
+    site_config_state,
+)
+
+HIDDEN = "HIDDEN"
+NAME = "config"
+
+
+def running_state(conn: Connection) -> SiteState:
+    queues = applied(conn).get("queues") or {}
+    rules = review_store.all_rules(conn)
+    found_projects = {}
+    for row in conn.execute(select(projects).order_by(projects.c.name)):
+        if row.state == HIDDEN:
+            continue
+        found_projects[row.name] = ProjectSpec(
+            row.name, row.description, row.head.removeprefix("refs/heads/"), row.submit_type,
+            row.required_approvals, row.anonymous_read, queues.get(row.name),
+            tuple(rules.get(row.name, [])))
+    members: dict[int, list[str]] = {}
+    for group_id, username in conn.execute(
+            select(group_members.c.group_id, accounts.c.username)
+            .join(accounts, accounts.c.id == group_members.c.account_id)):
+        members.setdefault(group_id, []).append(username)
+    found_groups = {}
+    for row in conn.execute(select(groups).order_by(groups.c.name)):
+        if row.name in SYSTEM_GROUPS:
+            continue
+        found_groups[row.name] = GroupSpec(row.name, row.description, row.owner,
+                                           tuple(sorted(members.get(row.id, []))))
+    return SiteState(found_projects, found_groups)
+
+
+def account_names(conn: Connection) -> dict[str, bool]:
+    """Every username, with whether the account is active."""
+    return {r.username: bool(r.active)
+            for r in conn.execute(select(accounts.c.username, accounts.c.active))}
+
+
+def apply_state(conn: Connection, old: SiteState, new: SiteState, now: datetime,
+                keep_groups: frozenset[str]) -> None:
+    """Make the store hold ``new`` (it holds ``old``). Groups in ``keep_groups`` missing from
+    ``new`` keep their rows and members."""
+    for name, spec in new.projects.items():
+        values = dict(description=spec.description, head="refs/heads/" + spec.default_branch,
+                      anonymous_read=spec.anonymous_read, submit_type=spec.submit_type,
+                      required_approvals=spec.required_approvals, state="ACTIVE")
+        exists = conn.execute(select(projects.c.name).where(projects.c.name == name)).first()
+        if exists:
+            if old.projects.get(name) != spec:
+                conn.execute(update(projects).where(projects.c.name == name).values(**values))
+        else:
+            conn.execute(insert(projects).values(name=name, created=now, **values))
+    for name in set(old.projects) - set(new.projects):
+        conn.execute(update(projects).where(projects.c.name == name).values(state=HIDDEN))
+        conn.execute(delete(access_rules).where(access_rules.c.project == name))
+    ids: dict[str, int] = {}
+    for name, group in new.groups.items():
+        found = account_store.group_by_name(conn, name)
+        if found is None:
+            ids[name] = account_store.add_group(conn, name, group.description, group.owner).id
+        else:
+            ids[name] = found.id
+            if (found.description, found.owner) != (group.description, group.owner):
+                conn.execute(update(groups).where(groups.c.id == found.id)
+                             .values(description=group.description, owner=group.owner))
+    for name in set(old.groups) - set(new.groups) - keep_groups:
+        conn.execute(delete(groups).where(groups.c.name == name))
+    users = {r.username: r.id for r in conn.execute(select(accounts.c.id, accounts.c.username))}
+    for name, group in new.groups.items():
+        before = set(old.groups[name].members) if name in old.groups else set()
+        after = set(group.members)
+        for username in after - before:
+            account_store.add_member(conn, ids[name], users[username])
+        for username in before - after:
+            conn.execute(delete(group_members).where(
+                group_members.c.group_id == ids[name],
+                group_members.c.account_id == users[username]))
+    for name, spec in new.projects.items():
+        if tuple(review_store.rules_of(conn, name)) != spec.access:
+            conn.execute(delete(access_rules).where(access_rules.c.project == name))
+            for rule in spec.access:
+                review_store.add_rule(conn, name, rule)
+
+
+def applied(conn: Connection) -> dict[str, Any]:
+    """The row of the applied state ({} before the first apply)."""
+    row = conn.execute(select(site_config_state)
+                       .where(site_config_state.c.name == NAME)).first()
+    return dict(row._mapping) if row else {}
+
+
+def record(conn: Connection, now: datetime, *, seen: str, applied_sha: str | None,
+           result: str, message: str, queues: dict[str, str] | None = None) -> None:
+    """Remember the commit looked at and the outcome; ``applied_sha`` and ``queues`` None
+    keep the previous applied state."""
+    current = applied(conn)
+    values: dict[str, Any] = dict(
+        seen_sha=seen, result=result, message=message, updated=now,
+        applied_sha=applied_sha if applied_sha is not None else current.get("applied_sha"),
+        queues=queues if queues is not None else (current.get("queues") or {}))
+    if current:
+        conn.execute(update(site_config_state).where(site_config_state.c.name == NAME)
+                     .values(**values))
+    else:
+        conn.execute(insert(site_config_state).values(name=NAME, **values))
+
+
+def hidden_projects(conn: Connection) -> list[str]:
+    return [r[0] for r in conn.execute(select(projects.c.name)
+                                       .where(projects.c.state == HIDDEN))]
+
+
+def remove_member(conn: Connection, group_id: int, account_id: int) -> None:
+    conn.execute(delete(group_members).where(group_members.c.group_id == group_id,
+                                             group_members.c.account_id == account_id))

@@ -54,6 +54,7 @@ from keepgreen.web import pages
 from keepgreen.web import ui as ui_pages
 from keepgreen.web.builds import BuildsWeb
 from keepgreen.web.git_http import GitHttp, parse_git_path
+from keepgreen.web.status_api import StatusApi
 from keepgreen.web.ui.router import STATIC, Ui, WebUI
 from keepgreen.web.ui.session import Sessions
 
@@ -173,6 +174,7 @@ def build_app(services: Services) -> Starlette:
                     + server_api.ROUTES + events_api.ROUTES)
     git_http = GitHttp(services)
     builds_web = BuildsWeb(services)
+    status_api = StatusApi(services)
     web_ui = WebUI(Ui(services, Sessions(site_key(services.settings.site), services.accounts,
                                          services.settings.base_url.startswith("https:"))),
                    ui_pages.ROUTES)
@@ -192,6 +194,8 @@ def build_app(services: Services) -> Starlette:
             return await web_ui(request, page)
         if BuildsWeb.handles(path):
             return await builds_web(request)
+        if StatusApi.handles(path):
+            return await status_api(request)
         if path == "/":
             return await pages.landing(request, services)
         if path.startswith("/c/") and "/+/" in path:

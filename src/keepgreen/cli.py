@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from keepgreen import cli_nodes
+from keepgreen import cli_gate, cli_nodes
 from keepgreen import settings as settings_mod
 from keepgreen.site import SiteError, init, is_site, prepare_store
 from keepgreen.store.db import StoreError
@@ -196,6 +196,11 @@ def settings_command() -> None:
     for name, default, help_text in settings_mod.describe():
         click.echo(f"{name} (KEEPGREEN_{name.upper()}, default {default})\n    {help_text}")
 
+
+# Operator commands for the gate (keepgreen.cli_gate).
+main.add_command(cli_gate.enqueue_command)
+main.add_command(cli_gate.dequeue_command)
+main.add_command(cli_gate.promote_command)
 
 # Node pool commands (keepgreen.cli_nodes).
 main.add_command(cli_nodes.autohold_command)

@@ -14,12 +14,18 @@ same state, sees the very same commits.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from keepgreen import gating
 from keepgreen.domain import requirements
 from keepgreen.domain.account import Principal
 from keepgreen.domain.change import MERGED, NEW, Change, PatchSet, Person
+from keepgreen.domain.refs import patch_set_ref
+from keepgreen.executor import model as ex
 from keepgreen.gating.events import APPROVAL_LOST
 from keepgreen.git.merges import MergeConflict, Merger
 from keepgreen.git.repos import Repos
@@ -184,3 +190,83 @@ def submit_tested(submit: SubmitService, action: gating.Report, ci: Principal,
         return gating.SubmitResult(action.pipeline, number, False, str(exc))
     log.info("gate: change %s merged", action.change)
     return gating.SubmitResult(action.pipeline, number, True)
+
+
+# -- shared queues: speculative states across projects --------------------------------------
+
+
+def with_queues(event: gating.Enqueue,
+                queue_of: Callable[[str, str], str | None]) -> gating.Enqueue:
+    """``event`` with every change's shared ``queue`` filled in: the queue its project's
+    config on that branch declares (project stanza ``queue: name``), so projects that
+    declare the same queue gate together in one change queue."""
+    names: dict[tuple[str, str], str | None] = {}
+
+    def assign(ref: gating.ChangeRef) -> gating.ChangeRef:
+        key = (ref.project, ref.branch)
+        if key not in names:
+            names[key] = queue_of(*key)
+        return replace(ref, queue=names[key])
+
+    return replace(event, change=assign(event.change),
+                   related=tuple(assign(r) for r in event.related))
+
+
+class SharedStates:
+    """The speculative state of an item whose queue spans projects: every project with a
+    change in the state gets its own merged commit (its branch tip with its changes of the
+    state merged in queue order), checked out for the builds, which see each project
+    (``zuul.projects``) and every item of the state (``zuul.items``).
+
+    ``checkout(project, sha, folder)`` writes a commit's tree into a folder. Used only from
+    the scheduler's loop thread."""
+
+    def __init__(self, speculative: SpeculativeMerger,
+                 checkout: Callable[[str, str, Path], None]) -> None:
+        self.speculative = speculative
+        self._checkout = checkout
+        self._sources: dict[int, dict[str, Path]] = {}
+
+    def merge(self, project: str, branch: str, items: list[MergeItem]) -> dict[str, str]:
+        """The merged commit of each project of the state, ``project`` (the item's own,
+        on ``branch``) always among them. Raises SpeculativeConflict or GitError."""
+        groups: dict[tuple[str, str], list[MergeItem]] = {(project, branch): []}
+        for item in items:
+            groups.setdefault((item.change.project, item.change.branch), []).append(item)
+        return {name: self.speculative.merge(name, on, group)
+                for (name, on), group in groups.items()}
+
+    def prepare(self, buildset: int, states: dict[str, str], own: str) -> None:
+        """Check out every project of the state but ``own`` (the scheduler checks that one
+        out itself) for the builds of ``buildset``."""
+        sources: dict[str, Path] = {}
+        for name, sha in states.items():
+            if name == own:
+                continue
+            folder = Path(tempfile.mkdtemp(prefix=f"keepgreen-{buildset}-"))
+            folder.chmod(0o755)  # ansible runs sandboxed as an unprivileged user
+            sources[name] = folder
+            self._checkout(name, sha, folder)
+        self._sources[buildset] = sources
+
+    def items_ahead(self, buildset: int, changes: tuple[gating.ChangeRef, ...],
+                    own: ex.Project) -> tuple[ex.Item, ...]:
+        """The executor's items for the changes ahead of the item (``changes`` without its
+        last, the item's own change); changes of the item's project share its checkout."""
+        sources = self._sources.get(buildset, {})
+        items = []
+        for ref in changes[:-1]:
+            project = own if ref.project == own.name else ex.Project(
+                name=ref.project, source=sources.get(ref.project), checkout=ref.branch)
+            items.append(ex.Item(project, branch=ref.branch,
+                                 ref=patch_set_ref(ref.number, ref.patchset),
+                                 change=str(ref.number), patchset=str(ref.patchset)))
+        return tuple(items)
+
+    def release(self, buildset: int) -> None:
+        for folder in self._sources.pop(buildset, {}).values():
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def release_all(self) -> None:
+        for buildset in list(self._sources):
+            self.release(buildset)

@@ -68,11 +68,13 @@ from keepgreen.services.gate import (
     GATE,
     GATE_PIPELINE,
     MergeItem,
+    SharedStates,
     SpeculativeConflict,
     SpeculativeMerger,
     gate_event,
     needs_service,
     submit_tested,
+    with_queues,
 )
 from keepgreen.services.needs import NotEnqueueable
 from keepgreen.services.operator import OperatorCommands
@@ -174,6 +176,7 @@ class Scheduler:
         # Gating records and operator commands live in services.buildsets / .operator.
         self.records = BuildsetRecorder(db)
         self.operator = OperatorCommands(db, submit, CI_ACCOUNT)
+        self.shared = SharedStates(self.speculative, self._checkout)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -200,6 +203,7 @@ class Scheduler:
             self._executor.abort()
         for buildset in self._buildsets.values():
             shutil.rmtree(buildset.source, ignore_errors=True)
+        self.shared.release_all()
 
     def _loop(self) -> None:
         while not self._stop.wait(POLL_SECONDS):
@@ -291,6 +295,8 @@ class Scheduler:
 
     def _send(self, event: gating.Event) -> None:
         """Step the core with ``event`` and with every event its actions lead to, in order."""
+        if isinstance(event, gating.Enqueue):
+            event = with_queues(event, self._queue_of)
         self._pending.append(event)
         while self._pending:
             self.state, actions = gating.step(self.state, self._pending.popleft())
@@ -342,14 +348,12 @@ class Scheduler:
                     return gating.MergeCompleted(
                         action.buildset, MERGE_CONFLICT,
                         message=f"change {ref.key} ahead of {change.key} no longer exists")
-                if ref.project != change.project or ref.branch != change.branch:
-                    # One queue per project branch for now, so this cannot happen yet.
-                    log.warning("gate: %s of %s ahead of %s left out: cross-project states "
-                                "are not merged yet", ref.key, ref.project, change.key)
-                    continue
                 items.append(MergeItem(*loaded))
             try:
-                sha = self.speculative.merge(change.project, change.branch, items)
+                # A shared queue spans projects: each project of the state gets its commit.
+                states = self.shared.merge(change.project, change.branch, items)
+                sha = states[change.project]
+                self.shared.prepare(action.buildset, states, change.project)
             except (SpeculativeConflict, GitError) as exc:
                 return gating.MergeCompleted(action.buildset, MERGE_CONFLICT, message=str(exc))
         try:
@@ -405,18 +409,20 @@ class Scheduler:
         item = ex.Item(project, branch=change.branch,
                        ref=patch_set_ref(change.number, change.patchset),
                        change=str(change.number), patchset=str(change.patchset))
+        ahead = self.shared.items_ahead(action.buildset, action.changes, project)
         job = buildset.jobs.job(action.job)
         threading.Thread(target=self._run_build, name=f"build-{build_uuid[:8]}", daemon=True,
                          args=(action.build, build_uuid, job, buildset.source, item,
-                               str(action.buildset), action.pipeline)).start()
+                               str(action.buildset), action.pipeline, ahead)).start()
 
     def _run_build(self, build: int, build_uuid: str, job: FrozenJob, source: Path,
-                   item: ex.Item, buildset: str, pipeline: str) -> None:
+                   item: ex.Item, buildset: str, pipeline: str,
+                   ahead: tuple[ex.Item, ...] = ()) -> None:
         """In a build thread: run the build and queue its result for the loop thread."""
         try:
             spec = job_spec(job, item.project.name, source)
             request = ex.BuildRequest(uuid=build_uuid, job=spec, item=item, pipeline=pipeline,
-                                      buildset=buildset)
+                                      buildset=buildset, items_ahead=ahead)
             result = self._get_executor().run_build(request)
             done = _Finished(build, build_uuid, result.result.value, result.reason,
                              str(result.log_dir) if result.log_dir else None)
@@ -441,6 +447,7 @@ class Scheduler:
             done = self._buildsets.pop(action.buildset, None)
             if done is not None:
                 shutil.rmtree(done.source, ignore_errors=True)
+            self.shared.release(action.buildset)
         if action.kind not in REPORTED:
             log.info("%s %s: %s (not reported on the change)", action.pipeline,
                      action.change, action.message.splitlines()[0])
@@ -468,6 +475,16 @@ class Scheduler:
             self._pending.append(submit_tested(self.submit, action, ci, voted))
 
     # -- git ------------------------------------------------------------------------------
+
+    def _queue_of(self, project: str, branch: str) -> str | None:
+        """The shared queue ``project`` declares on ``branch`` (None: it gates alone)."""
+        sha = self.repos.resolve(project, "refs/heads/" + branch)
+        if sha is None:
+            return None
+        try:
+            return self._freeze(project, branch, sha, GATE).queue
+        except (ConfigError, ValueError, GitError):
+            return None
 
     def _load(self, number: int, ps_number: int) -> tuple[Change, PatchSet] | None:
         with self.db.read() as conn:

@@ -6,6 +6,7 @@ pipeline here is what happens after: how items queue, and which votes each repor
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from keepgreen.gating.window import WindowPolicy
@@ -27,10 +28,75 @@ REPORT_KINDS = (START, SUCCESS, FAILURE, MERGE_CONFLICT, CONFIG_ERROR, NO_JOBS, 
 
 @dataclass(frozen=True)
 class Reporter:
-    """What one outcome does on the change: label votes, and whether to submit it."""
+    """What one outcome does on the change: label votes, and whether to submit it.
+    ``comment`` False reports votes without the comment text (Zuul's ``comment: false``)."""
 
     votes: tuple[tuple[str, int], ...] = ()
     submit: bool = False
+    comment: bool = True
+
+
+class ReporterError(ValueError):
+    """A reporter section that cannot be used; the message names the key."""
+
+
+# Reporter sections of a pipeline and the outcome whose reporter stands in when one is not
+# given, as in Zuul: merge conflicts and config errors report like failures.
+REPORTER_FALLBACKS = {
+    MERGE_CONFLICT: FAILURE,
+    CONFIG_ERROR: MERGE_CONFLICT,
+    MERGE_FAILURE: FAILURE,
+    SUPERSEDED: DEQUEUE,
+}
+
+
+def parse_reporter(section: Mapping[str, object], outcome: str) -> Reporter:
+    """A reporter from its plain section, ``{"gerrit": {"Verified": 1, "submit": True}}``.
+    Connections that only record (``sql``, ``mysql``) are accepted: every build is recorded
+    anyway. Raises ReporterError."""
+    votes: list[tuple[str, int]] = []
+    submit, comment = False, True
+    for connection, settings in section.items():
+        if connection in ("sql", "mysql"):
+            continue
+        if connection != "gerrit":
+            raise ReporterError(f'the {outcome} reporter uses unknown connection '
+                                f'"{connection}"; use "gerrit"')
+        if settings is None:
+            continue
+        if not isinstance(settings, Mapping):
+            raise ReporterError(f"the {outcome} reporter's gerrit settings must be a mapping "
+                                "of labels to votes")
+        for key, value in settings.items():
+            if key in ("submit", "comment"):
+                if not isinstance(value, bool):
+                    raise ReporterError(f'the {outcome} reporter\'s "{key}" must be true or '
+                                        f"false, not {value!r}")
+                if key == "submit":
+                    submit = value
+                else:
+                    comment = value
+            elif isinstance(value, int) and not isinstance(value, bool):
+                votes.append((str(key), value))
+            else:
+                raise ReporterError(f'the {outcome} reporter gives label "{key}" the value '
+                                    f"{value!r}; a vote is a whole number such as 1 or -2")
+    return Reporter(tuple(votes), submit, comment)
+
+
+def reporters_from(sections: Mapping[str, Mapping[str, object]]) -> tuple[
+        Reporters, frozenset[str]]:
+    """The reporters of every outcome from a pipeline's reporter sections (keyed by
+    outcome: ``success``, ``merge-conflict``...), with Zuul's fallbacks, and the set of
+    outcomes that report at all (the others are only logged). Raises ReporterError."""
+    parsed = {kind: parse_reporter(section, kind) for kind, section in sections.items()
+              if kind in REPORT_KINDS}
+    # In dict order, so a chain (config-error -> merge-conflict -> failure) settles at once.
+    for kind, fallback in REPORTER_FALLBACKS.items():
+        if kind not in parsed and fallback in parsed:
+            parsed[kind] = parsed[fallback]
+    reporters = Reporters(**{k.replace("-", "_"): v for k, v in parsed.items()})
+    return reporters, frozenset(parsed)
 
 
 @dataclass(frozen=True)

@@ -1,25 +1,27 @@
-"""The check and gate pipelines: review events in, builds on fresh nodes, votes out.
+"""The pipelines of the site: review events in, builds on fresh nodes, reports out.
 
 ``Scheduler`` consumes review events from the store's event log once each (its place is kept
-in ``scheduler_cursor``), turns them into events for the pure gate core (``keepgreen.gating``)
-and performs the actions the core answers with: it prepares the state to test (in check the
-patch set's own commit; in gate the branch tip with the changes ahead merged in, see
-``services.gate``), reads the job configuration from it (speculative config), freezes the job
-graph, runs each build with the executor on local nodes in a worker thread, and posts the
-report as the CI account through the same review service every other client uses. A gate
-success also submits the change as the CI account, and the outcome goes back to the core.
+in ``scheduler_cursor``), asks ``services.triggering`` which pipelines they enqueue into,
+steps the pure gate core (``keepgreen.gating``) and performs the actions it answers with: it
+prepares the state to test (the patch set's own commit; in a dependent pipeline the branch
+tip with the changes ahead merged in, see ``services.gate``; a ref item's new commit), reads
+the job configuration from it (speculative config), freezes the job graph, runs each build
+with the executor in a worker thread, and reports as each outcome's reporter in the pipeline
+definition says (``services.reporting``).
 
-Events: ``patchset-created`` enqueues in check (and dequeues older patch sets everywhere);
-``comment-added`` enqueues in gate once the change is approved with a clean check, and
-dequeues a gated change that lost an approval; ``change-abandoned`` dequeues.
+The layout (pipelines, trusted base jobs, the ``config`` project's own project stanzas) comes
+from the merged tip of the site's ``config`` project (``services.layout``). It is loaded on
+start and again whenever ``config``'s default branch moves; a state that does not validate
+is logged and the previous layout keeps running. Pipelines that stay keep their items.
+
+Items of ``config`` itself are checked by ``keepgreen.siteconf.check`` in the merge step:
+its problems (and those of the change's own pipeline and job definitions) make a
+CONFIG_ERROR with file and line; otherwise the plan of what merging would do is added to
+the report under "Plan:".
 
 Threads: one loop thread owns the gate state and does every ``step``; build threads only run
 the executor and hand their results back through a queue, so the core is never shared.
-
-Left for later (each says why a change was not checked, in the log): the post pipeline,
-pipelines from the site's ``config`` project (built-in ``check`` and ``gate`` are used),
-git-parent stacks and ``Depends-On`` in the gate, shared queues across projects, a Verified 0
-vote when a gate item starts, and resuming builds that were running when the process stopped.
+Builds that were running when the process stopped are not resumed.
 """
 
 from __future__ import annotations
@@ -27,61 +29,51 @@ from __future__ import annotations
 import logging
 import queue
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from keepgreen import gating
-from keepgreen.domain.change import NEW, Change, PatchSet
 from keepgreen.domain.refs import patch_set_ref
 from keepgreen.executor import model as ex
 from keepgreen.executor.runner import Executor
 from keepgreen.gating import pipeline as kinds
 from keepgreen.gating.buildset import CONFIG_ERROR, MERGE_CONFLICT, MERGED
-from keepgreen.gating.events import ABANDONED, NEW_PATCHSET
+from keepgreen.gating.managers import manager_for
 from keepgreen.git.repos import GitError, Repos
-from keepgreen.jobconf import (
-    ConfigError,
-    FrozenJob,
-    JobGraph,
-    Playbook,
-    ProjectFiles,
-    build_layout,
-    config_paths,
-    freeze_job_graph,
-    thaw,
-)
-from keepgreen.jobconf.source import Located
-from keepgreen.jobconf.yaml_loader import load
+from keepgreen.jobconf import ConfigError, JobGraph
 from keepgreen.services import status as status_view
 from keepgreen.services.accounts import AccountService
+from keepgreen.services.builds import BuildSetupError, checkout, is_noop, job_spec
 from keepgreen.services.buildsets import BuildsetRecorder
-from keepgreen.services.errors import Conflict, ServiceError
 from keepgreen.services.gate import (
-    GATE,
-    GATE_PIPELINE,
     MergeItem,
     SharedStates,
     SpeculativeConflict,
     SpeculativeMerger,
-    gate_event,
-    needs_service,
-    submit_tested,
     with_queues,
 )
-from keepgreen.services.needs import NotEnqueueable
+from keepgreen.services.layout import (
+    CONFIG_PROJECT,
+    ConfigSource,
+    LayoutProblems,
+    SiteLayout,
+    check_site_layout,
+    queue_of,
+)
 from keepgreen.services.operator import OperatorCommands
-from keepgreen.services.review import ReviewInput, ReviewService
+from keepgreen.services.reporting import Reporting
+from keepgreen.services.review import ReviewService
 from keepgreen.services.submit import SubmitService
+from keepgreen.services.triggering import Triggering
 from keepgreen.store import builds as build_store
-from keepgreen.store import changes as change_store
 from keepgreen.store import events as event_store
 from keepgreen.store.clock import utcnow
 from keepgreen.store.db import Database
@@ -90,50 +82,21 @@ log = logging.getLogger(__name__)
 
 CI_ACCOUNT = "keepgreen-ci"
 CONSUMER = "scheduler"
-CHECK = "check"
 POLL_SECONDS = 0.2
-REPORT_TAG = "autogenerated:keepgreen:"  # + the pipeline's name
-# Outcomes that comment and vote; start, no-jobs and dequeue reports are only logged, so a
-# project without jobs hears nothing and a superseded patch set gets no noise.
-REPORTED = (kinds.SUCCESS, kinds.FAILURE, kinds.MERGE_CONFLICT, kinds.CONFIG_ERROR,
-            kinds.MERGE_FAILURE)
-
-# Until the site's config project carries pipelines and base jobs, this trusted built-in
-# source provides them; ``base`` runs nothing, it only lets project jobs omit ``parent``.
-BUILTIN_PROJECT = "keepgreen-builtin"
-BUILTIN_CONFIG = """\
-- pipeline:
-    name: check
-    manager: independent
-    trigger:
-      gerrit:
-        - event: patchset-created
-    success:
-      gerrit:
-        Verified: 1
-    failure:
-      gerrit:
-        Verified: -1
-""" + GATE_PIPELINE + """\
-- job:
-    name: base
-    parent: null
-    description: The built-in base job; jobs without a parent inherit from it.
-"""
 
 ExecutorFactory = Callable[[], Executor]
 
 
-class BuildSetupError(RuntimeError):
-    """A frozen job cannot be run by this executor yet; the message says why."""
-
-
 @dataclass
 class _Buildset:
-    """A merged item: its frozen jobs and the checkout its builds copy."""
+    """A merged item: its frozen jobs, the checkouts its builds copy, and the plan lines a
+    ``config`` change adds to its report."""
 
     jobs: JobGraph
     source: Path
+    trusted: Path | None = None
+    plan: tuple[str, ...] = ()
+    folders: list[Path] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -146,9 +109,9 @@ class _Finished:
 
 
 class Scheduler:
-    """Runs the check pipeline for one site. ``executor`` None means builds are turned off:
-    events are still consumed (so turning builds on later does not replay old ones), but
-    nothing is enqueued."""
+    """Runs the site's pipelines. ``executor`` None means builds are turned off: events are
+    still consumed (so turning builds on later does not replay old ones), but nothing is
+    enqueued."""
 
     def __init__(self, db: Database, repos: Repos, review: ReviewService,
                  accounts: AccountService, executor: ExecutorFactory | None,
@@ -160,13 +123,17 @@ class Scheduler:
         self.submit = submit
         self.speculative = SpeculativeMerger(repos, submit.merger, CI_ACCOUNT,
                                              f"{CI_ACCOUNT}@keepgreen.invalid")
+        self.source = ConfigSource(repos)
+        self.triggering = Triggering(submit, self.source, CI_ACCOUNT)
+        self.reporting = Reporting(review, accounts, submit, CI_ACCOUNT)
+        self.site = SiteLayout(None, {})
+        self._refused_sha: str | None = None
         self._executor_factory = executor
         self._executor: Executor | None = None
         self._executor_lock = threading.Lock()
-        self.state = gating.initial_state([gating.PipelineConfig(CHECK, "independent"),
-                                           gating.PipelineConfig(GATE, "dependent")],
-                                          now=time.time())
+        self.state = gating.initial_state([], now=time.time())
         self.cursor = 0
+        self._timers_checked = datetime.now(UTC)
         self._pending: deque[gating.Event] = deque()
         self._results: queue.Queue[_Finished] = queue.Queue()
         self._buildsets: dict[int, _Buildset] = {}
@@ -181,7 +148,9 @@ class Scheduler:
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Find the place in the event log and start polling it in a background thread."""
+        """Load the layout, find the place in the event log and start polling it in a
+        background thread."""
+        self.reload_layout()
         with self.db.write() as conn:
             known = build_store.cursor(conn, CONSUMER)
             if known is None:
@@ -190,6 +159,7 @@ class Scheduler:
                 known = build_store.last_event_id(conn)
                 build_store.set_cursor(conn, CONSUMER, known)
         self.cursor = known
+        self._timers_checked = datetime.now(UTC)
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="keepgreen-scheduler",
                                         daemon=True)
@@ -202,89 +172,85 @@ class Scheduler:
         if self._executor is not None:
             self._executor.abort()
         for buildset in self._buildsets.values():
-            shutil.rmtree(buildset.source, ignore_errors=True)
+            _remove(buildset)
         self.shared.release_all()
 
     def _loop(self) -> None:
         while not self._stop.wait(POLL_SECONDS):
             try:
                 self.run_once()
-            except Exception:  # noqa: BLE001 - one bad pass must not stop the check pipeline
+            except Exception:  # noqa: BLE001 - one bad pass must not stop the pipelines
                 log.exception("scheduler pass failed; trying again in %.1f s", POLL_SECONDS)
 
     def run_once(self) -> None:
-        """Feed finished builds back, then handle every new event in the log."""
+        """Feed finished builds back, take operator commands, handle every new event in
+        the log, then fire the timers whose minute came."""
         while not self._results.empty():
             self._finished(self._results.get_nowait())
         self.operator.take(lambda: self.state, self._send)
         with self.db.read() as conn:
             batch = event_store.since(conn, self.cursor, limit=100)
         for event_id, type_, payload in batch:
-            if type_ == "patchset-created":
-                self._patchset_created(payload)
-            elif type_ == "comment-added":
-                self._comment_added(payload)
-            elif type_ == "change-abandoned":
-                number = _change_number(payload)
-                if number is not None:
-                    self._send(gating.Dequeue(number, ABANDONED))
+            if self._moves_config(type_, payload):
+                self.reload_layout()
+            for event in self.triggering.events_for(
+                    self.site, self.state, type_, payload,
+                    running_jobs=self._executor_factory is not None):
+                self._send(event)
             with self.db.write() as conn:
                 build_store.set_cursor(conn, CONSUMER, event_id)
             self.cursor = event_id
+        self._fire_timers()
 
-    # -- events in ------------------------------------------------------------------------
-
-    def _patchset_created(self, payload: dict[str, object]) -> None:
-        change_attr, ps_attr = payload.get("change"), payload.get("patchSet")
-        if not isinstance(change_attr, dict) or not isinstance(ps_attr, dict):
-            log.warning("patchset-created event without change or patch set; skipped")
+    def _fire_timers(self) -> None:
+        now = datetime.now(UTC)
+        if now.replace(second=0, microsecond=0) <= self._timers_checked.replace(
+                second=0, microsecond=0):
             return
-        number, ps_number = int(change_attr["number"]), int(ps_attr["number"])
-        # Every pipeline: the gate's approvals were given to the old patch set.
-        self._send(gating.Dequeue(number, NEW_PATCHSET, patchset=ps_number))
-        found = self._load(number, ps_number)
-        if found is None:
-            log.info("change %s,%s is gone; not checked", number, ps_number)
-            return
-        change, ps = found
-        if change.status != NEW or change.current_patch_set != ps_number:
-            log.info("change %s,%s is no longer open and current; not checked", number,
-                     ps_number)
-            return
+        last, self._timers_checked = self._timers_checked, now
         if self._executor_factory is None:
-            log.info("change %s,%s not checked: running jobs is turned off "
-                     "(KEEPGREEN_RUN_JOBS=0)", number, ps_number)
             return
-        if not config_paths(self._tree(change.project, ps.sha)):
-            log.info("change %s,%s not checked: project %s has no zuul.yaml, zuul.d/, "
-                     ".zuul.yaml or .zuul.d/", number, ps_number, change.project)
-            return
-        try:
-            event = needs_service(self.submit, CI_ACCOUNT).enqueue(
-                CHECK, change, approved=False, evaluate=False)
-        except NotEnqueueable as exc:
-            log.info("change %s,%s not checked: %s", number, ps_number, exc)
-            return
-        self._send(event)
-
-    def _comment_added(self, payload: dict[str, object]) -> None:
-        """Votes changed: enqueue an approved change with a clean check in the gate, or take
-        a gated one out that lost an approval. Every comment re-evaluates from the store, so
-        a Workflow +1 and CI's later Verified +1 both trigger, whichever comes last."""
-        number = _change_number(payload)
-        if number is None:
-            log.warning("comment-added event without a change; skipped")
-            return
-        with self.db.read() as conn:
-            change = change_store.change_by_number(conn, number)
-        if change is None or change.status != NEW:
-            return  # gone, merged or abandoned: nothing to gate
-        gate = self.state.pipeline(GATE)
-        assert gate is not None
-        event = gate_event(self.submit, change, bool(gate.live_items(number)), CI_ACCOUNT,
-                           running_jobs=self._executor_factory is not None)
-        if event is not None:
+        for event in self.triggering.timer_events(self.site, last, now):
             self._send(event)
+
+    # -- the layout -----------------------------------------------------------------------
+
+    def _moves_config(self, type_: str, payload: dict[str, object]) -> bool:
+        if type_ == "ref-updated":
+            update = payload.get("refUpdate")
+            return isinstance(update, dict) and update.get("project") == CONFIG_PROJECT
+        if type_ == "change-merged":
+            change = payload.get("change")
+            return isinstance(change, dict) and change.get("project") == CONFIG_PROJECT
+        return False
+
+    def reload_layout(self) -> bool:
+        """Load the layout from ``config``'s tip if it moved; True when a new layout was
+        swapped in. A tip that does not validate is logged (once) and the running layout
+        stays."""
+        tip = self.source.config_tip()
+        if tip is None:
+            if self.site.sha is None:
+                log.warning("the site has no %s project, so no pipelines run; `keepgreen "
+                            "init` creates it", CONFIG_PROJECT)
+            return False
+        if tip in (self.site.sha, self._refused_sha):
+            return False
+        try:
+            site = self.source.load_site(tip)
+            state = gating.reconfigure(self.state, [p.config for p in site.pipelines])
+        except (LayoutProblems, ValueError) as exc:
+            self._refused_sha = tip
+            problems = getattr(exc, "problems", (str(exc),))
+            log.error("%s at %s not loaded; the previous layout keeps running: %s",
+                      CONFIG_PROJECT, tip[:10], "; ".join(problems))
+            return False
+        self.site, self.state = site, state
+        log.info("layout loaded from %s at %s: pipelines %s", CONFIG_PROJECT, tip[:10],
+                 ", ".join(p.name for p in site.pipelines))
+        return True
+
+    # -- the core -------------------------------------------------------------------------
 
     def _finished(self, done: _Finished) -> None:
         with self.db.write() as conn:
@@ -295,7 +261,7 @@ class Scheduler:
 
     def _send(self, event: gating.Event) -> None:
         """Step the core with ``event`` and with every event its actions lead to, in order."""
-        if isinstance(event, gating.Enqueue):
+        if isinstance(event, gating.Enqueue) and not event.change.is_ref:
             event = with_queues(event, self._queue_of)
         self._pending.append(event)
         while self._pending:
@@ -332,39 +298,57 @@ class Scheduler:
 
     def _merge(self, action: gating.RequestMerge) -> gating.MergeCompleted:
         """Prepare the state to test, freeze the jobs from it and check it out for the
-        builds. In check the item is alone, so the state is the patch set itself; in gate
-        it is the branch tip with the changes ahead and then the item merged in."""
+        builds. A ref item tests its new commit; a change alone (independent and post-merge
+        pipelines) its patch set; in a dependent pipeline the branch tip with the changes
+        ahead and then the item merged in."""
         change = action.change
-        found = self._load(change.number, change.patchset)
-        if found is None:
-            return gating.MergeCompleted(action.buildset, CONFIG_ERROR,
-                                         message=f"change {change.key} no longer exists")
-        sha = found[1].sha
-        if action.pipeline != CHECK:
-            items: list[MergeItem] = []
-            for ref in action.changes:
-                loaded = self._load(ref.number, ref.patchset)
-                if loaded is None:
-                    return gating.MergeCompleted(
-                        action.buildset, MERGE_CONFLICT,
-                        message=f"change {ref.key} ahead of {change.key} no longer exists")
-                items.append(MergeItem(*loaded))
-            try:
-                # A shared queue spans projects: each project of the state gets its commit.
-                states = self.shared.merge(change.project, change.branch, items)
-                sha = states[change.project]
-                self.shared.prepare(action.buildset, states, change.project)
-            except (SpeculativeConflict, GitError) as exc:
-                return gating.MergeCompleted(action.buildset, MERGE_CONFLICT, message=str(exc))
+        plan: tuple[str, ...] = ()
+        if change.is_ref:
+            assert change.newrev is not None
+            sha = change.newrev
+        else:
+            found = self.reporting.load(change.number, change.patchset)
+            if found is None:
+                return gating.MergeCompleted(action.buildset, CONFIG_ERROR,
+                                             message=f"change {change.key} no longer exists")
+            sha = found[1].sha
+            config = self.state.pipeline(action.pipeline)
+            if config is not None and manager_for(config.config).changes_merge:
+                items: list[MergeItem] = []
+                for ref in action.changes:
+                    loaded = self.reporting.load(ref.number, ref.patchset)
+                    if loaded is None:
+                        return gating.MergeCompleted(
+                            action.buildset, MERGE_CONFLICT,
+                            message=f"change {ref.key} ahead of {change.key} no longer exists")
+                    items.append(MergeItem(*loaded))
+                try:
+                    # A shared queue spans projects: each project of the state gets its commit.
+                    states = self.shared.merge(change.project, change.branch, items)
+                    sha = states[change.project]
+                    self.shared.prepare(action.buildset, states, change.project)
+                except (SpeculativeConflict, GitError) as exc:
+                    return gating.MergeCompleted(action.buildset, MERGE_CONFLICT,
+                                                 message=str(exc))
+            if change.project == CONFIG_PROJECT:
+                problems, plan = self._check_config(sha, found[1].message)
+                if problems:
+                    return gating.MergeCompleted(action.buildset, CONFIG_ERROR,
+                                                 message=problems)
         try:
-            jobs = self._freeze(change.project, change.branch, sha, action.pipeline)
+            jobs = self.source.freeze(self.site, change.project, change.branch, sha,
+                                      action.pipeline)
         except ConfigError as exc:
             return gating.MergeCompleted(action.buildset, CONFIG_ERROR, message=str(exc))
-        source = Path(tempfile.mkdtemp(prefix=f"keepgreen-{change.number}-{change.patchset}-"))
-        # mkdtemp makes it private, but ansible runs sandboxed as an unprivileged user.
-        source.chmod(0o755)
-        self._checkout(change.project, sha, source)
-        self._buildsets[action.buildset] = _Buildset(jobs, source)
+        buildset = _Buildset(jobs, self._folder(action.buildset), plan=plan)
+        buildset.folders.append(buildset.source)
+        self._checkout(change.project, sha, buildset.source)
+        if self.site.sha is not None and any(p.trusted for j in jobs.jobs
+                                             for p in j.playbooks):
+            buildset.trusted = self._folder(action.buildset)
+            buildset.folders.append(buildset.trusted)
+            self._checkout(CONFIG_PROJECT, self.site.sha, buildset.trusted)
+        self._buildsets[action.buildset] = buildset
         graph = gating.JobGraph(tuple(
             gating.Job(job.name, tuple(gating.JobDependency(d.name, d.soft)
                                        for d in job.dependencies),
@@ -372,24 +356,25 @@ class Scheduler:
                        voting=job.voting, attempts=1)
             for job in jobs.jobs))
         for name, reason in jobs.reasons.items():
-            log.info("change %s: job %s does not run: %s", change.key, name, reason)
+            log.info("%s: job %s does not run: %s", change.key, name, reason)
         return gating.MergeCompleted(action.buildset, MERGED, graph)
 
-    def _freeze(self, project: str, branch: str, sha: str, pipeline: str) -> JobGraph:
-        files: dict[str, Located | ConfigError | None] = {}
-        for path in config_paths(self._tree(project, sha)):
-            try:
-                files[path] = load(path, self.repos.run(project, "show", f"{sha}:{path}"))
-            except ConfigError as exc:
-                files[path] = exc
-        builtin = ProjectFiles(BUILTIN_PROJECT, "main",
-                               {"zuul.yaml": load("zuul.yaml", BUILTIN_CONFIG)}, trusted=True)
-        layout = build_layout([builtin, ProjectFiles(project, branch, files)])
-        if layout.errors:
-            raise ConfigError(layout.errors[0].path, layout.errors[0].line,
-                              layout.errors[0].column,
-                              "; ".join(e.message for e in layout.errors[:3]))
-        return freeze_job_graph(layout, project=project, branch=branch, pipeline=pipeline)
+    def _check_config(self, sha: str, message: str) -> tuple[str, tuple[str, ...]]:
+        """Problems of a ``config`` state (as one message, file and line first on each
+        line; empty when there are none) and the plan of what merging it would do."""
+        from keepgreen.siteconf.check import check_config_change
+
+        lines: list[str] = []
+        try:
+            check_site_layout(self.source.files(CONFIG_PROJECT, sha), sha)
+        except LayoutProblems as exc:
+            lines += exc.problems
+        checked = check_config_change(self.repos, self.db, self.site.sha, sha, message)
+        lines += [str(problem) for problem in checked.problems]
+        if not lines:
+            return "", checked.plan
+        return "this change to the site's configuration has problems:\n" + "\n".join(
+            f"- {line}" for line in lines) + "\n", ()
 
     def _start(self, action: gating.StartBuild) -> None:
         change = action.change
@@ -404,33 +389,44 @@ class Scheduler:
                                   buildset=self.records.uuid_of(action.buildset))
         self._pending.append(gating.Tick(time.time()))
         self._pending.append(gating.BuildStarted(action.build))
+        job = buildset.jobs.job(action.job)
+        if is_noop(job):
+            self._results.put(_Finished(action.build, build_uuid, ex.Result.SUCCESS.value,
+                                        "noop", None))
+            return
         project = ex.Project(name=change.project, source=buildset.source,
                              checkout=change.branch)
-        item = ex.Item(project, branch=change.branch,
-                       ref=patch_set_ref(change.number, change.patchset),
-                       change=str(change.number), patchset=str(change.patchset))
+        if change.is_ref:
+            item = ex.Item(project, branch=change.branch, ref=change.ref or "",
+                           newrev=change.newrev)
+        else:
+            item = ex.Item(project, branch=change.branch,
+                           ref=patch_set_ref(change.number, change.patchset),
+                           change=str(change.number), patchset=str(change.patchset))
         ahead = self.shared.items_ahead(action.buildset, action.changes, project)
-        job = buildset.jobs.job(action.job)
+        sources = {p.name: p.source for p in (project, *(i.project for i in ahead))
+                   if p.source is not None}
+        try:
+            spec = job_spec(job, change.project, sources, buildset.trusted)
+        except BuildSetupError as exc:
+            self._results.put(_Finished(action.build, build_uuid, ex.Result.ERROR.value,
+                                        str(exc), None))
+            return
+        request = ex.BuildRequest(uuid=build_uuid, job=spec, item=item,
+                                  pipeline=action.pipeline, buildset=str(action.buildset),
+                                  items_ahead=ahead)
         threading.Thread(target=self._run_build, name=f"build-{build_uuid[:8]}", daemon=True,
-                         args=(action.build, build_uuid, job, buildset.source, item,
-                               str(action.buildset), action.pipeline, ahead)).start()
+                         args=(action.build, request)).start()
 
-    def _run_build(self, build: int, build_uuid: str, job: FrozenJob, source: Path,
-                   item: ex.Item, buildset: str, pipeline: str,
-                   ahead: tuple[ex.Item, ...] = ()) -> None:
+    def _run_build(self, build: int, request: ex.BuildRequest) -> None:
         """In a build thread: run the build and queue its result for the loop thread."""
         try:
-            spec = job_spec(job, item.project.name, source)
-            request = ex.BuildRequest(uuid=build_uuid, job=spec, item=item, pipeline=pipeline,
-                                      buildset=buildset, items_ahead=ahead)
             result = self._get_executor().run_build(request)
-            done = _Finished(build, build_uuid, result.result.value, result.reason,
+            done = _Finished(build, request.uuid, result.result.value, result.reason,
                              str(result.log_dir) if result.log_dir else None)
-        except BuildSetupError as exc:
-            done = _Finished(build, build_uuid, ex.Result.ERROR.value, str(exc), None)
         except Exception as exc:  # noqa: BLE001 - any crash must still end the build
-            log.exception("build %s of job %s crashed", build_uuid, job.name)
-            done = _Finished(build, build_uuid, ex.Result.ERROR.value,
+            log.exception("build %s of job %s crashed", request.uuid, request.job.name)
+            done = _Finished(build, request.uuid, ex.Result.ERROR.value,
                              f"the build could not run: {exc}", None)
         self._results.put(done)
 
@@ -443,36 +439,18 @@ class Scheduler:
 
     def _report(self, action: gating.Report) -> None:
         self.records.reported(action)
+        plan: tuple[str, ...] = ()
         if action.buildset is not None and action.kind != kinds.START:
             done = self._buildsets.pop(action.buildset, None)
             if done is not None:
-                shutil.rmtree(done.source, ignore_errors=True)
+                plan = done.plan
+                _remove(done)
             self.shared.release(action.buildset)
-        if action.kind not in REPORTED:
-            log.info("%s %s: %s (not reported on the change)", action.pipeline,
-                     action.change, action.message.splitlines()[0])
-            return
-        found = self._load(action.change.number, action.change.patchset)
-        if found is None:
-            return
-        change, ps = found
-        ci = self.accounts.principal(self.accounts.get(CI_ACCOUNT))
-        tag = REPORT_TAG + action.pipeline
-        review = ReviewInput(message=action.message, labels=dict(action.votes), tag=tag)
-        voted = False
-        try:
-            try:
-                self.review.review(ci, change, ps, review)
-                voted = True
-            except Conflict:
-                # A newer patch set or a closed change takes no votes; the comment still
-                # tells the owner what this patch set's jobs did.
-                self.review.review(ci, change, ps, ReviewInput(message=action.message,
-                                                               tag=tag))
-        except ServiceError as exc:
-            log.warning("cannot report on change %s: %s", action.change, exc)
-        if action.submit:
-            self._pending.append(submit_tested(self.submit, action, ci, voted))
+        extra = "Plan:\n" + "\n".join(f"- {line}" for line in plan) if (
+            plan and action.kind == kinds.SUCCESS) else ""
+        answer = self.reporting.report(self.site, action, extra)
+        if answer is not None:
+            self._pending.append(answer)
 
     # -- git ------------------------------------------------------------------------------
 
@@ -482,70 +460,21 @@ class Scheduler:
         if sha is None:
             return None
         try:
-            return self._freeze(project, branch, sha, GATE).queue
+            return queue_of(self.source.item_layout(self.site, project, branch, sha), project,
+                            branch)
         except (ConfigError, ValueError, GitError):
             return None
 
-    def _load(self, number: int, ps_number: int) -> tuple[Change, PatchSet] | None:
-        with self.db.read() as conn:
-            change = change_store.change_by_number(conn, number)
-            sets = change_store.patch_sets_of(conn, [number]).get(number, [])
-        ps = next((p for p in sets if p.number == ps_number), None)
-        return None if change is None or ps is None else (change, ps)
-
-    def _tree(self, project: str, sha: str) -> list[str]:
-        try:
-            return self.repos.run(project, "ls-tree", "-r", "--name-only", "-z",
-                                  sha).split("\0")
-        except GitError as exc:
-            log.warning("cannot list %s at %s: %s", project, sha, exc)
-            return []
+    def _folder(self, buildset: int) -> Path:
+        folder = Path(tempfile.mkdtemp(prefix=f"keepgreen-{buildset}-"))
+        # mkdtemp makes it private, but ansible runs sandboxed as an unprivileged user.
+        folder.chmod(0o755)
+        return folder
 
     def _checkout(self, project: str, sha: str, target: Path) -> None:
-        """The commit's tree as plain files: bare repositories have no work tree to lend."""
-        archive = subprocess.Popen(
-            [self.repos.git, "--git-dir", str(self.repos.path(project)), "archive", sha],
-            stdout=subprocess.PIPE)
-        assert archive.stdout is not None
-        subprocess.run(["tar", "-x", "-C", str(target)], stdin=archive.stdout, check=True)
-        archive.stdout.close()
-        if archive.wait() != 0:
-            raise GitError(f"git archive of {sha} in {project} failed")
+        checkout(self.repos, project, sha, target)
 
 
-def _change_number(payload: dict[str, object]) -> int | None:
-    change = payload.get("change")
-    if not isinstance(change, dict) or "number" not in change:
-        return None
-    return int(change["number"])
-
-
-def job_spec(job: FrozenJob, project: str, source: Path) -> ex.JobSpec:
-    """The executor's view of a frozen job of ``project``, whose tree is in ``source``."""
-    for playbook in job.playbooks:
-        if playbook.trusted or playbook.project != project:
-            raise BuildSetupError(
-                f'playbook {playbook.path} of job "{job.name}" comes from project '
-                f"{playbook.project}; only playbooks of the project under test can run yet")
-
-    def playbooks(items: tuple[Playbook, ...]) -> tuple[ex.Playbook, ...]:
-        return tuple(ex.Playbook(source, p.path) for p in items)
-
-    nodeset = job.nodeset
-    return ex.JobSpec(
-        name=job.name, pre_run=playbooks(job.pre_run), run=playbooks(job.run),
-        post_run=playbooks(job.post_run),
-        nodes=tuple(ex.NodeSpec(n.name, n.label) for n in nodeset.nodes),
-        groups=tuple(ex.GroupSpec(g.name, g.nodes) for g in nodeset.groups),
-        # Zuul's precedence: project vars < job vars < extra vars.
-        vars={**_plain(job.project_vars), **_plain(job.vars), **_plain(job.extra_vars)},
-        host_vars={k: _plain(v) for k, v in _plain(job.host_vars).items()},
-        group_vars={k: _plain(v) for k, v in _plain(job.group_vars).items()},
-        timeout=float(job.timeout) if job.timeout else 1800.0,
-        attempts=job.attempts, voting=job.voting, tags=job.tags)
-
-
-def _plain(value: object) -> dict[str, Any]:
-    """A frozen mapping as a plain dict (the inventory is written as JSON/YAML)."""
-    plain = thaw(value)
-    return plain if isinstance(plain, dict) else {}
+def _remove(buildset: _Buildset) -> None:
+    for folder in buildset.folders:
+        shutil.rmtree(folder, ignore_errors=True)

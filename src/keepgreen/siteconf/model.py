@@ -70,8 +70,23 @@ class ProjectSpec:
     required_approvals: int = 2
     anonymous_read: bool = True
     queue: str | None = None
-    # The project's own rules, in file order (the defaults of acl.default_rules come first).
+    # The project's own rules (the defaults of acl.default_rules come first), grouped as the
+    # files write them: by ref, then permission, each in order of first appearance. Order
+    # never changes a decision, so grouping keeps equal states equal however they were made.
     access: tuple[acl.Rule, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "access", grouped(self.access))
+
+
+def grouped(rules: tuple[acl.Rule, ...] | list[acl.Rule]) -> tuple[acl.Rule, ...]:
+    refs: dict[str, dict[str, list[acl.Rule]]] = {}
+    for rule in rules:
+        same = refs.setdefault(rule.ref, {}).setdefault(rule.permission, [])
+        if rule not in same:
+            same.append(rule)
+    return tuple(r for permissions in refs.values() for same in permissions.values()
+                 for r in same)
 
 
 @dataclass(frozen=True)

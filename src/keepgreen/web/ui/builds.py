@@ -142,10 +142,12 @@ async def build_page(ui: Ui, request: Request, uuid: str) -> Response:
         change = ui.services.changes.resolve(str(build.change_number), who)
         root = api._log_root(build)
         fields = api._json(build, request)
+        # The API adds ``held`` beside its other fields; ask the same question it does.
+        held = getattr(api, "_held", None)
         return {"build": build, "change": change, "api": fields,
                 "files": log_files(root), "nodes": nodes_of(root),
                 "artifacts": artifacts_of(root, fields.get("log_url")),
-                "held": fields.get("held"),
+                "held": held(build.uuid) if held is not None else fields.get("held"),
                 "duration": _seconds(build.started, build.ended)}
 
     context = await run_in_threadpool(load)

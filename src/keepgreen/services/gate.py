@@ -1,9 +1,10 @@
-"""The gate pipeline's decisions and its speculative merges, for the scheduler.
+"""The gate's own rules and its speculative merges, for the scheduler.
 
-``gate_problem`` is the gate's trigger and requirement in one: a change enters the gate when
-every submit requirement but Verified is met (Code-Review and Workflow approvals, not work in
-progress) and the CI account's Verified vote is at least +1 (Zuul's "clean check"), so the
-gate only spends nodes on changes that passed check and that humans approved.
+``approval_problem`` is the extra condition of every pipeline that submits: every submit
+requirement but Verified is met (Code-Review and Workflow approvals, not work in progress),
+so the gate never spends nodes on a change humans have not approved. ``gate_problem`` adds
+the CI account's Verified vote of at least +1 (Zuul's "clean check"), the rule operator
+commands use; the pipelines themselves state it in their ``require`` section.
 
 ``SpeculativeMerger`` builds the state an item is tested on: the branch tip with each change
 ahead of it merged in order, then the item's change. Merge commits get a fixed committer and
@@ -26,38 +27,16 @@ from keepgreen.domain.account import Principal
 from keepgreen.domain.change import MERGED, NEW, Change, PatchSet, Person
 from keepgreen.domain.refs import patch_set_ref
 from keepgreen.executor import model as ex
-from keepgreen.gating.events import APPROVAL_LOST
 from keepgreen.git.merges import MergeConflict, Merger
 from keepgreen.git.repos import Repos
 from keepgreen.services.errors import ServiceError
-from keepgreen.services.needs import NeedsService, NotEnqueueable
+from keepgreen.services.needs import NeedsService
 from keepgreen.services.submit import SubmitService
 from keepgreen.store import changes as change_store
 
 log = logging.getLogger(__name__)
 
-GATE = "gate"
 VERIFIED = "Verified"
-# The pipeline as Zuul's config language states it, so projects may list gate jobs; the
-# scheduler evaluates the trigger itself (``gate_problem``) until pipelines come from the
-# site's config project.
-GATE_PIPELINE = """\
-- pipeline:
-    name: gate
-    manager: dependent
-    trigger:
-      gerrit:
-        - event: comment-added
-          approval:
-            - Workflow: 1
-    success:
-      gerrit:
-        Verified: 2
-        submit: true
-    failure:
-      gerrit:
-        Verified: -2
-"""
 
 
 def approval_problem(submit: SubmitService, change: Change) -> str | None:
@@ -138,32 +117,6 @@ class SpeculativeMerger:
                     f"{branch} and the changes ahead of it: conflicts in "
                     f"{', '.join(exc.files) or 'the tree'}") from None
         return state
-
-
-def gate_event(submit: SubmitService, change: Change, in_gate: bool, ci_account: str, *,
-               running_jobs: bool) -> gating.Event | None:
-    """What a change's new votes mean for the gate: enqueue an approved change with a clean
-    check, dequeue a gated one that lost an approval, or nothing. Every comment re-evaluates
-    from the store, so Workflow +1 and CI's later Verified +1 both trigger, whichever comes
-    last."""
-    if in_gate:
-        # The CI account's own votes (Verified changes while gating) do not count here.
-        lost = approval_problem(submit, change)
-        if lost is None:
-            return None
-        log.info("gate: change %s leaves the gate: %s", change.number, lost)
-        return gating.Dequeue(change.number, APPROVAL_LOST, pipeline=GATE)
-    if not running_jobs:
-        return None  # no jobs run, so nothing can be gated; check logged why already
-    problem = gate_problem(submit, change, ci_account)
-    if problem is not None:
-        log.debug("gate: change %s not enqueued: %s", change.number, problem)
-        return None
-    try:
-        return needs_service(submit, ci_account).enqueue(GATE, change, approved=True)
-    except NotEnqueueable as exc:
-        log.info("gate: change %s not enqueued: %s", change.number, exc)
-        return None
 
 
 def needs_service(submit: SubmitService, ci_account: str) -> NeedsService:

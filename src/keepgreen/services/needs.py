@@ -11,8 +11,9 @@ A change needs (Zuul's dependency graph, without cycles):
 ``NeedsService.enqueue`` builds the event: the change's ``ChangeRef`` with ``needs`` filled,
 and in ``related`` every change it needs, transitively, plus the open changes that need it
 (git children and ``Depends-On`` dependents, transitively), each with its own needs and its
-gate approval (``services.gate.gate_problem``, the gate's own trigger rule), so the core can
-enqueue needed changes ahead, pull approved dependents in behind, or refuse with a reason.
+approval for the pipeline (its ``require`` section and, where it submits, Gerrit's submit
+requirements; see ``services.triggering``), so the core can enqueue needed changes ahead,
+pull approved dependents in behind, or refuse with a reason.
 Merged needed changes are passed as merged (satisfied). A change that needs an abandoned
 change, or an outdated patch set of an open one, cannot be enqueued at all:
 ``NotEnqueueable`` says why.
@@ -54,8 +55,8 @@ class _Node:
 
 
 class NeedsService:
-    """``approved`` is the gate's verdict on a change (``services.gate`` passes its
-    ``gate_problem`` rule), used for every related change."""
+    """``approved`` is the pipeline's verdict on a change (whether it could be enqueued
+    there on its own), used for every related change."""
 
     def __init__(self, submit: SubmitService, approved: Callable[[Change], bool]) -> None:
         self.db = submit.db

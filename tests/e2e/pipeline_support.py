@@ -43,7 +43,10 @@ def missing_build_tools() -> str | None:
     return Sandbox().check()
 
 
-def wait_for(what: str, probe: Callable[[], Any], server: Server, timeout: float = 60) -> Any:
+def wait_for(what: str, probe: Callable[[], Any], server: Server, timeout: float = 150) -> Any:
+    """Poll ``probe`` until it answers something true. The default leaves room for two
+    rounds of builds on a loaded machine: each build runs the base job's pre-run and
+    post-run playbooks besides its own."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = probe()

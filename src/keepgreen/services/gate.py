@@ -29,6 +29,7 @@ from keepgreen.domain.refs import patch_set_ref
 from keepgreen.executor import model as ex
 from keepgreen.git.merges import MergeConflict, Merger
 from keepgreen.git.repos import Repos
+from keepgreen.jobconf.model import Layout
 from keepgreen.services.errors import ServiceError
 from keepgreen.services.needs import NeedsService
 from keepgreen.services.submit import SubmitService
@@ -163,6 +164,15 @@ def with_queues(event: gating.Enqueue,
 
     return replace(event, change=assign(event.change),
                    related=tuple(assign(r) for r in event.related))
+
+
+def branch_queue(name: str | None, branch: str, layout: Layout) -> str | None:
+    """The change queue for a project declaring queue ``name`` on ``branch``: a ``queue``
+    object of the config project with ``per-branch: true`` gives each branch its own."""
+    if name is None:
+        return None
+    declared = layout.queues.get(name)
+    return f"{name}@{branch}" if declared is not None and declared.per_branch else name
 
 
 class SharedStates:

@@ -58,6 +58,7 @@ from keepgreen.services.gate import (
     SharedStates,
     SpeculativeConflict,
     SpeculativeMerger,
+    branch_queue,
     with_queues,
 )
 from keepgreen.services.layout import (
@@ -460,8 +461,8 @@ class Scheduler:
         if sha is None:
             return None
         try:
-            return queue_of(self.source.item_layout(self.site, project, branch, sha), project,
-                            branch)
+            layout = self.source.item_layout(self.site, project, branch, sha)
+            return branch_queue(queue_of(layout, project, branch), branch, layout)
         except (ConfigError, ValueError, GitError):
             return None
 

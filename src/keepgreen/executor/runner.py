@@ -90,6 +90,15 @@ class ProviderNodes:
                 continue
         return []
 
+    def trouble(self, nodes: Mapping[str, Node]) -> str | None:
+        """Why the nodes failed the build themselves (out of memory), or None."""
+        check = getattr(self.provider, "out_of_memory", None)
+        for node in nodes.values():
+            reason = check(node) if callable(check) else None
+            if reason:
+                return str(reason)
+        return None
+
 
 def default_ansible_playbook() -> Path:
     """The ``ansible-playbook`` of the Python running keepgreen (its virtualenv's)."""

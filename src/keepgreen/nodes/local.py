@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from keepgreen.nodes import boot, network, process, record, spawner
-from keepgreen.nodes.cgroup import NodeCgroup, NodeLimits, unavailable
+from keepgreen.nodes.cgroup import Cgroups, NodeCgroup, NodeLimits, choose
 from keepgreen.nodes.image import Image, host_image, load_image
 from keepgreen.nodes.leaks import plan_sweep
 from keepgreen.nodes.model import Node, NodeState, ResourceId
@@ -74,7 +74,10 @@ class LocalProvider:
         # Tags this provider's network namespaces, which are machine-wide (see network.names).
         self.tag = hashlib.sha256(str(self.state_root).encode()).hexdigest()[:6]
         self.limits = limits or NodeLimits()
-        self.limits_problem = unavailable() if self.limits.any else None
+        # Chosen even without limits, so the sweep still finds node cgroups left behind.
+        found = choose()
+        self.cgroups: Cgroups | None = None if isinstance(found, str) else found
+        self.limits_problem = found if isinstance(found, str) and self.limits.any else None
         if self.limits_problem:
             log.warning("provider %s: nodes run without memory and CPU limits: %s",
                         name, self.limits_problem)
@@ -182,7 +185,7 @@ class LocalProvider:
                          "the node's PID 1 to start")
         supervisor_ref = process.ref(supervisor.pid)
         node = _replace(node, pid=pid1.pid)
-        if self.limits.any and self.limits_problem is None:
+        if self.limits.any and self.cgroups is not None:
             cgroup = self._cgroup(node.id)
             cgroup.create(self.limits)
             # PID 1 is in before sshd forks anything a build runs, so all of it is limited.
@@ -237,11 +240,12 @@ class LocalProvider:
             check=False)
 
     def _cgroup(self, node_id: str) -> NodeCgroup:
-        return NodeCgroup(f"{self.tag}-{node_id}")
+        assert self.cgroups is not None
+        return self.cgroups.node(f"{self.tag}-{node_id}")
 
     def out_of_memory(self, node: Node) -> str | None:
         """Why the node failed its build for want of memory, or None if it did not."""
-        if not self.limits.memory_bytes or self.limits_problem is not None:
+        if not self.limits.memory_bytes or self.cgroups is None:
             return None
         if self._cgroup(node.id).oom_kills() == 0:
             return None
@@ -274,7 +278,7 @@ class LocalProvider:
             raise RuntimeError(f"processes of node {node_id} survived SIGKILL: "
                                + ", ".join(str(v) for v in victims if process.alive(v)))
         network.delete(names)
-        if self.limits.any and self.limits_problem is None:
+        if self.cgroups is not None:
             self._cgroup(node_id).remove()
         shutil.rmtree(state_dir, ignore_errors=True)
         if state_dir.exists():
@@ -295,7 +299,8 @@ class LocalProvider:
         return found
 
     def list_resources(self) -> list[ResourceId]:
-        """Our processes, network namespaces and state folders, tagged with node ids."""
+        """Our processes, network namespaces, state folders and cgroups, tagged with node
+        ids."""
         resources: list[ResourceId] = []
         for name in network.listed(self.tag):
             node_id = network.node_id_of(name, self.tag)
@@ -309,6 +314,10 @@ class LocalProvider:
             for entry in sorted(self.state_root.iterdir()):
                 if entry.is_dir() and not entry.name.startswith("."):
                     resources.append(ResourceId("state-dir", str(entry), entry.name))
+        mine = f"{self.tag}-"
+        for name in self.cgroups.names() if self.cgroups is not None else ():
+            if name.startswith(mine):
+                resources.append(ResourceId("cgroup", name, name[len(mine):]))
         return sorted(set(resources))
 
     def _owner_of_supervisor(self, pid: int) -> str | None:
@@ -332,7 +341,7 @@ class LocalProvider:
                           set(cleanup_ids) - busy, self._suspects)
         self._suspects = plan.suspects
         self._reap({r.node_id for r in plan.delete if r.node_id})
-        order = {"process": 0, "netns": 1, "state-dir": 2}
+        order = {"process": 0, "netns": 1, "cgroup": 2, "state-dir": 3}
         for resource in sorted(plan.delete, key=lambda r: order.get(r.kind, 3)):
             if resource.kind == "process":
                 process.kill(process.ProcessRef.parse(resource.name))
@@ -340,6 +349,11 @@ class LocalProvider:
                 for ref in network.processes_in([resource.name]):
                     process.kill(ref)
                 network.delete([resource.name])
+            elif resource.kind == "cgroup" and self.cgroups is not None:
+                try:
+                    self.cgroups.node(resource.name).remove()
+                except RuntimeError as exc:
+                    log.warning("sweep: %s; the next sweep tries again", exc)
             elif resource.kind == "state-dir":
                 shutil.rmtree(resource.name, ignore_errors=True)
         return list(plan.delete)

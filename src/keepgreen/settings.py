@@ -68,12 +68,12 @@ class Settings:
     node_memory_limit: str = field(
         default="2GiB",
         metadata=_meta("Memory limit of each local node, e.g. 2GiB or 512MiB; 0 for none. "
-                       "Needs cgroup v2."),
+                       "Needs cgroup v2 or v1 memory and cpu."),
     )
     node_cpu_limit: str = field(
         default="0",
         metadata=_meta("CPU limit of each local node in CPUs, e.g. 1.5; 0 for none. "
-                       "Needs cgroup v2."),
+                       "Needs cgroup v2 or v1 memory and cpu."),
     )
 
     @property

@@ -22,8 +22,9 @@ _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def _fail(message: str) -> None:
+    """Print one sentence saying what is wrong and exit with status 1; nothing was changed."""
     click.echo(f"keepgreen: {message}", err=True)
-    sys.exit(2)
+    sys.exit(1)
 
 
 def parse_duration(text: str) -> int | None:

@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from tests.e2e.pipeline_support import (
-    CI,
     PLAYBOOK,
     approve,
     change_info,
@@ -134,13 +133,15 @@ def test_operators_promote_dequeue_and_enqueue(gate_server: Server, make_user,
                          "--change", b)
     assert dequeued.returncode == 0, dequeued.stderr
     assert order(server, project) == [c, a]
+    b_messages = ci_messages(change_info(server, numbers["B"]), 1)
 
     for name in "CA":
         wait_for(f"change {name} to merge",
                  lambda n=numbers[name]: status(server, n) == "MERGED", server, timeout=300)
+    # The dequeued change heard nothing more from the gate: no vote, no comment.
     info = change_info(server, numbers["B"])
-    assert info["status"] == "NEW" and ci_verified(info) == 1
-    assert not [m for m in ci_messages(info, 1) if "gate" in m.lower()], ci_messages(info, 1)
+    assert info["status"] == "NEW" and ci_verified(info) not in (-2, 2)
+    assert ci_messages(info, 1) == b_messages
 
     enqueued = keepgreen(server, "enqueue", "--pipeline", "gate", "--project", project,
                          "--change", b)
@@ -163,7 +164,6 @@ def test_operators_promote_dequeue_and_enqueue(gate_server: Server, make_user,
         # C was promoted ahead of A, so A was tested on top of C.
         a_set = next(bs for bs in listed if bs["change"] == numbers["A"])
         assert a_set["changes"] == [c, a]
-    assert CI
 
 
 def test_operator_mistakes_are_plain_sentences(gate_server: Server, make_user,

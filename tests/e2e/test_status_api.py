@@ -38,3 +38,20 @@ def test_buildsets_answer_plain_errors(server: Server) -> None:
         no_change = c.get("/api/buildsets", params={"change": "999999"})
         assert no_change.status_code == 404
         assert c.post("/api/status").status_code == 405
+
+
+def test_operator_commands_over_rest_are_for_administrators(server: Server,
+                                                             make_user) -> None:
+    user = make_user(server, "someone")
+    body = {"pipeline": "gate", "project": "org/x", "change": "999999,1"}
+    with server.client(user.username, user.password) as c:
+        refused = c.post("/api/dequeue", json=body)
+    assert refused.status_code == 403 and "Administrators" in refused.text
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        assert c.post("/api/dequeue", json=body).status_code == 401
+    with server.admin_client() as c:
+        unknown = c.post("/api/dequeue", json=body)
+        assert unknown.status_code == 409 and "change 999999 does not exist" in unknown.text
+        bad = c.post("/api/promote", json={"pipeline": "gate", "changes": ["x"]})
+        assert bad.status_code == 400 and "NUMBER,PATCHSET" in bad.text
+        assert c.get("/api/enqueue").status_code == 405

@@ -1,5 +1,6 @@
 """``GET /api/status`` (the live gate) and ``GET /api/buildsets`` (the records of what was
-tested), keepgreen's own API: plain JSON, no ``)]}'`` prefix.
+tested), keepgreen's own API: plain JSON, no ``)]}'`` prefix. The administrators' operator
+commands (``web.operator_api``) are answered through here as well.
 
 An item or buildset is shown to whoever can see its change, exactly like ``/api/builds``;
 credentials are HTTP Basic as elsewhere. The status document's shape is described in
@@ -21,6 +22,7 @@ from keepgreen.services.errors import BadRequest, NotFound, ServiceError
 from keepgreen.store import builds as build_store
 from keepgreen.store.builds import BuildsetRecord
 from keepgreen.web.builds import BuildsWeb, iso
+from keepgreen.web.operator_api import OperatorApi
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 1000
 
@@ -32,13 +34,17 @@ class StatusApi:
         self.services = services
         self._auth = Router(services, [])
         self._builds = BuildsWeb(services)
+        self._operator = OperatorApi(services)
 
     @staticmethod
     def handles(path: str) -> bool:
         return path in ("/api/status", "/api/status/", "/api/buildsets",
-                        "/api/buildsets/") or path.startswith("/api/buildsets/")
+                        "/api/buildsets/") or path.startswith("/api/buildsets/") or (
+            OperatorApi.handles(path))
 
     async def __call__(self, request: Request) -> Response:
+        if OperatorApi.handles(request.url.path):
+            return await self._operator(request)
         if request.method not in ("GET", "HEAD"):
             return error_response(405, f"{request.method} is not allowed on "
                                        f"{request.url.path}")

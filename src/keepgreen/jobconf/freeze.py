@@ -22,6 +22,10 @@ from keepgreen.jobconf.source import ConfigError, Position
 COMMIT_MSG = "/COMMIT_MSG"  # Gerrit's pseudo-file for the commit message; never matched
 
 
+# Zuul's built-in job that succeeds at once; the only job that needs no "run" playbook.
+NOOP_JOB = "noop"
+
+
 class _Skip(Exception):
     """A job that does not run, with the reason."""
 
@@ -110,7 +114,7 @@ def _freeze_job(layout: Layout, name: str, pipeline_variants: list[Job], project
         raise ConfigError.at(where, f'job "{name}" may only run in post-review pipelines '
                                     f'(it uses secrets or sets "post-review"), and "{pipeline}" '
                                     "is not one")
-    if not job.run:
+    if not job.run and job.name != NOOP_JOB:
         raise ConfigError.at(where, f'job "{name}" has no "run" playbook; set "run" on the job '
                                     "or one of its parents")
     return job

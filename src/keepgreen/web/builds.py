@@ -112,7 +112,11 @@ class BuildsWeb:
             raise NotFound(f"build {uuid} not found")
         build = _record(row)
         try:
-            self.services.changes.resolve(str(build.change_number), who)
+            if build.change_number == 0:
+                # A branch update or timer build has no change: visible with its project.
+                self.services.projects.get(build.project, who)
+            else:
+                self.services.changes.resolve(str(build.change_number), who)
         except NotFound:
             # Say nothing about the change of a build the caller may not see.
             raise NotFound(f"build {uuid} not found") from None
@@ -140,25 +144,29 @@ class BuildsWeb:
             raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}")
         query = query.order_by(builds.c.started.desc(), builds.c.uuid.desc())
         # Visibility is per change, so filter in pages until ``limit`` visible builds are found.
-        seen: dict[int, bool] = {}
+        seen: dict[tuple[int, str], bool] = {}
         found: list[BuildRecord] = []
         offset, page = 0, max(limit, 100)
         while len(found) < limit:
             with self.services.db.read() as conn:
                 rows = [_record(r) for r in conn.execute(query.offset(offset).limit(page))]
             for build in rows:
-                if build.change_number not in seen:
-                    seen[build.change_number] = self._can_see(build.change_number, who)
-                if seen[build.change_number]:
+                key = (build.change_number, build.project if build.change_number == 0 else "")
+                if key not in seen:
+                    seen[key] = self._can_see(build.change_number, build.project, who)
+                if seen[key]:
                     found.append(build)
             if len(rows) < page:
                 break
             offset += page
         return JSONResponse([self._json(b, request) for b in found[:limit]])
 
-    def _can_see(self, number: int, who: Principal) -> bool:
+    def _can_see(self, number: int, project: str, who: Principal) -> bool:
         try:
-            self.services.changes.resolve(str(number), who)
+            if number == 0:  # a ref item's build: visible with its project
+                self.services.projects.get(project, who)
+            else:
+                self.services.changes.resolve(str(number), who)
         except ServiceError:
             return False
         return True

@@ -1,0 +1,89 @@
+"""The seeded config project loads as the site layout, and bad states are refused whole."""
+
+from __future__ import annotations
+
+import pytest
+
+from keepgreen.jobconf import ProjectFiles, build_layout, freeze_job_graph
+from keepgreen.jobconf.source import ConfigError, Located
+from keepgreen.jobconf.yaml_loader import load
+from keepgreen.services.layout import (
+    LayoutProblems,
+    builtin_source,
+    check_site_layout,
+    queue_of,
+    runs_in,
+)
+from keepgreen.siteconf.seeding import SEED
+
+Files = dict[str, Located | ConfigError | None]
+
+
+def seed_files(**extra: str) -> Files:
+    found: Files = {str(p.relative_to(SEED)): load(str(p.relative_to(SEED)), p.read_text())
+                    for p in sorted(SEED.glob("zuul.d/*.yaml"))}
+    for path, text in extra.items():
+        try:
+            found[path] = load(path, text)
+        except ConfigError as exc:
+            found[path] = exc
+    return found
+
+
+def test_the_seed_is_opendevs_set() -> None:
+    site = check_site_layout(seed_files(), "0" * 40)
+    assert [(p.name, p.manager) for p in site.pipelines] == [
+        ("check", "independent"), ("gate", "dependent"), ("post", "supercedent"),
+        ("promote", "supercedent"), ("periodic", "independent")]
+    gate = site.pipeline("gate")
+    assert gate is not None and gate.submits
+    assert gate.config.reporters is not None
+    assert gate.config.reporters.start.votes == (("Verified", 0),)
+    assert gate.config.reporters.failure.votes == (("Verified", -2),)
+    check = site.pipeline("check")
+    assert check is not None
+    assert "start" in gate.reporting and "start" not in check.reporting
+    periodic = site.pipeline("periodic")
+    assert periodic is not None and [t.text for t in periodic.rules.timers] == ["0 2 * * *"]
+
+
+def test_the_config_project_runs_noop_in_check_and_gate() -> None:
+    site = check_site_layout(seed_files(), None)
+    assert site.layout is not None
+    for pipeline in ("check", "gate"):
+        assert runs_in(site.layout, "config", "main", pipeline)
+        graph = freeze_job_graph(site.layout, project="config", branch="main",
+                                 pipeline=pipeline)
+        assert graph.names == ("noop",)
+        assert not graph.jobs[0].playbooks and not graph.jobs[0].nodeset.nodes
+    assert not runs_in(site.layout, "config", "main", "post")
+
+
+def test_project_jobs_inherit_the_base_jobs_trusted_playbooks() -> None:
+    app = load(".zuul.yaml", "- job:\n    name: unit\n    run: playbooks/unit.yaml\n"
+                             "- project:\n    queue: integrated\n    check:\n      jobs: [unit]\n")
+    layout = build_layout([ProjectFiles("config", "main", seed_files(), trusted=True),
+                           builtin_source(),
+                           ProjectFiles("org/app", "main", {".zuul.yaml": app})])
+    assert not layout.errors
+    unit = freeze_job_graph(layout, project="org/app", branch="main", pipeline="check").jobs[0]
+    assert [(p.path, p.trusted) for p in unit.pre_run] == [("playbooks/base/pre.yaml", True)]
+    assert [(p.path, p.trusted) for p in unit.post_run] == [("playbooks/base/post.yaml", True)]
+    assert queue_of(layout, "org/app", "main") == "integrated"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("- pipeline:\n    name: nightly\n    manager: independent\n    trigger:\n      gerrit:\n"
+     "        - event: patchset-uploaded\n", 'zuul.d/nightly.yaml:2: pipeline "nightly": '
+                                             'trigger gerrit entry 1 has unknown event'),
+    ("- pipeline:\n    name: nightly\n    manager: sideways\n    trigger: {}\n",
+     "zuul.d/nightly.yaml:3:14:"),
+    ("- pipeline:\n    name: nightly\n    manager: independent\n    trigger:\n      timer:\n"
+     "        - time: '0 26 * * *'\n", "'0 26 * * *': '26' is not a valid hour"),
+    ("- pipeline:\n    name: nightly\n    manager: independent\n    trigger: {}\n"
+     "    success:\n      gerrit:\n        Verified: yes\n", 'gives label "Verified" the value'),
+])
+def test_a_broken_pipeline_names_file_and_line(text: str, expected: str) -> None:
+    with pytest.raises(LayoutProblems) as raised:
+        check_site_layout(seed_files(**{"zuul.d/nightly.yaml": text}), None)
+    assert any(expected in problem for problem in raised.value.problems), raised.value.problems

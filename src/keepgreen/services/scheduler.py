@@ -282,7 +282,13 @@ class Scheduler:
 
     def _perform(self, action: gating.Action) -> None:
         if isinstance(action, gating.RequestMerge):
-            merged = self._merge(action)
+            try:
+                merged = self._merge(action)
+            except Exception as exc:  # noqa: BLE001 - one item must not stop the pipelines
+                log.exception("%s: preparing %s failed", action.pipeline, action.change)
+                merged = gating.MergeCompleted(
+                    action.buildset, CONFIG_ERROR,
+                    message=f"the state to test could not be prepared ({exc})")
             self.records.merged(action, merged)
             self._pending.append(merged)
         elif isinstance(action, gating.StartBuild):

@@ -5,7 +5,8 @@ places the sources on each node) runs a project's jobs; a ``recheck`` comment re
 the gate votes Verified 0 when it starts; a post job runs once the change merged. A change to
 ``config`` adding an ``experimental`` pipeline is itself checked, gated and merged, and then
 the new pipeline runs; a broken pipeline definition is reported as a configuration error
-naming file and line.
+naming file and line. A timer pipeline runs the tip of a branch, and a bad state of
+``config`` pushed past review is not loaded while the running layout carries on.
 """
 
 from __future__ import annotations
@@ -238,3 +239,61 @@ def test_broken_pipeline_definition_is_a_config_error(site: Server, make_user,
     with site.client() as c:
         merged = gerrit_json(c.get("/changes/", params={"q": "project:config status:merged"}))
     assert all(m["subject"] != "Add a nightly pipeline" for m in merged)
+
+
+MINUTELY = """\
+- pipeline:
+    name: minutely
+    description: Runs every minute, to see timers work.
+    manager: independent
+    post-review: true
+    trigger:
+      timer:
+        - time: '* * * * *'
+"""
+
+
+def test_timer_pipeline_and_a_bad_config_state_pushed_directly(
+        site: Server, tmp_path: Path, project_name: str) -> None:
+    admin = GitUser(tmp_path / "home-admin", site, site.admin, site.admin_password)
+    config = admin.clone("config", tmp_path / "config")
+    admin.commit(config, "zuul.d/minutely.yaml", MINUTELY, "Add a pipeline that runs every "
+                                                            "minute")
+    pushed = admin.push(config, "HEAD:refs/heads/main")
+    assert pushed.returncode == 0, pushed.stderr
+
+    site.create_project(project_name)
+    repo = admin.clone(project_name, tmp_path / "app")
+    jobs = f"""\
+- job:
+    name: tick
+    run: playbooks/true.yaml
+{NODESET}
+- project:
+    minutely:
+      jobs: [tick]
+"""
+    for path, text in ((".zuul.yaml", jobs), ("playbooks/true.yaml", TRUE_PLAYBOOK)):
+        admin.commit(repo, path, text, f"Add {path}")
+    pushed = admin.push(repo, "HEAD:refs/heads/main")
+    assert pushed.returncode == 0, pushed.stderr
+
+    ticks = wait_for("a build of the timer pipeline", lambda: [
+        b for b in builds(site, project=project_name, pipeline="minutely")
+        if b.get("result")], site, timeout=200)
+    assert ticks[0]["job"] == "tick" and ticks[0]["result"] == "SUCCESS"
+    assert ticks[0]["change"] == 0  # a branch tip, not a change
+
+    # A state of config that does not validate is not loaded: the running layout stays.
+    # (Creating the project committed to config too.)
+    admin.git("pull", "-q", "--rebase", "origin", "main", cwd=config)
+    admin.commit(config, "zuul.d/broken.yaml", BROKEN, "Break a pipeline")
+    pushed = admin.push(config, "HEAD:refs/heads/main")
+    assert pushed.returncode == 0, pushed.stderr
+    logged = wait_for("the refusal in the log", lambda: "previous layout keeps running" in
+                      site.log() and site.log(), site)
+    assert re.search(r'zuul\.d/broken\.yaml:[23]: pipeline "nightly"', logged), logged[-2000:]
+    count = len(ticks)
+    wait_for("the timer pipeline to keep running", lambda: len([
+        b for b in builds(site, project=project_name, pipeline="minutely")
+        if b.get("result")]) > count, site, timeout=200)

@@ -95,6 +95,8 @@ EXPERIMENTAL = r"""- pipeline:
       gerrit:
         - event: comment-added
           comment: (?i)^(Patch Set [0-9]+:)?( [\w\\+-]*)*(\n\n)?\s*check experimental\s*$
+    enqueue:
+      gerrit: {}
     success:
       gerrit: {}
     failure:
@@ -217,9 +219,11 @@ def test_config_change_adds_a_pipeline(site: Server, make_user, project_name,
     assert not any("experiment SUCCESS" in m for m in ci_messages(change_info(site, change), 1))
     comment(site, dave, change, "check experimental")
     found = wait_for("the experimental report", lambda: [
-        m for m in ci_messages(change_info(site, change), 1) if "experimental pipeline" in m],
-        site)
+        m for m in ci_messages(change_info(site, change), 1)
+        if "succeeded (experimental pipeline)" in m], site)
     assert "experiment SUCCESS" in found[0], found[0]
+    messages = ci_messages(change_info(site, change), 1)
+    assert any("enqueued in the experimental pipeline" in m for m in messages), messages
     assert ci_verified(change_info(site, change)) == 1  # no vote from experimental
 
 

@@ -21,7 +21,7 @@ from types import MappingProxyType
 
 from keepgreen import gating
 from keepgreen.domain.project import SITE_CONFIG
-from keepgreen.gating.pipeline import ReporterError, reporters_from
+from keepgreen.gating.pipeline import Reporter, ReporterError, parse_reporter, reporters_from
 from keepgreen.gating.triggers import PipelineRules, RuleError, parse_rules
 from keepgreen.gating.window import (
     WindowPolicy,
@@ -81,6 +81,8 @@ class PipelineDef:
     rules: PipelineRules
     reporting: frozenset[str]
     submits: bool
+    enqueue: Reporter | None = None
+    """The ``enqueue`` reporter (the gate core does not report enqueues itself)."""
 
 
 @dataclass(frozen=True)
@@ -116,8 +118,10 @@ def pipeline_def(pipeline: Pipeline) -> PipelineDef:
     config = gating.PipelineConfig(pipeline.name, pipeline.manager, window=policy,
                                    reporters=reporters)
     gating.initial_state([config])  # the core's own checks (manager)
+    enqueue = sections.get("enqueue")
     return PipelineDef(pipeline.name, pipeline.manager, pipeline.description, config, rules,
-                       reporting, reporters.success.submit)
+                       reporting, reporters.success.submit,
+                       parse_reporter(enqueue, "enqueue") if enqueue is not None else None)
 
 
 def check_site_layout(files: Files, sha: str | None) -> SiteLayout:

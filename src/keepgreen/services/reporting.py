@@ -58,6 +58,17 @@ class Reporting:
         voted = self._review(action, message if comment else "", dict(action.votes))
         return self._submit(action, voted) if action.submit else None
 
+    def enqueued(self, site: SiteLayout, pipeline: str, item: gating.Item) -> None:
+        """Report that ``item`` entered ``pipeline``, if its ``enqueue`` reporter says so."""
+        definition = site.pipeline(pipeline)
+        if definition is None or definition.enqueue is None or item.change.is_ref:
+            return
+        reporter = definition.enqueue
+        message = f"Change {item.change.key} was enqueued in the {pipeline} pipeline."
+        action = gating.Report(pipeline=pipeline, item=item.id, change=item.change,
+                               kind="enqueue", message=message, votes=reporter.votes)
+        self._review(action, message if reporter.comment else "", dict(reporter.votes))
+
     def _review(self, action: gating.Report, message: str, votes: dict[str, int]) -> bool:
         """Comment and vote as the CI account; True when the votes were recorded."""
         found = self.load(action.change.number, action.change.patchset)

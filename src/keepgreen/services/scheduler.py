@@ -264,12 +264,23 @@ class Scheduler:
         """Step the core with ``event`` and with every event its actions lead to, in order."""
         if isinstance(event, gating.Enqueue) and not event.change.is_ref:
             event = with_queues(event, self._queue_of)
+        before = self._item_ids(event)
         self._pending.append(event)
         while self._pending:
             self.state, actions = gating.step(self.state, self._pending.popleft())
             for action in actions:
                 self._perform(action)
         self.records.settle(self.state)
+        if isinstance(event, gating.Enqueue):
+            pipeline = self.state.pipeline(event.pipeline)
+            for _, item in pipeline.items() if pipeline is not None else ():
+                if item.live and item.id not in before:
+                    self.reporting.enqueued(self.site, event.pipeline, item)
+
+    def _item_ids(self, event: gating.Event) -> set[int]:
+        pipeline = (self.state.pipeline(event.pipeline)
+                    if isinstance(event, gating.Enqueue) else None)
+        return {item.id for _, item in pipeline.items()} if pipeline is not None else set()
 
     def status(self, project: str | None = None,
                visible: Callable[[int], bool] | None = None) -> dict[str, Any]:

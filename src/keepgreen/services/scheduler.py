@@ -74,6 +74,7 @@ from keepgreen.services.reporting import Reporting
 from keepgreen.services.review import ReviewService
 from keepgreen.services.submit import SubmitService
 from keepgreen.services.triggering import Triggering
+from keepgreen.siteconf.check import check_config_change
 from keepgreen.store import builds as build_store
 from keepgreen.store import events as event_store
 from keepgreen.store.clock import utcnow
@@ -380,8 +381,6 @@ class Scheduler:
     def _check_config(self, sha: str, message: str) -> tuple[str, tuple[str, ...]]:
         """Problems of a ``config`` state (as one message, file and line first on each
         line; empty when there are none) and the plan of what merging it would do."""
-        from keepgreen.siteconf.check import check_config_change
-
         lines: list[str] = []
         try:
             check_site_layout(self.source.files(CONFIG_PROJECT, sha), sha)

@@ -50,7 +50,6 @@ from keepgreen.services.siteconf import SiteConfigService, review_reporter
 from keepgreen.services.submit import SubmitService
 from keepgreen.settings import Settings
 from keepgreen.store.db import Database
-from keepgreen.web import pages
 from keepgreen.web import ui as ui_pages
 from keepgreen.web.builds import BuildsWeb
 from keepgreen.web.git_http import GitHttp, parse_git_path
@@ -196,11 +195,6 @@ def build_app(services: Services) -> Starlette:
             return await builds_web(request)
         if StatusApi.handles(path):
             return await status_api(request)
-        if path == "/":
-            return await pages.landing(request, services)
-        if path.startswith("/c/") and "/+/" in path:
-            project, _, number = path[3:].partition("/+/")
-            return await pages.change_page(request, services, project, number.strip("/"))
         return await router(request)
 
     @contextlib.asynccontextmanager

@@ -85,6 +85,8 @@ APP_CONFIG = f"""\
       jobs: [slow]
     post:
       jobs: [publish]
+    promote:
+      jobs: [publish]
 """
 
 EXPERIMENTAL = r"""- pipeline:
@@ -139,7 +141,7 @@ def builds(server: Server, **params: str) -> list[dict[str, Any]]:
         return found
 
 
-def test_recheck_gate_start_vote_and_post(site: Server, make_user, project_name,
+def test_recheck_gate_start_vote_post_and_promote(site: Server, make_user, project_name,
                                           tmp_path: Path) -> None:
     site.create_project(project_name)
     alice, bob = make_user(site, "alice"), make_user(site, "bob")
@@ -177,7 +179,12 @@ def test_recheck_gate_start_vote_and_post(site: Server, make_user, project_name,
     post = wait_for("the post build", lambda: [
         b for b in builds(site, project=project_name, pipeline="post")
         if b.get("result")], site, timeout=180)
-    assert [(b["job"], b["result"]) for b in post] == [("publish", "SUCCESS")]
+    assert [(b["job"], b["result"], b["change"]) for b in post] == [("publish", "SUCCESS", 0)]
+    promote = wait_for("the promote build", lambda: [
+        b for b in builds(site, project=project_name, pipeline="promote")
+        if b.get("result")], site)
+    assert [(b["job"], b["result"], b["change"]) for b in promote] == [
+        ("publish", "SUCCESS", number)]
 
 
 def test_config_change_adds_a_pipeline(site: Server, make_user, project_name,

@@ -16,6 +16,7 @@ import pytest
 from keepgreen import settings as settings_mod
 from keepgreen.store import builds as build_store
 from keepgreen.store.db import Database
+from tests.e2e.gitreview_support import git_review, gitreview_clone, review_change
 from tests.e2e.pipeline_support import (
     PLAYBOOK,
     change_info,
@@ -71,11 +72,12 @@ def test_check_votes_on_jobs_from_the_change(ci_server: Server, make_user, proje
                                              tmp_path: Path) -> None:
     ci_server.create_project(project_name)
     alice = make_user(ci_server, "alice")
-    repo = alice.clone(project_name, tmp_path / "work")
+    repo = gitreview_clone(alice, project_name, tmp_path / "work")
+    git_review(alice, repo, "-s")  # installs the commit-msg hook from the server
 
-    push_change(alice, repo, {".zuul.yaml": JOB_CONFIG,
-                              "playbooks/hello.yaml": PLAYBOOK.format(command="true")},
-                "Add a hello job")
+    review_change(alice, repo, {".zuul.yaml": JOB_CONFIG,
+                                "playbooks/hello.yaml": PLAYBOOK.format(command="true")},
+                  "Add a hello job")
     number = only_change(ci_server, project_name, "Add a hello job")
     info = wait_for("Verified +1 from the CI account",
                     lambda: (i := change_info(ci_server, number)) and ci_verified(i) and i,
@@ -87,7 +89,7 @@ def test_check_votes_on_jobs_from_the_change(ci_server: Server, make_user, proje
     # The change's own config is used: breaking its playbook fails its next patch set.
     (repo / "playbooks/hello.yaml").write_text(PLAYBOOK.format(command="false"))
     alice.git("commit", "-qa", "--amend", "--no-edit", cwd=repo)
-    assert alice.push(repo).returncode == 0
+    git_review(alice, repo)
     info = wait_for("Verified -1 on patch set 2",
                     lambda: (i := change_info(ci_server, number))
                     and ci_messages(i, 2) and i, ci_server)

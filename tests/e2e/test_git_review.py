@@ -10,41 +10,11 @@ git-review prints, what git shows, and what the server's REST API answers.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
+from tests.e2e.gitreview_support import git_review, gitreview_clone
 from tests.support import GitUser, Server, gerrit_json
-
-GIT_REVIEW_BIN = os.path.dirname(sys.executable)
-
-
-def gitreview_clone(user: GitUser, project: str, dest: Path) -> Path:
-    """Clone ``project`` and drop in the ``.gitreview`` a project would ship."""
-    repo = user.clone(project, dest, hook=False)
-    port = user.server.url.rstrip("/").rsplit(":", 1)[1]
-    (repo / ".gitreview").write_text(
-        f"[gerrit]\nhost=127.0.0.1\nport={port}\nproject={project}\n"
-        "scheme=http\ndefaultbranch=main\n")
-    # Present but not committed: keep it out of the changes under review.
-    with open(repo / ".git" / "info" / "exclude", "a") as exclude:
-        exclude.write(".gitreview\n")
-    user.git("config", "gitreview.username", user.username or "", cwd=repo)
-    return repo
-
-
-def git_review(user: GitUser, repo: Path, *args: str,
-               expect: int = 0) -> subprocess.CompletedProcess[str]:
-    """Run ``git review`` as ``user`` in ``repo``; assert on its exit status."""
-    env = dict(user.env, PATH=GIT_REVIEW_BIN + os.pathsep + user.env["PATH"])
-    proc = subprocess.run(["git", "review", *args], cwd=repo, env=env, text=True,
-                          stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
-    assert proc.returncode == expect, (
-        f"git review {' '.join(args)} exited {proc.returncode}:\n"
-        f"{proc.stdout}\n{proc.stderr}\n--- server log (tail) ---\n"
-        f"{user.server.log()[-4000:]}")
-    return proc
 
 
 def open_changes(server: Server, project: str, *options: str) -> list[dict[str, Any]]:

@@ -9,6 +9,18 @@ from pathlib import Path
 import pytest
 
 from keepgreen.services.siteconf import CRASH_AT
+from tests.e2e.gitreview_support import git_review, gitreview_clone, review_change
+from tests.e2e.pipeline_support import (
+    approve,
+    change_info,
+    ci_messages,
+    ci_verified,
+    only_change,
+    push_change,
+    scheduler_caught_up,
+    status,
+    wait_for,
+)
 from tests.support import GitUser, Server, gerrit_json, start_server
 from tests.unit.test_siteconf_model import APP
 
@@ -114,34 +126,61 @@ def _restart(old: Server) -> Server:
     raise AssertionError("the server did not come back")
 
 
-@pytest.mark.skip(reason="waits for the check and gate pipelines to run changes to config "
-                         "through keepgreen.siteconf.check.check_config_change in their merge "
-                         "step (seeded noop jobs for config)")
 def test_a_new_project_the_openstack_way_in_one_reviewed_change(server: Server, make_user,  # type: ignore[no-untyped-def]
                                                                 tmp_path: Path) -> None:
-    from tests.e2e.pipeline_support import approve, change_info, only_change, push_change, wait_for
-
     alice, bob = make_user(server, "alice"), make_user(server, "bob")
     core1 = make_user(server, "core", groups=["Administrators"])
     core2 = make_user(server, "core", groups=["Administrators"])
-    repo = alice.clone("config", tmp_path / "config")
+    repo = gitreview_clone(alice, "config", tmp_path / "config")
+    git_review(alice, repo, "-s")
     app = APP.replace("members: [bob, alice]", f"members: [{bob.username}]")
-    push_change(alice, repo, {"resources/app.yaml": app}, "Add org/app")
+    review_change(alice, repo, {"resources/app.yaml": app}, "Add org/app")
     number = only_change(server, "config", "Add org/app")
-    wait_for("the plan on the change", lambda: any(
-        "create project `org/app` with group `org/app-core`" in m["message"]
-        for m in change_info(server, number).get("messages", [])), server)
+    info = wait_for("the plan on the change", lambda: (i := change_info(server, number))
+                    and ci_verified(i) and i, server)
+    assert ci_verified(info) == 1
+    report = "\n".join(ci_messages(info, 1))
+    assert "Plan:" in report and "create project `org/app` with group `org/app-core`" in report
+    assert server.admin_client().get("/a/projects/org%2Fapp").status_code == 404
+
     approve(server, number, core1, core2)
+    wait_for("the gate to merge the config change",
+             lambda: status(server, number) == "MERGED", server)
     wait_for("org/app", lambda: server.admin_client().get("/a/projects/org%2Fapp")
-             .status_code == 200, server, timeout=120)
-    project = make_user(server)
-    assert project is not None
+             .status_code == 200, server, timeout=60)
     for user, allowed in ((bob, True), (alice, False)):
         clone = user.clone("org/app", tmp_path / f"app-{user.username}")
         push_change(user, clone, {"README": user.username}, f"Change by {user.username}")
         change = only_change(server, "org/app", f"Change by {user.username}")
-        with server.client(bob.username if allowed else alice.username,
-                           bob.password if allowed else alice.password) as c:
+        with server.client(user.username, user.password) as c:
             voted = c.post(f"/a/changes/{change}/revisions/current/review",
                            json={"labels": {"Code-Review": 2}})
         assert (voted.status_code == 200) is allowed, voted.text
+
+
+def test_a_config_change_naming_a_missing_group_gets_an_error_and_cannot_merge(
+        server: Server, make_user, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    alice = make_user(server, "alice")
+    core1 = make_user(server, "core", groups=["Administrators"])
+    core2 = make_user(server, "core", groups=["Administrators"])
+    repo = gitreview_clone(alice, "config", tmp_path / "config")
+    git_review(alice, repo, "-s")
+    broken = APP.replace("org/app", "org/broken").replace(
+        "{group: org/broken-core, range: -2..+2}", "{group: org/nobody, range: -2..+2}")
+    review_change(alice, repo, {"resources/broken.yaml": broken}, "Add org/broken")
+    number = only_change(server, "config", "Add org/broken")
+    info = wait_for("the config error on the change", lambda: (i := change_info(server, number))
+                    and ci_verified(i) and i, server)
+    assert ci_verified(info) == -1
+    report = "\n".join(ci_messages(info, 1))
+    line = broken.splitlines().index("          - {group: org/nobody, range: -2..+2}") + 1
+    assert f"resources/broken.yaml:{line}:" in report and "org/nobody" in report, report
+
+    approve(server, number, core1, core2)
+    # Give the gate every chance to act on the approval before looking.
+    wait_for("the scheduler to read the approval", lambda: scheduler_caught_up(server), server)
+    with server.admin_client() as admin:
+        submit = admin.post(f"/a/changes/{number}/submit")
+    assert submit.status_code == 409, submit.text
+    assert status(server, number) == "NEW"
+    assert server.admin_client().get("/a/projects/org%2Fbroken").status_code == 404

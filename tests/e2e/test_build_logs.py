@@ -170,6 +170,8 @@ def test_list_filter_and_show(site: Site) -> None:
         assert [b["uuid"] for b in c.get("/api/builds", params={
             "job": job, "change": site.private_change}).json()] == [hidden]
         assert_one_line(c.get("/api/builds", params={"limit": "many"}), 400)
+    # One build by uuid says what the list says, and also whether its node is held.
+    assert first.pop("held") is None
     assert first == listed[1]
     assert first["pipeline"] == "check" and first["project"] == site.public
     assert first["change"] == site.public_change and first["patchset"] == 1

@@ -72,8 +72,10 @@ class OutputLog:
 
 
 def run(argv: Sequence[str], env: Mapping[str, str], log: OutputLog, *,
-        timeout: float | None, abort: threading.Event) -> ProcessOutcome:
-    """Run ``argv`` to the end, the deadline or an abort, whichever comes first."""
+        timeout: float | None, abort: threading.Event,
+        watch: Callable[[], None] | None = None) -> ProcessOutcome:
+    """Run ``argv`` to the end, the deadline or an abort, whichever comes first.
+    ``watch`` is called about ten times a second while it runs, and once after it ended."""
     started = time.monotonic()
     tail: list[str] = []
     try:
@@ -103,6 +105,8 @@ def run(argv: Sequence[str], env: Mapping[str, str], log: OutputLog, *,
             break
         except subprocess.TimeoutExpired:
             pass
+        if watch is not None:
+            watch()
         if abort.is_set():
             aborted = True
         elif deadline is not None and time.monotonic() >= deadline:
@@ -114,6 +118,8 @@ def run(argv: Sequence[str], env: Mapping[str, str], log: OutputLog, *,
     reader.join(timeout=10)
     if process.stdout is not None:
         process.stdout.close()
+    if watch is not None:
+        watch()
     return ProcessOutcome(None if (timed_out or aborted) else process.returncode,
                           timed_out=timed_out, aborted=aborted,
                           seconds=time.monotonic() - started, tail=tuple(tail))
@@ -124,6 +130,37 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+class EventTail:
+    """Follows the ``keepgreen_events`` file while the playbook writes it: ``new`` returns
+    the events of the lines completed since the last call (a line still being written is
+    left for the next one)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._offset = 0
+
+    def new(self) -> list[dict[str, Any]]:
+        try:
+            with self.path.open("rb") as handle:
+                handle.seek(self._offset)
+                chunk = handle.read()
+        except OSError:
+            return []
+        end = chunk.rfind(b"\n")
+        if end < 0:
+            return []
+        self._offset += end + 1
+        events: list[dict[str, Any]] = []
+        for line in chunk[:end].decode("utf-8", errors="replace").splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                events.append(event)
+        return events
 
 
 def read_events(path: Path) -> list[dict[str, Any]]:

@@ -11,6 +11,13 @@ One attempt: prepare the build folder (``jobdir``), copy the repositories under 
 then run the pre-run, run and post-run playbooks, each in its own sandboxed
 ``ansible-playbook``. ``timeout`` bounds pre-run and run together; each post-run
 playbook gets ``post_timeout``; post-run playbooks see ``zuul_success``.
+
+Early failure (Zuul's): the executor follows the ``keepgreen_events`` file of each run
+playbook while it runs; the first task that fails for good (not ignored, not in a block
+that rescues it) calls the build's ``on_early_failure`` once with a one-line reason, so a
+gate can reset the items behind before the build ends. The build itself goes on (post-run
+included) and reports its final result as usual; pre-run and post-run failures never
+signal (a pre-run failure is retried, a post-run one comes after the run's verdict).
 """
 
 from __future__ import annotations
@@ -24,20 +31,23 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
 from keepgreen.executor import ansible_process, verdict, zuulvars
-from keepgreen.executor.ansible_process import LineSink, OutputLog
+from keepgreen.executor.ansible_process import EventTail, LineSink, OutputLog
 from keepgreen.executor.jobdir import JobDir, JobDirError
 from keepgreen.executor.model import AttemptRecord, BuildRequest, BuildResult, Playbook, Result
 from keepgreen.executor.relay import NodeRelay
 from keepgreen.executor.sandbox import PLUGINS, RELAY, Sandbox, python_roots
 from keepgreen.executor.verdict import PlaybookRun, Status, Verdict
 from keepgreen.nodes.model import Node, Provider
+
+EarlyFailureSink = Callable[[str], None]
+"""Told once, with a one-line reason, that a build's run playbook has a failed task."""
 
 
 class NodeUnavailable(RuntimeError):
@@ -143,8 +153,12 @@ class Executor:
 
     # --- a whole build, with its nodes and retries ------------------------------------
 
-    def run_build(self, request: BuildRequest, on_line: LineSink | None = None) -> BuildResult:
+    def run_build(self, request: BuildRequest, on_line: LineSink | None = None, *,
+                  on_early_failure: EarlyFailureSink | None = None) -> BuildResult:
+        """Run every attempt the build needs. ``on_early_failure`` is called (at most once,
+        from this thread) as soon as a task of a run playbook fails for good."""
         started = time.time()
+        early = _EarlyFailure(on_early_failure) if on_early_failure is not None else None
         records: list[AttemptRecord] = []
         job = request.job
         last: AttemptOutcome | None = None
@@ -167,7 +181,8 @@ class Executor:
                                     last)
             ended: Result | None = None
             try:
-                last = self.run_attempt(attempt, nodes, on_line, preamble=preamble)
+                last = self.run_attempt(attempt, nodes, on_line, preamble=preamble,
+                                        on_early_failure=early)
                 last = self._check_nodes(last, nodes, on_line)
                 ended = last.verdict.result
             finally:
@@ -244,7 +259,8 @@ class Executor:
 
     def run_attempt(self, request: BuildRequest, nodes: Mapping[str, Node],
                     on_line: LineSink | None = None, *,
-                    preamble: Sequence[str] = ()) -> AttemptOutcome:
+                    preamble: Sequence[str] = (),
+                    on_early_failure: EarlyFailureSink | None = None) -> AttemptOutcome:
         """Run the playbooks of one attempt on ``nodes`` (keyed by node-set name).
 
         Whatever goes wrong on the executor's side ends the attempt with ERROR and the
@@ -266,7 +282,7 @@ class Executor:
                 log.line(line)
             log.on_line = on_line
             self._prepare(request, nodes, jobdir, log, relays)
-            runs.extend(self._phases(request, jobdir, log))
+            runs.extend(self._phases(request, jobdir, log, on_early_failure))
             returned = jobdir.zuul_return()
         except Exception as exc:
             what = str(exc) or type(exc).__name__
@@ -321,8 +337,8 @@ class Executor:
         for relay in relays:
             relay.start()
 
-    def _phases(self, request: BuildRequest, jobdir: JobDir,
-                log: OutputLog) -> list[PlaybookRun]:
+    def _phases(self, request: BuildRequest, jobdir: JobDir, log: OutputLog,
+                early: EarlyFailureSink | None = None) -> list[PlaybookRun]:
         job = request.job
         runs: list[PlaybookRun] = []
         begun = time.monotonic()
@@ -345,7 +361,7 @@ class Executor:
             achieved = None  # every level's pre-run ran: all post-run playbooks run
             for index, playbook in enumerate(job.run):
                 run = self._playbook(jobdir, log, "run", index, playbook,
-                                     (remaining(), job.timeout), {})
+                                     (remaining(), job.timeout), {}, early)
                 runs.append(run)
                 if run.status is not Status.OK:
                     break
@@ -377,8 +393,10 @@ class Executor:
 
     def _playbook(self, jobdir: JobDir, log: OutputLog, phase: str, index: int,
                   playbook: Playbook, limits: tuple[float | None, float | None],
-                  extra: Mapping[str, Any]) -> PlaybookRun:
-        """Run one playbook; ``limits`` is (seconds it may take, the job's limit)."""
+                  extra: Mapping[str, Any],
+                  early: EarlyFailureSink | None = None) -> PlaybookRun:
+        """Run one playbook; ``limits`` is (seconds it may take, the job's limit).
+        ``early`` is told of the first failed task while the playbook runs."""
         timeout, limit = limits
         label = playbook.label
         if self._abort.is_set():
@@ -411,12 +429,55 @@ class Executor:
                "KEEPGREEN_RESULTS": str(jobdir.results)}
         where = {"pre": "pre-run", "run": "run", "post": "post-run"}[phase]
         log.line(f"[executor] {where} playbook {label} starting")
-        outcome = ansible_process.run(argv, env, log, timeout=timeout, abort=self._abort)
+        outcome = ansible_process.run(argv, env, log, timeout=timeout, abort=self._abort,
+                                      watch=_failure_watch(events, early, log))
         run = ansible_process.classify(phase, label, outcome,
                                        ansible_process.read_events(events), limit)
         log.line(f"[executor] {where} playbook {label}: {run.status.value} "
                  f"({outcome.seconds:.2f} s)")
         return run
+
+
+class _EarlyFailure:
+    """Passes the first early failure of a build on, and only the first."""
+
+    def __init__(self, sink: EarlyFailureSink) -> None:
+        self.sink = sink
+        self.told = False
+
+    def __call__(self, reason: str) -> None:
+        if self.told:
+            return
+        self.told = True
+        try:
+            self.sink(reason)
+        except Exception:  # noqa: BLE001 - whoever listens must not break the build
+            pass
+
+
+def _failure_watch(events: Path, early: EarlyFailureSink | None,
+                   log: OutputLog) -> Callable[[], None] | None:
+    """A watch for ``ansible_process.run`` that tells ``early`` of a failed task as soon
+    as the callback plugin records one."""
+    if early is None:
+        return None
+    tail = EventTail(events)
+    seen: list[bool] = []
+
+    def watch() -> None:
+        if seen:
+            return
+        for event in tail.new():
+            if event.get("event") == "failed":
+                seen.append(True)
+                reason = verdict.one_line(
+                    f"task {event.get('task')!r} failed on {event.get('host')}: "
+                    f"{event.get('msg') or 'no message'}")
+                log.line(f"[executor] early failure: {reason}")
+                early(reason)
+                return
+
+    return watch
 
 
 @dataclass

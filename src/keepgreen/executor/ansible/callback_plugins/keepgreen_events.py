@@ -2,8 +2,11 @@
 
 The stdout callback prints the log people read; this one writes what the executor needs
 to explain a result in one line (which task failed on which host, and its message) to the
-file named by ``KEEPGREEN_EVENTS``. Errors that a block rescues or ``ignore_errors``
-swallows are not recorded: they do not fail the playbook.
+file named by ``KEEPGREEN_EVENTS``, one line as each happens, so the executor can follow
+the file while the playbook runs (Zuul's early failure: a failed task of a run playbook
+means the build will fail). Errors ``ignore_errors`` swallows are not recorded; a failure
+inside the ``block`` section of a block that has a ``rescue`` is recorded as ``rescued``,
+not ``failed``: it does not fail the playbook.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 
+from ansible.playbook.block import Block
 from ansible.plugins.callback import CallbackBase
 
 DOCUMENTATION = """
@@ -63,9 +67,26 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_play_start(self, play: object) -> None:
         self._play = play.get_name() if hasattr(play, "get_name") else ""
 
-    def v2_runner_on_failed(self, result: object, ignore_errors: bool = False) -> None:
-        if not ignore_errors:
-            self._write("failed", result)
+    def v2_runner_on_failed(self, result: object, ignore_errors: bool | None = False) -> None:
+        if ignore_errors:
+            return
+        self._write("rescued" if _rescuable(getattr(result, "_task", None)) else "failed",
+                    result)
 
     def v2_runner_on_unreachable(self, result: object) -> None:
         self._write("unreachable", result)
+
+
+def _rescuable(task: object) -> bool:
+    """Whether a failure of ``task`` is caught by a ``rescue``: some enclosing block has a
+    rescue section and the task (or the include or block holding it) sits in that block's
+    ``block`` section, not in its ``rescue`` or ``always``."""
+    child = task
+    parent = getattr(task, "_parent", None)
+    while child is not None and parent is not None:
+        if isinstance(parent, Block) and parent.rescue:
+            mark = getattr(child, "_uuid", None)
+            if any(getattr(t, "_uuid", None) == mark for t in parent.block):
+                return True
+        child, parent = parent, getattr(parent, "_parent", None)
+    return False

@@ -21,7 +21,12 @@ the report under "Plan:".
 
 Threads: one loop thread owns the gate state and does every ``step``; build threads only run
 the executor and hand their results back through a queue, so the core is never shared.
-Builds that were running when the process stopped are not resumed.
+
+Restarts (``services.pipeline_items``): the live items of every pipeline are kept in the
+store as they enter and leave; on start, builds and buildsets the stopped process left
+without a result are closed as ABORTED, and once the layout is loaded the loop thread
+enqueues the recorded items again, in the same pipelines and order. Their builds run again
+from the start; builds that were running are not resumed.
 """
 
 from __future__ import annotations
@@ -70,6 +75,7 @@ from keepgreen.services.layout import (
     queue_of,
 )
 from keepgreen.services.operator import OperatorCommands
+from keepgreen.services.pipeline_items import QueuedItems, restored_enqueue
 from keepgreen.services.reporting import Reporting
 from keepgreen.services.review import ReviewService
 from keepgreen.services.submit import SubmitService
@@ -77,14 +83,17 @@ from keepgreen.services.triggering import Triggering
 from keepgreen.siteconf.check import check_config_change
 from keepgreen.store import builds as build_store
 from keepgreen.store import events as event_store
+from keepgreen.store import pipeline_items as item_store
 from keepgreen.store.clock import utcnow
 from keepgreen.store.db import Database
+from keepgreen.store.pipeline_items import StoredItem
 
 log = logging.getLogger(__name__)
 
 CI_ACCOUNT = "keepgreen-ci"
 CONSUMER = "scheduler"
 POLL_SECONDS = 0.2
+STOPPED = "the server stopped while this build ran"
 
 ExecutorFactory = Callable[[], Executor]
 
@@ -108,6 +117,15 @@ class _Finished:
     result: str
     reason: str
     log_dir: str | None
+
+
+@dataclass(frozen=True)
+class _FailingEarly:
+    """A build's run playbook has a failed task; the build itself goes on."""
+
+    build: int
+    uuid: str
+    reason: str
 
 
 class Scheduler:
@@ -137,7 +155,7 @@ class Scheduler:
         self.cursor = 0
         self._timers_checked = datetime.now(UTC)
         self._pending: deque[gating.Event] = deque()
-        self._results: queue.Queue[_Finished] = queue.Queue()
+        self._results: queue.Queue[_Finished | _FailingEarly] = queue.Queue()
         self._buildsets: dict[int, _Buildset] = {}
         self._uuids: dict[int, str] = {}
         self._stop = threading.Event()
@@ -146,13 +164,23 @@ class Scheduler:
         self.records = BuildsetRecorder(db)
         self.operator = OperatorCommands(db, submit, CI_ACCOUNT)
         self.shared = SharedStates(self.speculative, self._checkout)
+        self.queued = QueuedItems(db)
+        self._restore: list[StoredItem] | None = None
+        self._restoring = False
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
         """Load the layout, find the place in the event log and start polling it in a
-        background thread."""
+        background thread. Builds and buildsets the previous process left running are
+        closed as ABORTED; the items it had queued are enqueued again by the loop."""
+        with self.db.write() as conn:
+            closed = item_store.abort_unfinished(conn, STOPPED, utcnow())
+        if any(closed):
+            log.info("%d build(s) and %d buildset(s) aborted: %s", *closed, STOPPED)
         self.reload_layout()
+        # With jobs turned off nothing is enqueued, so the recorded items wait untouched.
+        self._restore = self.queued.load() if self._executor_factory is not None else None
         with self.db.write() as conn:
             known = build_store.cursor(conn, CONSUMER)
             if known is None:
@@ -186,9 +214,18 @@ class Scheduler:
 
     def run_once(self) -> None:
         """Feed finished builds back, take operator commands, handle every new event in
-        the log, then fire the timers whose minute came."""
+        the log, then fire the timers whose minute came. The first pass enqueues again what
+        the previous process had queued."""
+        if self._restore is not None:
+            self._restore_items()
         while not self._results.empty():
-            self._finished(self._results.get_nowait())
+            news = self._results.get_nowait()
+            if isinstance(news, _FailingEarly):
+                log.info("build %s is failing: %s; resetting the items behind it",
+                         news.uuid, news.reason)
+                self._send(gating.BuildEarlyFailure(news.build))
+            else:
+                self._finished(news)
         self.operator.take(lambda: self.state, self._send)
         with self.db.read() as conn:
             batch = event_store.since(conn, self.cursor, limit=100)
@@ -214,6 +251,28 @@ class Scheduler:
             return
         for event in self.triggering.timer_events(self.site, last, now):
             self._send(event)
+
+    def _restore_items(self) -> None:
+        items, self._restore = self._restore or [], None
+        self.queued.paused = self._restoring = True
+        try:
+            for stored in items:
+                try:
+                    event, why = restored_enqueue(stored, self.site, self.triggering,
+                                                  self.submit, self.repos)
+                    if event is None:
+                        log.info("%s %s was queued before the restart and is not enqueued "
+                                 "again: %s", stored.pipeline, stored.key, why)
+                        continue
+                    log.info("%s %s was queued before the restart: enqueued again",
+                             stored.pipeline, stored.key)
+                    self._send(event)
+                except Exception:  # noqa: BLE001 - one item must not keep the others out
+                    log.exception("%s %s could not be enqueued again", stored.pipeline,
+                                  stored.key)
+        finally:
+            self.queued.paused = self._restoring = False
+        self.queued.settle(self.state)
 
     # -- the layout -----------------------------------------------------------------------
 
@@ -272,7 +331,9 @@ class Scheduler:
             for action in actions:
                 self._perform(action)
         self.records.settle(self.state)
-        if isinstance(event, gating.Enqueue):
+        if self._executor_factory is not None:
+            self.queued.settle(self.state)
+        if isinstance(event, gating.Enqueue) and not self._restoring:
             pipeline = self.state.pipeline(event.pipeline)
             for _, item in pipeline.items() if pipeline is not None else ():
                 if item.live and item.id not in before:
@@ -436,9 +497,14 @@ class Scheduler:
                          args=(action.build, request)).start()
 
     def _run_build(self, build: int, request: ex.BuildRequest) -> None:
-        """In a build thread: run the build and queue its result for the loop thread."""
+        """In a build thread: run the build and queue its result for the loop thread (and,
+        through the same queue, its early failure: only the loop thread steps the core)."""
+
+        def failing(reason: str) -> None:
+            self._results.put(_FailingEarly(build, request.uuid, reason))
+
         try:
-            result = self._get_executor().run_build(request)
+            result = self._get_executor().run_build(request, on_early_failure=failing)
             done = _Finished(build, request.uuid, result.result.value, result.reason,
                              str(result.log_dir) if result.log_dir else None)
         except Exception as exc:  # noqa: BLE001 - any crash must still end the build

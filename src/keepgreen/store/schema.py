@@ -420,3 +420,24 @@ site_config_state = Table(
     Column("queues", JSON, nullable=False),
     Column("updated", DateTime, nullable=False),
 )
+
+# The live items of each pipeline, written as they enter and deleted as they leave, so a
+# restarted scheduler enqueues them again in the same pipelines and order (``id`` order).
+# A change item has its number and patch set; a ref item (post, periodic) has change and
+# patch set 0 and ``ref``/``newrev``. ``queue`` is the change queue it was in.
+pipeline_items = Table(
+    "pipeline_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("pipeline", String(255), nullable=False),
+    Column("queue", String(255), nullable=False),
+    Column("project", String(255), nullable=False),
+    Column("branch", String(255), nullable=False),
+    Column("change_number", Integer, nullable=False),
+    Column("patch_set", Integer, nullable=False),
+    Column("ref", String(255), nullable=True),
+    Column("newrev", String(64), nullable=True),
+    Column("enqueued", DateTime, nullable=False),
+    Index("ix_pipeline_items_pipeline", "pipeline"),
+    sqlite_autoincrement=True,
+)

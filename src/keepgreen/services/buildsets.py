@@ -5,7 +5,8 @@ recorder gives each one a uuid when its speculative merge is done (``merged``), 
 builds carry, and records the outcome when the item is reported (``reported``). A build set
 the core dropped without a report (its item was re-tested on a new state, or left the queue
 unreported) is closed as ``ABORTED`` by ``settle``. A buildset that was running when the
-process stopped keeps no result.
+process stopped is closed as ``ABORTED`` when the scheduler starts again
+(``store.pipeline_items.abort_unfinished``).
 """
 
 from __future__ import annotations

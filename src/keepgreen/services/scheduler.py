@@ -20,7 +20,10 @@ CONFIG_ERROR with file and line; otherwise the plan of what merging would do is 
 the report under "Plan:".
 
 Threads: one loop thread owns the gate state and does every ``step``; build threads only run
-the executor and hand their results back through a queue, so the core is never shared.
+the executor and hand their results back through a queue, so the core is never shared. A
+build's early failure (a failed task in a run playbook, told by the executor while the build
+goes on) travels through the same queue and becomes ``gating.BuildEarlyFailure``, which
+re-tests the items behind at once.
 
 Restarts (``services.pipeline_items``): the live items of every pipeline are kept in the
 store as they enter and leave; on start, builds and buildsets the stopped process left

@@ -53,9 +53,9 @@ from keepgreen.store.db import Database
 from keepgreen.web import ui as ui_pages
 from keepgreen.web.builds import BuildsWeb
 from keepgreen.web.git_http import GitHttp, parse_git_path
+from keepgreen.web.session import Sessions
 from keepgreen.web.status_api import StatusApi
 from keepgreen.web.ui.router import STATIC, Ui, WebUI
-from keepgreen.web.ui.session import Sessions
 
 log = logging.getLogger(__name__)
 
@@ -172,11 +172,11 @@ def build_app(services: Services) -> Starlette:
                     + access_api.ROUTES + review_api.ROUTES + changes_api.ROUTES
                     + server_api.ROUTES + events_api.ROUTES)
     git_http = GitHttp(services)
-    builds_web = BuildsWeb(services)
+    sessions = Sessions(site_key(services.settings.site), services.accounts,
+                        services.settings.base_url.startswith("https:"))
+    builds_web = BuildsWeb(services, sessions)
     status_api = StatusApi(services)
-    web_ui = WebUI(Ui(services, Sessions(site_key(services.settings.site), services.accounts,
-                                         services.settings.base_url.startswith("https:"))),
-                   ui_pages.ROUTES)
+    web_ui = WebUI(Ui(services, sessions), ui_pages.ROUTES)
     hook_text = commit_msg_hook()
 
     async def dispatch(request: Request) -> Response:

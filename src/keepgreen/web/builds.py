@@ -37,6 +37,7 @@ from keepgreen.services.errors import BadRequest, NotFound, ServiceError
 from keepgreen.store import nodes as node_store
 from keepgreen.store.builds import BuildRecord, build_record
 from keepgreen.store.schema import builds
+from keepgreen.web.session import SESSION_COOKIE, Sessions
 
 MAX_LOG_BYTES = 10 * 1024 * 1024
 POLL_SECONDS = 0.2
@@ -60,8 +61,10 @@ def _record(r: Any) -> BuildRecord:
 class BuildsWeb:
     """Answers ``/api/builds...`` and ``/logs/...``; mount it in front of the Gerrit router."""
 
-    def __init__(self, services: Any) -> None:
+    def __init__(self, services: Any, sessions: Sessions | None = None) -> None:
         self.services = services
+        # A signed-in browser reads logs with its session; scripts use HTTP Basic.
+        self.sessions = sessions
         # Only its ``who`` is used, so credentials are checked exactly like the REST API's.
         self._auth = Router(services, [])
 
@@ -84,8 +87,8 @@ class BuildsWeb:
                     return await run_in_threadpool(self._list, request)
                 if len(rest) == 1 or (len(rest) == 2 and rest[1] == ""):
                     build = await run_in_threadpool(self._visible_build, request, rest[0])
-                    held = await run_in_threadpool(self._held, build.uuid)
-                    return JSONResponse({**self._json(build, request), "held": held})
+                    held = await run_in_threadpool(self.held_node, build.uuid)
+                    return JSONResponse({**self.json_of(build, request), "held": held})
                 if len(rest) == 2 and rest[1] == "log":
                     build = await run_in_threadpool(self._visible_build, request, rest[0])
                     return self._stream(request, build)
@@ -102,10 +105,17 @@ class BuildsWeb:
     # -- records and visibility ---------------------------------------------------------
 
     def _who(self, request: Request) -> Principal:
+        if (self.sessions is not None and "authorization" not in request.headers
+                and SESSION_COOKIE in request.cookies):
+            return self.sessions.principal(request)
         return self._auth.who(request, False)
 
     def _visible_build(self, request: Request, uuid: str) -> BuildRecord:
-        who = self._who(request)
+        return self.visible(self._who(request), uuid)
+
+    def visible(self, who: Principal, uuid: str) -> BuildRecord:
+        """The build if ``who`` may see its change (or, for a branch or timer build, its
+        project); otherwise "not found", saying nothing about what the caller may not see."""
         with self.services.db.read() as conn:
             row = conn.execute(select(builds).where(builds.c.uuid == uuid)).first()
         if row is None:
@@ -159,7 +169,7 @@ class BuildsWeb:
             if len(rows) < page:
                 break
             offset += page
-        return JSONResponse([self._json(b, request) for b in found[:limit]])
+        return JSONResponse([self.json_of(b, request) for b in found[:limit]])
 
     def _can_see(self, number: int, project: str, who: Principal) -> bool:
         try:
@@ -171,7 +181,7 @@ class BuildsWeb:
             return False
         return True
 
-    def _json(self, build: BuildRecord, request: Request) -> dict[str, Any]:
+    def json_of(self, build: BuildRecord, request: Request) -> dict[str, Any]:
         base = self.services.base_url(request)
         has_logs = build.result is None or build.log_dir is not None
         duration = ((build.ended - build.started).total_seconds()
@@ -187,7 +197,7 @@ class BuildsWeb:
             "buildset": build.buildset,
         }
 
-    def _held(self, uuid: str) -> dict[str, str] | None:
+    def held_node(self, uuid: str) -> dict[str, str] | None:
         """The node an autohold request keeps for this build: how to reach it, and until
         when (the first one, for a multi-node build)."""
         with self.services.db.read() as conn:
@@ -196,7 +206,7 @@ class BuildsWeb:
             return None
         return {"ssh": holds[0].ssh, "expires": iso(holds[0].expires) or ""}
 
-    def _log_root(self, build: BuildRecord) -> Path | None:
+    def log_root(self, build: BuildRecord) -> Path | None:
         """The build's log folder: the recorded one once finished, else the newest attempt's
         (the executor writes ``<uuid>/<attempt>/work/logs`` and records it only at the end)."""
         if build.log_dir:
@@ -213,7 +223,7 @@ class BuildsWeb:
     # -- log files ----------------------------------------------------------------------
 
     def _serve_log(self, request: Request, build: BuildRecord, parts: list[str]) -> Response:
-        root = self._log_root(build)
+        root = self.log_root(build)
         missing = error_response(404, f"no such log file for build {build.uuid}")
         if root is None or not root.is_dir():
             return missing
@@ -277,7 +287,7 @@ class BuildsWeb:
         if request.method == "HEAD":
             # A stream has no end to wait for while the build runs; HEAD gets headers only.
             return Response(media_type="text/event-stream", headers=headers)
-        return StreamingResponse(self._follow(build, start), media_type="text/event-stream",
+        return StreamingResponse(self.follow(build, start), media_type="text/event-stream",
                                  headers=headers)
 
     def _current(self, uuid: str) -> BuildRecord | None:
@@ -285,7 +295,7 @@ class BuildsWeb:
             row = conn.execute(select(builds).where(builds.c.uuid == uuid)).first()
         return None if row is None else _record(row)
 
-    async def _follow(self, build: BuildRecord, skip: int) -> AsyncIterator[str]:
+    async def follow(self, build: BuildRecord, skip: int) -> AsyncIterator[str]:
         path: Path | None = None
         offset = line_no = 0
         partial = b""
@@ -296,7 +306,7 @@ class BuildsWeb:
             # The build's state is read before the file so lines written before it finished
             # are all sent before ``end``.
             current = await run_in_threadpool(self._current, build.uuid) or build
-            root = await run_in_threadpool(self._log_root, current)
+            root = await run_in_threadpool(self.log_root, current)
             new_path = root / JOB_OUTPUT if root is not None else None
             if new_path != path:
                 if path is not None and line_no:

@@ -128,7 +128,7 @@ class StatusApi:
             # Say nothing about the change of a buildset the caller may not see.
             raise NotFound(f"buildset {uuid} not found")
         answer = self._json(record)
-        answer["builds"] = [self._builds._json(b, request) for b in builds]
+        answer["builds"] = [self._builds.json_of(b, request) for b in builds]
         return answer
 
     @staticmethod

@@ -248,10 +248,29 @@ def test_build_of_a_private_change_is_visible_only_to_who_may_see_it(
     sign_in(page, sqlite_server, other)
     assert page.goto(sqlite_server.url + f"build/{build}").status == 404
     expect(page.get_by_role("alert")).to_have_text(f"build {build} not found")
+    # Log files follow the session too: another user's browser gets "not found".
+    assert page.goto(sqlite_server.url + f"logs/{build}/").status == 404
     page.context.clear_cookies()
     sign_in(page, sqlite_server, owner)
     page.goto(sqlite_server.url + f"build/{build}")
     expect(page.locator("#log")).to_contain_text("secret output")
+    listing = page.goto(sqlite_server.url + f"logs/{build}/")
+    assert listing is not None and listing.status == 200
+    expect(page.get_by_role("link", name="job-output.txt")).to_be_visible()
+
+
+def test_build_of_a_branch_update_has_no_change_and_shows_its_project(
+        sqlite_server: Server, page: Page) -> None:
+    project = f"org/b{uuid.uuid4().hex[:8]}"
+    sqlite_server.create_project(project)
+    # Post and periodic builds test a branch, not a change: they are stored with change 0.
+    build, attempt = record_build(sqlite_server, 0, project, "publish", "SUCCESS")
+    append(attempt, "published")
+    page.goto(sqlite_server.url + f"build/{build}")
+    facts = page.locator("dl.facts")
+    expect(facts).to_contain_text("a branch update or timer: no change")
+    expect(facts).to_contain_text(project)
+    expect(page.locator("#log")).to_contain_text("published")
 
 
 # -- a real job -------------------------------------------------------------------------

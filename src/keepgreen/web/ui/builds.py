@@ -17,15 +17,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from keepgreen.domain.account import Principal
-from keepgreen.services.errors import NotFound
-from keepgreen.store.builds import BuildRecord, build_record
-from keepgreen.store.schema import builds
+from keepgreen.store.builds import BuildRecord
 from keepgreen.web.builds import JOB_OUTPUT, BuildsWeb
 from keepgreen.web.ui.router import Ui, route
 
@@ -47,18 +44,8 @@ class NodeInfo:
 
 
 def visible_build(services: Any, uuid: str, who: Principal) -> BuildRecord:
-    """The build if ``who`` may see its change; otherwise the same "not found" as the API
-    (or "sign in" when an anonymous visitor asks about a change that needs it)."""
-    with services.db.read() as conn:
-        row = conn.execute(select(builds).where(builds.c.uuid == uuid)).first()
-    if row is None:
-        raise NotFound(f"build {uuid} not found")
-    build = build_record(row)
-    try:
-        services.changes.resolve(str(build.change_number), who)
-    except NotFound:
-        raise NotFound(f"build {uuid} not found") from None
-    return build
+    """The build if ``who`` may see it, by the API's own rule (``BuildsWeb.visible``)."""
+    return BuildsWeb(services).visible(who, uuid)
 
 
 def log_files(root: Path | None) -> list[LogFile]:
@@ -139,15 +126,15 @@ async def build_page(ui: Ui, request: Request, uuid: str) -> Response:
 
     def load() -> dict[str, Any]:
         build = visible_build(ui.services, uuid, who)
-        change = ui.services.changes.resolve(str(build.change_number), who)
-        root = api._log_root(build)
-        fields = api._json(build, request)
-        # The API adds ``held`` beside its other fields; ask the same question it does.
-        held = getattr(api, "_held", None)
+        # Branch updates and timer builds (post, periodic) have no change.
+        change = (ui.services.changes.resolve(str(build.change_number), who)
+                  if build.change_number else None)
+        root = api.log_root(build)
+        fields = api.json_of(build, request)
         return {"build": build, "change": change, "api": fields,
                 "files": log_files(root), "nodes": nodes_of(root),
                 "artifacts": artifacts_of(root, fields.get("log_url")),
-                "held": held(build.uuid) if held is not None else fields.get("held"),
+                "held": api.held_node(build.uuid),
                 "duration": _seconds(build.started, build.ended)}
 
     context = await run_in_threadpool(load)
@@ -168,7 +155,7 @@ async def build_log(ui: Ui, request: Request, uuid: str) -> Response:
     if request.method == "HEAD":
         return Response(media_type="text/event-stream", headers=headers)
     api = BuildsWeb(ui.services)
-    return StreamingResponse(api._follow(build, start), media_type="text/event-stream",
+    return StreamingResponse(api.follow(build, start), media_type="text/event-stream",
                              headers=headers)
 
 

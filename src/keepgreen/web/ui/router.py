@@ -22,7 +22,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from keepgreen.domain.account import Principal
 from keepgreen.services.errors import ServiceError
-from keepgreen.web.ui.session import CSRF_FIELD, CSRF_HEADER, Sessions
+from keepgreen.web.session import CSRF_FIELD, CSRF_HEADER, Sessions
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"

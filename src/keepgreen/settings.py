@@ -75,6 +75,12 @@ class Settings:
         metadata=_meta("CPU limit of each local node in CPUs, e.g. 1.5; 0 for none. "
                        "Needs cgroup v2 or v1 memory and cpu."),
     )
+    node_disk_limit: str = field(
+        default="0",
+        metadata=_meta("Disk space for what each local node writes, e.g. 1GiB; 0 for none "
+                       "(nodes then write to the site's disk). Needs mkfs.ext4 and loop "
+                       "devices."),
+    )
 
     @property
     def database_url(self) -> str:

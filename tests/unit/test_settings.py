@@ -193,7 +193,8 @@ def test_every_setting_is_described() -> None:
     names = [name for name, _, _ in rows]
     assert names == ["site", "listen", "database", "canonical_url", "anonymous_read",
                      "max_push_bytes", "log_level", "run_jobs", "nodes_min_ready",
-                     "nodes_max_servers", "node_memory_limit", "node_cpu_limit"]
+                     "nodes_max_servers", "node_memory_limit", "node_cpu_limit",
+                     "node_disk_limit"]
     for name, default, help_text in rows:
         assert help_text, f"setting {name} has no help text"
         assert default

@@ -101,12 +101,13 @@ class ProviderNodes:
         return []
 
     def trouble(self, nodes: Mapping[str, Node]) -> str | None:
-        """Why the nodes failed the build themselves (out of memory), or None."""
-        check = getattr(self.provider, "out_of_memory", None)
-        for node in nodes.values():
-            reason = check(node) if callable(check) else None
-            if reason:
-                return str(reason)
+        """Why the nodes failed the build themselves (out of memory or disk space), or None."""
+        for name in ("out_of_memory", "out_of_disk"):
+            check = getattr(self.provider, name, None)
+            for node in nodes.values():
+                reason = check(node) if callable(check) else None
+                if reason:
+                    return str(reason)
         return None
 
 
@@ -235,7 +236,7 @@ class Executor:
 
     def _check_nodes(self, outcome: AttemptOutcome, nodes: Mapping[str, Node],
                      on_line: LineSink | None) -> AttemptOutcome:
-        """A failed attempt whose node ran out of memory fails with that reason."""
+        """A failed attempt whose node ran out of memory or disk fails with that reason."""
         trouble = getattr(self.nodes, "trouble", None)
         if outcome.verdict.result is Result.SUCCESS or not callable(trouble):
             return outcome

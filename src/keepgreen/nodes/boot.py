@@ -13,6 +13,7 @@ import shlex
 import stat
 from pathlib import Path
 
+from keepgreen.nodes import disk as disk_module
 from keepgreen.nodes.image import Image, Layer
 
 SSHD_CONFIG = "/etc/ssh/node_sshd_config"
@@ -28,9 +29,14 @@ _DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8),
 class Layout:
     """Paths of one node's state folder and which upper layer a node path is written to."""
 
-    def __init__(self, state_dir: Path, image: Image) -> None:
+    def __init__(self, state_dir: Path, image: Image, *, disk: bool = False) -> None:
+        """With ``disk`` the upper and work folders go under ``disk/`` (see ``nodes/disk.py``),
+        where the node's own filesystem is mounted; overlayfs needs both on one mount."""
         self.state_dir = state_dir
         self.image = image
+        self.disk = disk
+        self.layers = state_dir / disk_module.MOUNT if disk else state_dir
+        self.disk_image = state_dir / disk_module.IMAGE
         self.merged = state_dir / "merged"
         self.init_script = state_dir / "init.sh"
         self.console = state_dir / "console.log"
@@ -39,10 +45,10 @@ class Layout:
         self.record = state_dir / "node.json"
 
     def upper(self, slug: str) -> Path:
-        return self.state_dir / "upper" / slug
+        return self.layers / "upper" / slug
 
     def work(self, slug: str) -> Path:
-        return self.state_dir / "work" / slug
+        return self.layers / "work" / slug
 
     def layer_of(self, path: str) -> tuple[str, str]:
         """(upper slug, path relative to that layer) for a path inside the node."""
@@ -198,14 +204,17 @@ def populate(layout: Layout, *, hostname: str, address: str, port: int,
 def init_script(layout: Layout, hostname: str) -> str:
     """The shell script the node's PID 1 runs before it becomes sshd.
 
-    It mounts the overlays inside the node's own mount namespace (so they vanish with the
-    node and never show up on the host), then ``pivot_root``s into the merged tree and
-    detaches the host's mounts: a chroot would keep every host mount alive in the node's
-    namespace, including the ``/run/netns`` entries that pin other nodes' namespaces.
+    It mounts the node's disk (when it has a limit) and the overlays inside the node's own
+    mount namespace (so they vanish with the node and never show up on the host), then
+    ``pivot_root``s into the merged tree and detaches the host's mounts: a chroot would keep
+    every host mount alive in the node's namespace, including the ``/run/netns`` entries that
+    pin other nodes' namespaces.
     """
     q = shlex.quote
     merged = layout.merged
     lines = ["set -e", "export PATH=/usr/sbin:/usr/bin:/sbin:/bin"]
+    if layout.disk:
+        lines.append(disk_module.mount_command(layout.disk_image, layout.layers))
 
     def overlay(lower: Path, slug: str, at: Path) -> None:
         options = (f"lowerdir={lower},upperdir={layout.upper(slug)},"

@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from keepgreen.nodes import boot, network, process, record, spawner
+from keepgreen.nodes import boot, disk, network, process, record, spawner
 from keepgreen.nodes.cgroup import Cgroups, NodeCgroup, NodeLimits, choose
 from keepgreen.nodes.image import Image, host_image, load_image
 from keepgreen.nodes.leaks import plan_sweep
@@ -56,7 +56,7 @@ class LocalProvider:
 
     def __init__(self, state_root: Path, image: Path | None = None, *, name: str = "local",
                  labels: Sequence[str] = ("local",), ready_timeout: float = 30.0,
-                 limits: NodeLimits | None = None) -> None:
+                 limits: NodeLimits | None = None, disk_bytes: int = 0) -> None:
         self.state_root = Path(state_root).absolute()
         if re.search(r"[,:\s]", str(self.state_root)):
             # overlayfs options are comma- and colon-separated; such paths cannot be passed.
@@ -74,6 +74,8 @@ class LocalProvider:
         # Tags this provider's network namespaces, which are machine-wide (see network.names).
         self.tag = hashlib.sha256(str(self.state_root).encode()).hexdigest()[:6]
         self.limits = limits or NodeLimits()
+        # Each node's writable layers on a filesystem of this size; 0 means on the site's disk.
+        self.disk_bytes = disk_bytes
         # Chosen even without limits, so the sweep still finds node cgroups left behind.
         found = choose()
         self.cgroups: Cgroups | None = None if isinstance(found, str) else found
@@ -129,7 +131,7 @@ class LocalProvider:
                 raise ValueError(f"node id {node_id!r} is being created or deleted already")
             self._busy.add(node_id)
         try:
-            layout = boot.Layout(self.state_root / node_id, image)
+            layout = boot.Layout(self.state_root / node_id, image, disk=bool(self.disk_bytes))
             with self._allocation_lock():
                 self._ensure_client_key()
                 if layout.state_dir.exists():
@@ -173,6 +175,12 @@ class LocalProvider:
         boot.populate(layout, hostname=hostname, address=link.node_address, port=SSH_PORT,
                       host_key=(layout.host_key.read_text(), host_public + "\n"),
                       client_public_key=self.client_key.with_suffix(".pub").read_text())
+        if layout.disk:
+            # The layers just written move into the node's own filesystem, which the init
+            # script mounts where they were (see nodes/disk.py).
+            disk.make_image(layout.disk_image, self.disk_bytes, layout.layers)
+            shutil.rmtree(layout.layers)
+            layout.layers.mkdir(mode=0o700)
         layout.init_script.write_text(boot.init_script(layout, hostname))
         argv = ["nsenter", f"--net={network.NETNS_DIR / link.node_netns}", "--",
                 "unshare", "--fork", "--kill-child", "--pid", "--mount", "--uts", "--ipc",
@@ -252,6 +260,18 @@ class LocalProvider:
         return (f"node {node.id} ran out of memory (limit "
                 f"{_size(self.limits.memory_bytes)})")
 
+    def out_of_disk(self, node: Node) -> str | None:
+        """Why the node failed its build for want of disk space, or None if it did not.
+
+        Read while the node runs: its root overlay reports the filesystem of its layers.
+        """
+        if not self.disk_bytes or node.pid is None:
+            return None
+        found = disk.usage(process.PROC / str(node.pid) / "root")
+        if found is None or not found.full:
+            return None
+        return f"node {node.id} ran out of disk space (limit {_size(self.disk_bytes)})"
+
     # --- delete and sweep -----------------------------------------------------------------
 
     def delete(self, node: Node) -> None:
@@ -280,6 +300,7 @@ class LocalProvider:
         network.delete(names)
         if self.cgroups is not None:
             self._cgroup(node_id).remove()
+        disk.release(state_dir)  # before the folder goes: a mount there would be emptied
         shutil.rmtree(state_dir, ignore_errors=True)
         if state_dir.exists():
             raise RuntimeError(f"could not remove {state_dir}")
@@ -299,8 +320,8 @@ class LocalProvider:
         return found
 
     def list_resources(self) -> list[ResourceId]:
-        """Our processes, network namespaces, state folders and cgroups, tagged with node
-        ids."""
+        """Our processes, network namespaces, state folders, cgroups and disk mounts and loop
+        devices, tagged with node ids."""
         resources: list[ResourceId] = []
         for name in network.listed(self.tag):
             node_id = network.node_id_of(name, self.tag)
@@ -318,7 +339,21 @@ class LocalProvider:
         for name in self.cgroups.names() if self.cgroups is not None else ():
             if name.startswith(mine):
                 resources.append(ResourceId("cgroup", name, name[len(mine):]))
+        for point in disk.mounts(self.state_root):
+            owner = self._owner_of_path(point)
+            if owner is not None:
+                resources.append(ResourceId("mount", str(point), owner))
+        for device, backing in disk.loops(self.state_root):
+            owner = self._owner_of_path(backing)
+            if owner is not None:
+                resources.append(ResourceId("loop", device, owner))
         return sorted(set(resources))
+
+    def _owner_of_path(self, path: Path) -> str | None:
+        """The node whose state folder holds ``path``; None for the provider's own folders
+        (``.image-host``, ``.client``), which are no node's and never swept."""
+        first = path.relative_to(self.state_root).parts[0]
+        return None if first.startswith(".") else first
 
     def _owner_of_supervisor(self, pid: int) -> str | None:
         prefix = str(self.state_root) + "/"
@@ -341,8 +376,8 @@ class LocalProvider:
                           set(cleanup_ids) - busy, self._suspects)
         self._suspects = plan.suspects
         self._reap({r.node_id for r in plan.delete if r.node_id})
-        order = {"process": 0, "netns": 1, "cgroup": 2, "state-dir": 3}
-        for resource in sorted(plan.delete, key=lambda r: order.get(r.kind, 3)):
+        order = {"process": 0, "netns": 1, "cgroup": 2, "mount": 3, "loop": 4, "state-dir": 5}
+        for resource in sorted(plan.delete, key=lambda r: order.get(r.kind, 5)):
             if resource.kind == "process":
                 process.kill(process.ProcessRef.parse(resource.name))
             elif resource.kind == "netns":
@@ -354,7 +389,15 @@ class LocalProvider:
                     self.cgroups.node(resource.name).remove()
                 except RuntimeError as exc:
                     log.warning("sweep: %s; the next sweep tries again", exc)
+            elif resource.kind == "mount":
+                try:
+                    disk.unmount(Path(resource.name))
+                except RuntimeError as exc:
+                    log.warning("sweep: %s; the next sweep tries again", exc)
+            elif resource.kind == "loop":
+                disk.detach(resource.name)
             elif resource.kind == "state-dir":
+                disk.release(Path(resource.name))
                 shutil.rmtree(resource.name, ignore_errors=True)
         return list(plan.delete)
 

@@ -15,13 +15,14 @@ Example (the seed's ``nodes/providers.yaml``)::
         max-servers: 4
         memory: 2GiB
         cpus: 1
+        disk: 10GiB
     labels:
       - name: local
         min-ready: 1
 
 Keys left out take the site's settings (``nodes_max_servers``, ``nodes_min_ready``,
-``node_memory_limit``, ``node_cpu_limit``), so an empty folder means one local provider with
-label ``local``.
+``node_memory_limit``, ``node_cpu_limit``, ``node_disk_limit``), so an empty folder means
+one local provider with label ``local``.
 """
 
 from __future__ import annotations
@@ -53,20 +54,23 @@ DEFAULT_LABEL = "local"
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+# The smallest disk limit: below it a node's own files and ext4's overhead leave no room.
+MIN_DISK_BYTES = 16 << 20
 
 
 @dataclass(frozen=True)
 class NodeDefaults:
     """What keys left out of ``nodes/`` mean; the site's settings fill it in.
 
-    ``max_servers`` 0 means the number of CPUs of this machine; ``memory_bytes`` and
-    ``cpus`` 0 mean no limit.
+    ``max_servers`` 0 means the number of CPUs of this machine; ``memory_bytes``,
+    ``cpus`` and ``disk_bytes`` 0 mean no limit.
     """
 
     min_ready: int = 0
     max_servers: int = 0
     memory_bytes: int = 2 << 30
     cpus: float = 0.0
+    disk_bytes: int = 0
 
     def servers(self) -> int:
         return self.max_servers or (os.cpu_count() or 1)
@@ -84,7 +88,8 @@ class StaticHostConfig:
 
 @dataclass(frozen=True)
 class ProviderConfig:
-    """One provider; ``memory_bytes``/``cpus`` of 0 mean no limit (local nodes only)."""
+    """One provider; ``memory_bytes``/``cpus``/``disk_bytes`` of 0 mean no limit (local
+    nodes only)."""
 
     name: str
     driver: str
@@ -93,6 +98,7 @@ class ProviderConfig:
     memory_bytes: int = 0
     cpus: float = 0.0
     hosts: tuple[StaticHostConfig, ...] = ()
+    disk_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,7 @@ class NodesConfig:
         """One local provider offering label ``local``: what a site without ``nodes/`` runs."""
         d = defaults or NodeDefaults()
         return cls((ProviderConfig(DEFAULT_PROVIDER, "local", (DEFAULT_LABEL,), d.servers(),
-                                   d.memory_bytes, d.cpus),),
+                                   d.memory_bytes, d.cpus, disk_bytes=d.disk_bytes),),
                    (LabelConfig(DEFAULT_LABEL, (DEFAULT_PROVIDER,), d.min_ready),))
 
     def provider(self, name: str) -> ProviderConfig | None:
@@ -123,6 +129,8 @@ class NodesConfig:
                 limits.append(f"memory {format_size(p.memory_bytes)}")
             if p.cpus:
                 limits.append(f"cpus {p.cpus:g}")
+            if p.disk_bytes:
+                limits.append(f"disk {format_size(p.disk_bytes)}")
             extra = f", {', '.join(limits)}" if limits else ""
             lines.append(f"provider {p.name} ({p.driver}): labels {', '.join(p.labels)}, "
                          f"max-servers {p.max_servers}{extra}")
@@ -220,7 +228,7 @@ class _Parser:
 
     def _provider(self, item: Located) -> None:
         node = self._mapping(item, "providers", ("name", "driver", "labels", "max-servers",
-                                                 "memory", "cpus", "hosts"))
+                                                 "memory", "cpus", "disk", "hosts"))
         name = _name(node, "provider")
         if any(p.name == name for p, _ in self.providers):
             raise ConfigError.at(node, f"provider {name!r} is defined twice")
@@ -251,8 +259,18 @@ class _Parser:
                                             f"{describe(value)}")
             memory = parsed
         cpus = _number(node, "cpus", self.defaults.cpus)
+        disk = self.defaults.disk_bytes
+        if "disk" in node:
+            value = node.get("disk")
+            assert value is not None
+            parsed = parse_size(str(value.value)) if isinstance(value, ScalarNode) else None
+            if parsed is None or 0 < parsed < MIN_DISK_BYTES:
+                raise ConfigError.at(value, f"provider {name!r}: disk must be a size of at "
+                                            f"least 16MiB such as 10GiB (0 for no limit), not "
+                                            f"{describe(value)}")
+            disk = parsed
         self.providers.append((ProviderConfig(name, driver, labels, servers, memory, cpus,
-                                              hosts), node))
+                                              hosts, disk), node))
 
     def _hosts(self, node: MappingNode, provider: str) -> tuple[StaticHostConfig, ...]:
         found = node.get("hosts")

@@ -18,10 +18,14 @@ from keepgreen.store.db import Database
 
 
 @pytest.fixture
-def service(database_url: str, tmp_path: Path) -> Iterator[LauncherService]:
+def fake() -> FakeProvider:
+    return FakeProvider("local", labels=("local",))
+
+
+@pytest.fixture
+def service(database_url: str, tmp_path: Path, fake: FakeProvider) -> Iterator[LauncherService]:
     db = Database(database_url)
     db.migrate()
-    fake = FakeProvider("local", labels=("local",))
     launcher = LauncherService(db, tmp_path, NodeDefaults(max_servers=1, memory_bytes=0),
                                tick=0.05, make_provider=lambda config: fake)
     launcher.start()
@@ -65,3 +69,16 @@ def test_gate_is_served_before_check_when_max_servers_is_1(service: LauncherServ
     assert served == ["gate", "check"]
     assert said["check"][1] == ("[executor] waiting for nodes: waiting for label local: "
                                 "provider local is at max-servers 1")
+
+
+def test_a_node_that_ran_out_of_memory_or_disk_says_so(service: LauncherService,
+                                                       fake: FakeProvider) -> None:
+    nodes = PoolNodes(service)
+    got = nodes.acquire(request("full", "check"), lambda line: None)
+    node = got["node"]
+    assert nodes.trouble(got) is None
+    fake.disk_trouble[node.id] = f"node {node.id} ran out of disk space (limit 64 MiB)"
+    assert nodes.trouble(got) == f"node {node.id} ran out of disk space (limit 64 MiB)"
+    fake.memory_trouble[node.id] = f"node {node.id} ran out of memory (limit 64 MiB)"
+    assert nodes.trouble(got) == f"node {node.id} ran out of memory (limit 64 MiB)"
+    nodes.release(request("full", "check"), got, None)

@@ -93,13 +93,14 @@ class PoolNodes:
         return []
 
     def trouble(self, nodes: Mapping[str, Node]) -> str | None:
-        """Why the nodes failed the build themselves (out of memory), or None."""
+        """Why the nodes failed the build themselves (out of memory or disk), or None."""
         for node in nodes.values():
             provider = self.service.launcher.providers.get(node.provider)
-            check = getattr(provider, "out_of_memory", None)
-            reason = check(node) if callable(check) else None
-            if reason:
-                return str(reason)
+            for question in ("out_of_memory", "out_of_disk"):
+                check = getattr(provider, question, None)
+                reason = check(node) if callable(check) else None
+                if reason:
+                    return str(reason)
         return None
 
     def _hold(self, request: BuildRequest, nodes: Mapping[str, Node]) -> list[str]:

@@ -26,6 +26,10 @@ class FakeProvider:
         self.fail_next = 0  # how many of the next creates raise
         self.created: list[str] = []
         self.deleted: list[str] = []
+        # node id -> why the node failed its build, as a local provider reads it from the
+        # node's cgroup (memory) or its disk image (disk).
+        self.memory_trouble: dict[str, str] = {}
+        self.disk_trouble: dict[str, str] = {}
 
     def create(self, label: str, node_id: str) -> Node:
         if label not in self.labels:
@@ -47,6 +51,12 @@ class FakeProvider:
         self.deleted.append(node.id)
         self.nodes.pop(node.id, None)
         self.leaked = {r for r in self.leaked if r.node_id != node.id}
+
+    def out_of_memory(self, node: Node) -> str | None:
+        return self.memory_trouble.get(node.id)
+
+    def out_of_disk(self, node: Node) -> str | None:
+        return self.disk_trouble.get(node.id)
 
     def list_resources(self) -> list[ResourceId]:
         live = {ResourceId("server", node.id, node.id) for node in self.nodes.values()}

@@ -352,7 +352,8 @@ class LauncherService:
         image = debian if (debian / "image.json").exists() else None
         return LocalProvider(self.site / folder, image, name=config.name,
                              labels=config.labels,
-                             limits=NodeLimits(config.memory_bytes, config.cpus))
+                             limits=NodeLimits(config.memory_bytes, config.cpus),
+                             disk_bytes=config.disk_bytes)
 
     def _build(self, config: NodesConfig, old: Mapping[str, Provider]) -> Launcher:
         providers: dict[str, Provider] = {}

@@ -43,12 +43,17 @@ NODESET = """\
 """
 
 # The check job proves the base job's pre-run: the file of the commit under test is on the
-# node under zuul.project.src_dir (the marker names the project, so no other tree has it).
+# node under zuul.project.src_dir (the marker names the project, so no other tree has it);
+# and its post-run: what the job leaves in ~/zuul-output/logs is in the build's logs.
 SOURCES_PLAYBOOK = """\
 - hosts: all
   tasks:
     - name: Read a file of the commit under test on the node
       command: grep -qx "marker of {{ zuul.project.name }}" marker.txt
+      args:
+        chdir: "{{ ansible_user_dir }}/{{ zuul.project.src_dir }}"
+    - name: Leave a log file for the base job to collect
+      command: cp marker.txt {{ ansible_user_dir }}/zuul-output/logs/marker-copy.txt
       args:
         chdir: "{{ ansible_user_dir }}/{{ zuul.project.src_dir }}"
 """
@@ -156,6 +161,11 @@ def test_recheck_gate_start_vote_post_and_promote(site: Server, make_user, proje
     info = change_info(site, number)
     assert ci_verified(info) == 1, ci_messages(info, 1)
     assert "sources SUCCESS" in ci_messages(info, 1)[0]
+    checked = [b for b in builds(site, project=project_name, pipeline="check")
+               if b["job"] == "sources"]
+    with site.client() as c:
+        collected = c.get(f"/logs/{checked[0]['uuid']}/node/marker-copy.txt")
+    assert collected.status_code == 200 and collected.text == f"marker of {project_name}\n"
 
     # recheck runs check again on the same patch set.
     comment(site, bob, number, "recheck")

@@ -106,6 +106,14 @@ class Merger:
         return self.repos.run(project, "commit-tree", tree, "-p", ours, "-p", theirs,
                               "-m", message, env=_ident_env(committer)).strip()
 
+    def squash_commit(self, project: str, ours: str, theirs: str, message: str,
+                      committer: Person) -> str:
+        """One commit with the tree of merging ``theirs`` into ``ours`` and ``ours`` as its
+        only parent (``git merge --squash`` then commit); raises MergeConflict."""
+        tree = self.merge_tree(project, ours, theirs)
+        return self.repos.run(project, "commit-tree", tree, "-p", ours, "-m", message,
+                              env=_ident_env(committer)).strip()
+
     def cherry_pick(self, project: str, commit: str, onto: str, committer: Person,
                     message: str | None = None) -> str:
         """``commit`` re-applied on ``onto`` (author kept, committer given).

@@ -34,6 +34,8 @@ from keepgreen.services.errors import ServiceError
 from keepgreen.services.needs import NeedsService
 from keepgreen.services.submit import SubmitService
 from keepgreen.store import changes as change_store
+from keepgreen.store import projects as project_store
+from keepgreen.store.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,14 @@ class MergeItem:
     patch_set: PatchSet
 
 
+# Zuul's merge modes; merge-resolve is its default for Gerrit. Both merge modes give the
+# same trees here (git's merge-tree does the merging).
+MERGE_MODES = ("merge", "merge-resolve", "cherry-pick", "squash-merge", "rebase")
+DEFAULT_MERGE_MODE = "merge-resolve"
+SUBMIT_TYPE_MODES = {"CHERRY_PICK": "cherry-pick", "REBASE_IF_NECESSARY": "rebase",
+                     "REBASE_ALWAYS": "rebase"}
+
+
 class SpeculativeConflict(Exception):
     """A change of the state does not merge onto the ones before it; the message says which."""
 
@@ -90,14 +100,21 @@ class SpeculativeMerger:
         self.name = committer_name
         self.email = committer_email
 
-    def merge(self, project: str, branch: str, items: list[MergeItem]) -> str:
-        """The commit of ``branch``'s tip with ``items`` merged in order.
+    def merge(self, project: str, branch: str, items: list[MergeItem],
+              mode: str = DEFAULT_MERGE_MODE) -> str:
+        """The commit of ``branch``'s tip with ``items`` applied in order by ``mode``.
 
         A change that already merged is in the tip; one whose commit the state already
-        contains (a fast-forward ancestor) adds nothing; every other is a merge commit, even
-        where a fast-forward would do, so the state has one shape whatever the tip is.
+        contains (a fast-forward ancestor) adds nothing. ``merge`` and ``merge-resolve`` make
+        a merge commit for every other change, even where a fast-forward would do, so the
+        state has one shape whatever the tip is; ``squash-merge`` makes one commit with the
+        merged tree and the state as its only parent; ``cherry-pick`` and ``rebase`` re-apply
+        the change's commit on the state (one commit per change, as Gerrit stores them).
         Raises SpeculativeConflict naming the change and files, or when the branch is gone.
         """
+        if mode not in MERGE_MODES:
+            raise SpeculativeConflict(f"merge mode {mode!r} of {project} is not one of "
+                                      + ", ".join(MERGE_MODES))
         state = self.repos.resolve(project, "refs/heads/" + branch)
         if state is None:
             raise SpeculativeConflict(f"branch {branch} of {project} does not exist")
@@ -107,17 +124,45 @@ class SpeculativeMerger:
             sha = item.patch_set.sha
             if self.repos.is_ancestor(project, sha, state):
                 continue
+            key = f"{item.change.number},{item.patch_set.number}"
             committer = Person(self.name, self.email, item.patch_set.created)
-            message = (f"Merge change {item.change.number},{item.patch_set.number}\n\n"
-                       f"Speculative state of the gate; never pushed.\n")
             try:
-                state = self.merger.merge_commit(project, state, sha, message, committer)
+                state = self._apply(project, state, sha, key, mode, committer)
             except MergeConflict as exc:
                 raise SpeculativeConflict(
-                    f"change {item.change.number},{item.patch_set.number} does not merge onto "
-                    f"{branch} and the changes ahead of it: conflicts in "
-                    f"{', '.join(exc.files) or 'the tree'}") from None
+                    f"change {key} does not merge onto {branch} and the changes ahead of it: "
+                    f"conflicts in {', '.join(exc.files) or 'the tree'}") from None
         return state
+
+    def _apply(self, project: str, state: str, sha: str, key: str, mode: str,
+               committer: Person) -> str:
+        if mode in ("cherry-pick", "rebase"):
+            return self.merger.cherry_pick(project, sha, state, committer)
+        if mode == "squash-merge":
+            return self.merger.squash_commit(
+                project, state, sha,
+                f"Squashed change {key}\n\nSpeculative state of the gate; never pushed.",
+                committer)
+        message = (f"Merge change {key}\n\n"
+                   f"Speculative state of the gate; never pushed.\n")
+        return self.merger.merge_commit(project, state, sha, message, committer)
+
+
+def project_merge_mode(db: Database, layout: Layout | None, project: str) -> str:
+    """``merge_mode_for`` the project as the store and the site's layout describe it."""
+    with db.read() as conn:
+        found = project_store.project_by_name(conn, project)
+    return merge_mode_for(found.submit_type if found else "MERGE_IF_NECESSARY",
+                          layout.merge_mode(project) if layout is not None else None)
+
+
+def merge_mode_for(submit_type: str, configured: str | None) -> str:
+    """The merge mode of a project's speculative states: the one its project stanza sets,
+    else the one that builds what its submit type will build, so the gate tests the very
+    tree that lands (merge for the merge types, cherry-pick and rebase for theirs)."""
+    if configured:
+        return configured
+    return SUBMIT_TYPE_MODES.get(submit_type, DEFAULT_MERGE_MODE)
 
 
 def needs_service(submit: SubmitService, ci_account: str) -> NeedsService:
@@ -185,9 +230,11 @@ class SharedStates:
     the scheduler's loop thread."""
 
     def __init__(self, speculative: SpeculativeMerger,
-                 checkout: Callable[[str, str, Path], None]) -> None:
+                 checkout: Callable[[str, str, Path], None],
+                 mode_of: Callable[[str], str] = lambda project: DEFAULT_MERGE_MODE) -> None:
         self.speculative = speculative
         self._checkout = checkout
+        self.mode_of = mode_of
         self._sources: dict[int, dict[str, Path]] = {}
 
     def merge(self, project: str, branch: str, items: list[MergeItem]) -> dict[str, str]:
@@ -196,7 +243,7 @@ class SharedStates:
         groups: dict[tuple[str, str], list[MergeItem]] = {(project, branch): []}
         for item in items:
             groups.setdefault((item.change.project, item.change.branch), []).append(item)
-        return {name: self.speculative.merge(name, on, group)
+        return {name: self.speculative.merge(name, on, group, self.mode_of(name))
                 for (name, on), group in groups.items()}
 
     def prepare(self, buildset: int, states: dict[str, str], own: str) -> None:

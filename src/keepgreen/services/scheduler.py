@@ -67,6 +67,7 @@ from keepgreen.services.gate import (
     SpeculativeConflict,
     SpeculativeMerger,
     branch_queue,
+    project_merge_mode,
     with_queues,
 )
 from keepgreen.services.layout import (
@@ -166,7 +167,8 @@ class Scheduler:
         # Gating records and operator commands live in services.buildsets / .operator.
         self.records = BuildsetRecorder(db)
         self.operator = OperatorCommands(db, submit, CI_ACCOUNT)
-        self.shared = SharedStates(self.speculative, self._checkout)
+        self.shared = SharedStates(self.speculative, self._checkout,
+                                   lambda name: project_merge_mode(db, self.site.layout, name))
         self.queued = QueuedItems(db)
         self._restore: list[StoredItem] | None = None
         self._restoring = False

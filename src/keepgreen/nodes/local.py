@@ -231,7 +231,9 @@ class LocalProvider:
                 "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR",
                 "-i", str(node.private_key), "-p", str(node.port)]
         control = node.state_dir / "ssh.sock"
-        if multiplex and len(str(control)) < 100:  # sun_path holds 108 bytes
+        # sun_path holds 108 bytes, and ssh binds the socket under a name 17 characters
+        # longer before renaming it; a deeper state folder goes without multiplexing.
+        if multiplex and len(str(control)) + 17 < 108:
             argv += ["-o", "ControlMaster=auto", "-o", f"ControlPath={control}",
                      "-o", "ControlPersist=60"]
         return [*argv, f"{node.username}@{node.host}"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import secrets
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -49,6 +48,7 @@ from keepgreen.services.scheduler import CI_ACCOUNT, ExecutorFactory, Scheduler
 from keepgreen.services.siteconf import SiteConfigService, review_reporter
 from keepgreen.services.submit import SubmitService
 from keepgreen.settings import Settings
+from keepgreen.site import site_key
 from keepgreen.store.db import Database
 from keepgreen.web import ui as ui_pages
 from keepgreen.web.builds import BuildsWeb
@@ -133,16 +133,6 @@ def executor_factory(site: Path, launcher: LauncherService) -> ExecutorFactory |
                         nodes=PoolNodes(launcher))
 
     return make
-
-
-def site_key(site: Path) -> bytes:
-    """The site's secret (made by ``keepgreen init``); made now for a site that lacks it."""
-    path = site / "secrets" / "site.key"
-    if not path.exists():
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32) + "\n")
-        path.chmod(0o600)
-    return path.read_bytes().strip()
 
 
 def install_hook(hooks_dir: Path) -> None:

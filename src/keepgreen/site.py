@@ -71,9 +71,7 @@ def _init(path: Path, admin: str, admin_password: str | None, listen: str | None
     for sub in ("git", "secrets", "run", "hooks", "logs"):
         (path / sub).mkdir(exist_ok=True)
     (path / "secrets").chmod(0o700)
-    secret = path / "secrets" / "site.key"
-    secret.write_text(secrets.token_hex(32) + "\n")
-    secret.chmod(0o600)
+    site_key(path)
     values: dict[str, object] = {}
     if listen:
         values["listen"] = listen
@@ -122,6 +120,16 @@ def create_config_project(settings: Settings, db: Database, admin: Principal) ->
     with db.write() as conn:
         siteconf_store.record(conn, utcnow(), seen=sha, applied_sha=sha, result="APPLIED",
                               message="the seed")
+
+
+def site_key(site: Path) -> bytes:
+    """The site's secret, made the first time it is asked for (``init`` does that)."""
+    path = site / "secrets" / "site.key"
+    if not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32) + "\n")
+        path.chmod(0o600)
+    return path.read_bytes().strip()
 
 
 def prepare_store(settings: Settings) -> Database:

@@ -33,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from keepgreen.domain.node import Node  # noqa: E402
 from keepgreen.executor.model import (  # noqa: E402
     BuildRequest,
     BuildResult,
@@ -45,8 +46,7 @@ from keepgreen.executor.model import (  # noqa: E402
 )
 from keepgreen.executor.runner import Executor, ExecutorSettings  # noqa: E402
 from keepgreen.nodes.local import LocalProvider  # noqa: E402
-from keepgreen.nodes.model import Node  # noqa: E402
-from keepgreen.siteconf.seeding import SEED  # noqa: E402
+from keepgreen.services.siteconf.seeding import SEED  # noqa: E402
 
 PLAYBOOKS = {
     "facts gathered": "- hosts: all\n  tasks:\n    - command: 'true'\n",

@@ -36,8 +36,8 @@ from typing import TypeVar
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from keepgreen.domain.node import Node  # noqa: E402
 from keepgreen.nodes.local import LocalProvider  # noqa: E402
-from keepgreen.nodes.model import Node  # noqa: E402
 from keepgreen.nodes.siteconfig import parse_size  # noqa: E402
 
 T = TypeVar("T")

@@ -82,8 +82,8 @@ def seed(url: str, count: int) -> dict[str, Any]:
     """Insert ``count`` changes and what they need; returns row counts and seconds."""
     from sqlalchemy import func, insert, select, text
 
-    from keepgreen.services.accounts import AccountService
-    from keepgreen.services.passwords import hash_password
+    from keepgreen.services.review.accounts import AccountService
+    from keepgreen.services.review.passwords import hash_password
     from keepgreen.store import schema as s
     from keepgreen.store.clock import utcnow
     from keepgreen.store.db import Database

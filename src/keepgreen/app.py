@@ -34,19 +34,19 @@ from keepgreen.git import proc_receive_hook
 from keepgreen.git.hook_server import HookServer, PushContext
 from keepgreen.git.merges import Merger
 from keepgreen.git.repos import Repos
-from keepgreen.nodes.broker import PoolNodes
-from keepgreen.nodes.settings import node_defaults
-from keepgreen.services.accounts import AccountService
-from keepgreen.services.changes import ChangeService
-from keepgreen.services.launcher import LauncherService
-from keepgreen.services.patchsets import PatchSetWriter
-from keepgreen.services.projects import ProjectService
-from keepgreen.services.receive import ReceiveService
-from keepgreen.services.review import ReviewService
-from keepgreen.services.revisions import RevisionService
-from keepgreen.services.scheduler import CI_ACCOUNT, ExecutorFactory, Scheduler
-from keepgreen.services.siteconf import SiteConfigService, review_reporter
-from keepgreen.services.submit import SubmitService
+from keepgreen.services.gating.scheduler import CI_ACCOUNT, ExecutorFactory, Scheduler
+from keepgreen.services.nodes.broker import PoolNodes
+from keepgreen.services.nodes.launcher import LauncherService
+from keepgreen.services.nodes.settings import node_defaults
+from keepgreen.services.review.accounts import AccountService
+from keepgreen.services.review.changes import ChangeService
+from keepgreen.services.review.patchsets import PatchSetWriter
+from keepgreen.services.review.projects import ProjectService
+from keepgreen.services.review.receive import ReceiveService
+from keepgreen.services.review.review import ReviewService
+from keepgreen.services.review.revisions import RevisionService
+from keepgreen.services.review.submit import SubmitService
+from keepgreen.services.siteconf.config import SiteConfigService, review_reporter
 from keepgreen.settings import Settings
 from keepgreen.site import site_key
 from keepgreen.store.db import Database

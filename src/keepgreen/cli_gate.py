@@ -31,7 +31,7 @@ def _fail(message: str) -> None:
 
 def _run(site: Path, kind: str, pipeline: str, changes: list[str], project: str,
          timeout: float) -> None:
-    from keepgreen.services.operator import OperatorClient, parse_change
+    from keepgreen.services.gating.operator import OperatorClient, parse_change
     from keepgreen.site import SiteError, is_site
     from keepgreen.store.db import Database, StoreError
 

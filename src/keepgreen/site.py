@@ -16,13 +16,13 @@ from keepgreen import settings as settings_mod
 from keepgreen.domain.account import ADMINISTRATORS, SERVICE_USERS, Principal
 from keepgreen.domain.change import Person
 from keepgreen.git.repos import Repos
-from keepgreen.services.accounts import AccountService, NewAccount
 from keepgreen.services.errors import NotFound, ServiceError
-from keepgreen.services.projects import ProjectService
-from keepgreen.services.scheduler import CI_ACCOUNT
+from keepgreen.services.gating.scheduler import CI_ACCOUNT
+from keepgreen.services.review.accounts import AccountService, NewAccount
+from keepgreen.services.review.projects import ProjectService
+from keepgreen.services.siteconf.seeding import CONFIG_PROJECT, SEED, commit_folder
 from keepgreen.settings import Settings
 from keepgreen.siteconf.render import render
-from keepgreen.siteconf.seeding import CONFIG_PROJECT, SEED, commit_folder
 from keepgreen.store import siteconf as siteconf_store
 from keepgreen.store.clock import utcnow
 from keepgreen.store.db import Database

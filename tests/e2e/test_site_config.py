@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from keepgreen.services.siteconf import CRASH_AT
+from keepgreen.services.siteconf.config import CRASH_AT
 from tests.e2e.gitreview_support import git_review, gitreview_clone, review_change
 from tests.e2e.pipeline_support import (
     approve,

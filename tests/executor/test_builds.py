@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from keepgreen.domain.node import Node, ResourceId
 from keepgreen.executor.cli_entry import run_job
 from keepgreen.executor.model import GroupSpec, JobSpec, NodeSpec, Playbook, Result
 from keepgreen.executor.runner import Executor, ExecutorSettings
 from keepgreen.nodes.local import LocalProvider
-from keepgreen.nodes.model import Node, ResourceId
 from tests.executor.conftest import ONE_NODE, Lines, Repo, request_for
 
 pytestmark = pytest.mark.timeout(90)

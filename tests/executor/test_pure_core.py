@@ -11,7 +11,7 @@ import pytest
 
 EXECUTOR = Path(__file__).resolve().parents[2] / "src" / "keepgreen" / "executor"
 PURE = ("model.py", "zuulvars.py", "verdict.py")
-ALLOWED = {"keepgreen.executor.model", "keepgreen.nodes.model"}
+ALLOWED = {"keepgreen.executor.model", "keepgreen.domain.node"}
 
 
 @pytest.mark.parametrize("name", PURE)

@@ -6,6 +6,7 @@ import base64
 import shlex
 from pathlib import Path
 
+from keepgreen.domain.node import Node, NodeState
 from keepgreen.executor.model import (
     BuildRequest,
     GroupSpec,
@@ -16,7 +17,6 @@ from keepgreen.executor.model import (
     Project,
 )
 from keepgreen.executor.zuulvars import ExecutorPaths, Host, SshRoute, inventory, zuul_vars
-from keepgreen.nodes.model import Node, NodeState
 
 PATHS = ExecutorPaths(hostname="exec1", work_root="/b/work", src_root="/b/work/src",
                       log_root="/b/work/logs", inventory_file="/b/ansible/inventory.yaml",

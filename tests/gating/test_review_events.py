@@ -9,7 +9,7 @@ from keepgreen.domain import events
 from keepgreen.domain.account import Account
 from keepgreen.domain.change import Change, PatchSet, Person
 from keepgreen.gating.triggers import parse_rules
-from keepgreen.services.triggering import review_event
+from keepgreen.services.gating.triggering import review_event
 
 WHEN = datetime(2026, 11, 25, 12, 0)
 ALICE = Account(2, "alice", "Alice")

@@ -7,14 +7,14 @@ import pytest
 from keepgreen.jobconf import ProjectFiles, build_layout, freeze_job_graph
 from keepgreen.jobconf.source import ConfigError, Located
 from keepgreen.jobconf.yaml_loader import load
-from keepgreen.services.layout import (
+from keepgreen.services.gating.layout import (
     LayoutProblems,
     builtin_source,
     check_site_layout,
     queue_of,
     runs_in,
 )
-from keepgreen.siteconf.seeding import SEED
+from keepgreen.services.siteconf.seeding import SEED
 
 Files = dict[str, Located | ConfigError | None]
 

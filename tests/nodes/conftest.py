@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from keepgreen.domain.node import Node
 from keepgreen.nodes.local import LocalProvider
-from keepgreen.nodes.model import Node
 
 
 def _missing() -> str | None:

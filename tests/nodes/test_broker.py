@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from keepgreen.executor.model import BuildRequest, Item, JobSpec, NodeSpec, Project
-from keepgreen.nodes.broker import PoolNodes, priority_of
 from keepgreen.nodes.fake import FakeProvider
 from keepgreen.nodes.siteconfig import NodeDefaults
-from keepgreen.services.launcher import LauncherService
+from keepgreen.services.nodes.broker import PoolNodes, priority_of
+from keepgreen.services.nodes.launcher import LauncherService
 from keepgreen.store.db import Database
 
 

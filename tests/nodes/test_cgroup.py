@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from keepgreen.nodes import cgroup_v1
-from keepgreen.nodes.cgroup import CgroupV2, NodeCgroupV2, choose, unavailable
+from keepgreen.nodes.cgroup import choose
 from keepgreen.nodes.cgroup_v1 import CgroupV1, NodeCgroupV1
+from keepgreen.nodes.cgroup_v2 import CgroupV2, NodeCgroupV2, unavailable
 
 SELF_V1 = ("9:name=systemd:/\n4:memory:/process_api/abc\n2:cpuacct:/\n1:cpu:/\n0::/\n")
 

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from keepgreen.domain.node import Node, ResourceId
 from keepgreen.executor.model import JobSpec, Result
 from keepgreen.executor.runner import Executor, ExecutorSettings
-from keepgreen.nodes.cgroup import CPU_PERIOD, Cgroups, NodeLimits, choose
+from keepgreen.nodes.cgroup import Cgroups, NodeLimits, choose
+from keepgreen.nodes.cgroup_base import CPU_PERIOD
 from keepgreen.nodes.local import LocalProvider
-from keepgreen.nodes.model import Node, ResourceId
 from tests.executor.conftest import ONE_NODE, Lines, Repo, request_for
 from tests.executor.conftest import _missing as build_problem
 from tests.nodes.conftest import ssh

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
+from keepgreen.domain.node import ResourceId
 from keepgreen.executor.model import JobSpec, Result
 from keepgreen.executor.runner import Executor, ExecutorSettings
 from keepgreen.nodes import disk
 from keepgreen.nodes.local import LocalProvider
-from keepgreen.nodes.model import ResourceId
-from keepgreen.nodes.settings import node_defaults
 from keepgreen.nodes.siteconfig import NodeDefaults, parse_nodes_config
+from keepgreen.services.nodes.settings import node_defaults
 from keepgreen.settings import Settings, SettingsError
 from tests.executor.conftest import ONE_NODE, Lines, Repo, request_for
 from tests.executor.conftest import _missing as build_problem

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from keepgreen.domain.node import NodeState, ResourceId
 from keepgreen.nodes.fake import FakeProvider
-from keepgreen.nodes.model import NodeState, ResourceId
 from keepgreen.nodes.pool import CHECK_PRIORITY, GATE_PRIORITY, LabelConfig
 from keepgreen.services.errors import Conflict
-from keepgreen.services.launcher import Launcher
+from keepgreen.services.nodes.launcher import Launcher
 from keepgreen.store.db import Database
 from keepgreen.store.nodes import RequestState
 

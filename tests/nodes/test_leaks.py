@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from keepgreen.domain.node import CLEANUP_STATES, Node, NodeState, Provider, ResourceId
 from keepgreen.nodes.fake import FakeLaunchError, FakeProvider
 from keepgreen.nodes.leaks import plan_sweep
-from keepgreen.nodes.model import CLEANUP_STATES, Node, NodeState, Provider, ResourceId
 
 NETNS = ResourceId("netns", "kgn-abc123-7", "7")
 FOLDER = ResourceId("state-dir", "/srv/nodes/7", "7")

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from keepgreen.domain.node import Node
 from keepgreen.nodes import process
 from keepgreen.nodes.local import LocalProvider, NodeLaunchError
-from keepgreen.nodes.model import Node
 from tests.nodes.conftest import NOTHING_LEFT, NodeFactory, host_view, ok
 
 pytestmark = pytest.mark.timeout(60)

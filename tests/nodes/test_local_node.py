@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from keepgreen.domain.node import NodeState, Provider
 from keepgreen.nodes.local import LocalProvider
-from keepgreen.nodes.model import NodeState, Provider
 from tests.nodes.conftest import NodeFactory, ok, ssh
 
 pytestmark = pytest.mark.timeout(60)

@@ -11,7 +11,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keepgreen.nodes.model import NodeState
+from keepgreen.domain.node import NodeState
 from keepgreen.nodes.pool import (
     CHECK_PRIORITY,
     GATE_PRIORITY,
@@ -38,7 +38,7 @@ def test_pool_imports_only_the_standard_library() -> None:
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module:
             assert (node.module.split(".")[0] in sys.stdlib_module_names
-                    or node.module == "keepgreen.nodes.model"), node.module
+                    or node.module == "keepgreen.domain.node"), node.module
         if isinstance(node, ast.Import):
             assert all(a.name.split(".")[0] in sys.stdlib_module_names for a in node.names)
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-NODES = Path(__file__).resolve().parents[2] / "src" / "keepgreen" / "nodes"
-PURE = ("model.py", "leaks.py")
+SRC = Path(__file__).resolve().parents[2] / "src" / "keepgreen"
+PURE = ("domain/node.py", "nodes/leaks.py")
 
 
 @pytest.mark.parametrize("name", PURE)
 def test_imports_only_the_standard_library_and_the_model(name: str) -> None:
-    tree = ast.parse((NODES / name).read_text(), filename=name)
+    tree = ast.parse((SRC / name).read_text(), filename=name)
     offenders = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -25,7 +25,7 @@ def test_imports_only_the_standard_library_and_the_model(name: str) -> None:
         else:
             continue
         for module in modules:
-            allowed = module == "keepgreen.nodes.model"
+            allowed = module == "keepgreen.domain.node"
             if module.split(".")[0] not in sys.stdlib_module_names and not allowed:
                 offenders.append(f"{name}:{node.lineno}: imports {module}")
     assert offenders == []

@@ -9,7 +9,7 @@ from keepgreen.nodes.siteconfig import (
     parse_nodes_config,
     parse_size,
 )
-from keepgreen.siteconf.seeding import seed_files
+from keepgreen.services.siteconf.seeding import seed_files
 
 DEFAULTS = NodeDefaults(min_ready=0, max_servers=3, memory_bytes=1 << 30, cpus=0.0)
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from keepgreen.domain.node import Node, NodeState, Provider
 from keepgreen.nodes.local import LocalProvider
-from keepgreen.nodes.model import Node, NodeState, Provider
 from keepgreen.nodes.pool import CHECK_PRIORITY, LabelConfig
 from keepgreen.nodes.static import StaticHost, StaticHostError, StaticProvider
-from keepgreen.services.launcher import Launcher
+from keepgreen.services.nodes.launcher import Launcher
 from keepgreen.store.db import Database
 from keepgreen.store.nodes import RequestState
 from tests.nodes.conftest import NodeFactory

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from keepgreen import gating
-from keepgreen.services.buildsets import BuildsetRecorder
-from keepgreen.services.operator import OperatorClient, parse_change
-from keepgreen.services.status import snapshot
+from keepgreen.services.gating.buildsets import BuildsetRecorder
+from keepgreen.services.gating.operator import OperatorClient, parse_change
+from keepgreen.services.gating.status import snapshot
 from keepgreen.store import builds as store
 from keepgreen.store.db import Database
 

@@ -15,9 +15,9 @@ from keepgreen.app import Services, build_services
 from keepgreen.domain.account import Principal
 from keepgreen.domain.change import Change
 from keepgreen.gating import ChangeRef
-from keepgreen.services.gate import approval_problem
-from keepgreen.services.needs import NeedsService, NotEnqueueable
-from keepgreen.services.review import ReviewInput
+from keepgreen.services.gating.gate import approval_problem
+from keepgreen.services.gating.needs import NeedsService, NotEnqueueable
+from keepgreen.services.review.review import ReviewInput
 from keepgreen.settings import load
 from keepgreen.store import changes as change_store
 

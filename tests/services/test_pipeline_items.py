@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 
 from keepgreen import gating
-from keepgreen.services.pipeline_items import QueuedItems
+from keepgreen.services.gating.pipeline_items import QueuedItems
 from keepgreen.store import builds as build_store
 from keepgreen.store import pipeline_items as store
 from keepgreen.store.db import Database

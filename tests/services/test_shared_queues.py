@@ -6,7 +6,7 @@ from __future__ import annotations
 from keepgreen import gating
 from keepgreen.jobconf import ProjectFiles, build_layout
 from keepgreen.jobconf.yaml_loader import load
-from keepgreen.services.gate import branch_queue, with_queues
+from keepgreen.services.gating.gate import branch_queue, with_queues
 
 TRUSTED = """\
 - queue:

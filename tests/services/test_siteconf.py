@@ -11,12 +11,12 @@ import pytest
 from keepgreen import settings as settings_mod
 from keepgreen.domain.account import Principal
 from keepgreen.git.repos import Repos
-from keepgreen.services.accounts import AccountService, NewAccount
 from keepgreen.services.errors import Forbidden
-from keepgreen.services.projects import ProjectService
-from keepgreen.services.siteconf import SiteConfigService
+from keepgreen.services.review.accounts import AccountService, NewAccount
+from keepgreen.services.review.projects import ProjectService
+from keepgreen.services.siteconf.check import check_config_change
+from keepgreen.services.siteconf.config import SiteConfigService
 from keepgreen.site import init
-from keepgreen.siteconf.check import check_config_change
 from keepgreen.store import events as event_store
 from keepgreen.store import siteconf as siteconf_store
 from keepgreen.store.db import Database

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from keepgreen.domain.change import NEW, Change, PatchSet, Person
-from keepgreen.services.gate import (
+from keepgreen.services.gating.gate import (
     MERGE_MODES,
     MergeItem,
     SpeculativeConflict,

@@ -19,9 +19,9 @@ from keepgreen.domain.account import (
 )
 from keepgreen.domain.project import Project
 from keepgreen.git.repos import Repos
-from keepgreen.services.accounts import AccountService, NewAccount
 from keepgreen.services.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
-from keepgreen.services.projects import ProjectService
+from keepgreen.services.review.accounts import AccountService, NewAccount
+from keepgreen.services.review.projects import ProjectService
 from keepgreen.store import accounts as account_store
 from keepgreen.store.db import Database
 

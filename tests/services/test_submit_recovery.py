@@ -33,7 +33,7 @@ from keepgreen.domain.change import MERGED, NEW, Change, PatchSet
 from keepgreen.domain.refs import patch_set_ref
 from keepgreen.git.repos import GitError
 from keepgreen.services.errors import Conflict
-from keepgreen.services.review import ReviewInput
+from keepgreen.services.review.review import ReviewInput
 from keepgreen.settings import load
 from keepgreen.store import changes as change_store
 from keepgreen.store import events as event_store

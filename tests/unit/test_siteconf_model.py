@@ -8,10 +8,10 @@ from hypothesis import strategies as st
 
 from keepgreen.domain import acl
 from keepgreen.jobconf.yaml_loader import load
+from keepgreen.services.siteconf.seeding import seed_files
 from keepgreen.siteconf.model import GroupSpec, ProjectSpec, SiteState, parse, validate
 from keepgreen.siteconf.plan import delete_markers, deletion_problems, plan
 from keepgreen.siteconf.render import render
-from keepgreen.siteconf.seeding import seed_files
 
 ACCOUNTS = {"admin", "alice", "bob", "keepgreen-ci"}
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from keepgreen.domain.node import Provider
 from keepgreen.executor.ansible_process import LineSink
 from keepgreen.executor.model import (
     BuildRequest,
@@ -36,7 +37,6 @@ from keepgreen.executor.model import (
     Project,
 )
 from keepgreen.executor.runner import Executor, ExecutorSettings
-from keepgreen.nodes.model import Provider
 
 CONFIG_NAMES = ("zuul.yaml", "zuul.d", ".zuul.yaml", ".zuul.d")
 KNOWN_KEYS = {"name", "description", "pre-run", "run", "post-run", "nodeset", "vars",

@@ -37,6 +37,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
+from keepgreen.domain.node import Node, Provider
 from keepgreen.executor import ansible_process, verdict, zuulvars
 from keepgreen.executor.ansible_process import EventTail, LineSink, OutputLog
 from keepgreen.executor.jobdir import JobDir, JobDirError
@@ -44,7 +45,6 @@ from keepgreen.executor.model import AttemptRecord, BuildRequest, BuildResult, P
 from keepgreen.executor.relay import NodeRelay
 from keepgreen.executor.sandbox import PLUGINS, RELAY, Sandbox, python_roots
 from keepgreen.executor.verdict import PlaybookRun, Status, Verdict
-from keepgreen.nodes.model import Node, Provider
 
 EarlyFailureSink = Callable[[str], None]
 """Told once, with a one-line reason, that a build's run playbook has a failed task."""

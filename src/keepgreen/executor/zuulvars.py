@@ -18,8 +18,8 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
+from keepgreen.domain.node import Node
 from keepgreen.executor.model import BuildRequest, Item, Project
-from keepgreen.nodes.model import Node
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from keepgreen.domain.account import Group
 from keepgreen.gerrit.change_json import account_info
 from keepgreen.gerrit.http import Call, no_content
 from keepgreen.gerrit.router import Created, Route
-from keepgreen.services.accounts import NewAccount
 from keepgreen.services.errors import BadRequest, Unauthorized
+from keepgreen.services.review.accounts import NewAccount
 
 
 def _text(data: dict[str, Any], key: str) -> str | None:

@@ -13,7 +13,7 @@ from keepgreen.domain.labels import DEFAULT_LABELS
 from keepgreen.domain.refs import patch_set_ref
 from keepgreen.domain.requirements import RequirementResult
 from keepgreen.gerrit.http import timestamp
-from keepgreen.services.changes import ChangeDetails
+from keepgreen.services.review.changes import ChangeDetails
 
 LABEL_VALUES: dict[str, dict[str, str]] = {
     label.name: label.value_strings() for label in DEFAULT_LABELS}

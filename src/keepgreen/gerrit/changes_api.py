@@ -15,8 +15,8 @@ from keepgreen.domain.project import Project
 from keepgreen.gerrit.change_json import Extras, change_info, commit_info
 from keepgreen.gerrit.http import Call
 from keepgreen.gerrit.router import Route
-from keepgreen.services.changes import ChangeDetails
 from keepgreen.services.errors import BadRequest
+from keepgreen.services.review.changes import ChangeDetails
 from keepgreen.store import changes as change_store
 from keepgreen.store import projects as project_store
 from keepgreen.store import review as review_store

@@ -10,7 +10,7 @@ from keepgreen.gerrit.changes_api import file_infos, render_one
 from keepgreen.gerrit.http import Call, no_content, timestamp
 from keepgreen.gerrit.router import Created, Route
 from keepgreen.services.errors import BadRequest, NotFound
-from keepgreen.services.review import CommentInput, ReviewInput
+from keepgreen.services.review.review import CommentInput, ReviewInput
 from keepgreen.store import review as review_store
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from keepgreen.nodes.cgroup import (
+from keepgreen.nodes.cgroup_base import (
     CPU_PERIOD,
     PARENT,
     ROOT,

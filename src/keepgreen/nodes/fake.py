@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from keepgreen.nodes.model import Node, NodeState, ResourceId
+from keepgreen.domain.node import Node, NodeState, ResourceId
 
 
 class FakeLaunchError(RuntimeError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from keepgreen.nodes.model import ResourceId
+from keepgreen.domain.node import ResourceId
 
 
 @dataclass(frozen=True)

@@ -30,11 +30,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from keepgreen.domain.node import Node, NodeState, ResourceId
 from keepgreen.nodes import boot, disk, network, process, record, spawner
 from keepgreen.nodes.cgroup import Cgroups, NodeCgroup, NodeLimits, choose
 from keepgreen.nodes.image import Image, host_image, load_image
 from keepgreen.nodes.leaks import plan_sweep
-from keepgreen.nodes.model import Node, NodeState, ResourceId
 
 NODE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 SSH_PORT = 22

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from keepgreen.nodes.model import NodeState
+from keepgreen.domain.node import NodeState
 
 # Zuul's PRIORITY_MAP: a gate item's nodes come before a check item's; pre-warming last.
 GATE_PRIORITY = 100

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from keepgreen.nodes.model import Node, NodeState
+from keepgreen.domain.node import Node, NodeState
 from keepgreen.nodes.process import ProcessRef
 
 FILENAME = "node.json"

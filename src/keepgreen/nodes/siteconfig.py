@@ -31,7 +31,6 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from keepgreen.jobconf.source import (
     ConfigError,
@@ -43,9 +42,7 @@ from keepgreen.jobconf.source import (
 )
 from keepgreen.jobconf.yaml_loader import load
 from keepgreen.nodes.pool import LabelConfig
-
-if TYPE_CHECKING:
-    from keepgreen.siteconf.check import SiteProblem
+from keepgreen.siteconf.model import SiteProblem
 
 FOLDER = "nodes/"
 DRIVERS = ("local", "static")
@@ -162,7 +159,6 @@ def parse_nodes_config(files: Mapping[str, str], *, defaults: NodeDefaults | Non
     Returns the configuration and its problems, each naming file and line. With no YAML file
     under ``nodes/`` the value is ``NodesConfig.default(defaults)``.
     """
-    from keepgreen.siteconf.check import SiteProblem  # imported here: that module calls us
 
     parser = _Parser(defaults or NodeDefaults())
     paths = sorted(p for p in files if p.startswith(FOLDER) and p.endswith((".yaml", ".yml")))

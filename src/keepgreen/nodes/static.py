@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from keepgreen.nodes.model import Node, NodeState, ResourceId
+from keepgreen.domain.node import Node, NodeState, ResourceId
 
 _TCP_PROBE = ("import socket, sys; "
               "socket.create_connection((sys.argv[1], int(sys.argv[2])), "

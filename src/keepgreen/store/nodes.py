@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, delete, insert, select, update
 
-from keepgreen.nodes.model import Node, NodeState
+from keepgreen.domain.node import Node, NodeState
 from keepgreen.store.clock import utcnow
 from keepgreen.store.schema import autohold_requests, node_holds, node_requests, nodes
 from keepgreen.store.sql import among

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from keepgreen.gerrit.http import error_response, service_error_response
 from keepgreen.gerrit.router import Router
 from keepgreen.services.errors import BadRequest, Conflict, Forbidden, ServiceError
-from keepgreen.services.operator import OperatorClient, parse_change
+from keepgreen.services.gating.operator import OperatorClient, parse_change
 from keepgreen.store.builds import DEQUEUE, ENQUEUE, PROMOTE
 
 PATHS = {"/api/enqueue": ENQUEUE, "/api/dequeue": DEQUEUE, "/api/promote": PROMOTE}

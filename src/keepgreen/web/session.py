@@ -21,8 +21,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from keepgreen.domain.account import Principal
-from keepgreen.services.accounts import AccountService
 from keepgreen.services.errors import NotFound
+from keepgreen.services.review.accounts import AccountService
 
 SESSION_COOKIE = "keepgreen_session"
 CSRF_COOKIE = "keepgreen_csrf"

@@ -19,7 +19,7 @@ from keepgreen.domain.account import Principal
 from keepgreen.domain.change import as_number
 from keepgreen.domain.labels import DEFAULT_LABELS
 from keepgreen.services.errors import BadRequest, Unauthorized
-from keepgreen.services.review import SPECIAL_PATHS, CommentInput, ReviewInput
+from keepgreen.services.review.review import SPECIAL_PATHS, CommentInput, ReviewInput
 from keepgreen.web.ui.change_page import change_url, line_anchor
 from keepgreen.web.ui.router import Ui, route
 

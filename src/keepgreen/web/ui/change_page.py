@@ -25,8 +25,8 @@ from keepgreen.domain.change import ABANDONED, Change, PatchSet
 from keepgreen.domain.depends import depends_on
 from keepgreen.git.merges import FileChange
 from keepgreen.git.repos import GitError
-from keepgreen.services.changes import ChangeDetails
 from keepgreen.services.errors import BadRequest
+from keepgreen.services.review.changes import ChangeDetails
 from keepgreen.store import review as review_store
 from keepgreen.store.builds import builds_of
 from keepgreen.store.schema import buildsets

@@ -31,8 +31,8 @@ from keepgreen.git.merges import MergeConflict, Merger
 from keepgreen.git.repos import Repos
 from keepgreen.jobconf.model import Layout
 from keepgreen.services.errors import ServiceError
-from keepgreen.services.needs import NeedsService
-from keepgreen.services.submit import SubmitService
+from keepgreen.services.gating.needs import NeedsService
+from keepgreen.services.review.submit import SubmitService
 from keepgreen.store import changes as change_store
 from keepgreen.store import projects as project_store
 from keepgreen.store.db import Database

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from keepgreen.domain.account import (
     ADMINISTRATORS,
@@ -14,16 +13,14 @@ from keepgreen.domain.account import (
     Principal,
     valid_username,
 )
-from keepgreen.services import passwords
 from keepgreen.services.errors import BadRequest, Conflict, Forbidden, NotFound
+from keepgreen.services.review import passwords
+from keepgreen.services.review.site_editor import SiteEditor
 from keepgreen.siteconf import edits
 from keepgreen.siteconf.model import GroupSpec, SiteState
 from keepgreen.store import accounts as store
 from keepgreen.store import siteconf as siteconf_store
 from keepgreen.store.db import Database
-
-if TYPE_CHECKING:
-    from keepgreen.services.siteconf import SiteConfigService
 
 
 @dataclass(frozen=True)
@@ -41,9 +38,9 @@ class AccountService:
         self._verified = passwords.VerifiedCache()
         # Set on a site run from its config project: groups and memberships are then
         # changed as commits there (sites without one change the store directly).
-        self.site: SiteConfigService | None = None
+        self.site: SiteEditor | None = None
 
-    def _site(self, caller: Principal | None) -> SiteConfigService | None:
+    def _site(self, caller: Principal | None) -> SiteEditor | None:
         if caller is None or caller.account is None or self.site is None:
             return None  # the site itself (init, tests of the store) writes directly
         return self.site if self.site.active() else None

@@ -25,9 +25,9 @@ from keepgreen import gating
 from keepgreen.domain.change import NEW
 from keepgreen.gating.events import OPERATOR
 from keepgreen.gating.managers import manager_for
-from keepgreen.services.gate import approval_problem, needs_service
-from keepgreen.services.needs import NotEnqueueable
-from keepgreen.services.submit import SubmitService
+from keepgreen.services.gating.gate import approval_problem, needs_service
+from keepgreen.services.gating.needs import NotEnqueueable
+from keepgreen.services.review.submit import SubmitService
 from keepgreen.store import builds as build_store
 from keepgreen.store import changes as change_store
 from keepgreen.store.builds import DEQUEUE, ENQUEUE, PROMOTE, ManagementEvent

@@ -15,8 +15,8 @@ from keepgreen.domain.refs import valid_branch_name
 from keepgreen.git.merges import MergeConflict, Merger
 from keepgreen.git.repos import Repos
 from keepgreen.services.errors import BadRequest, Conflict, Forbidden, Unauthorized
-from keepgreen.services.patchsets import PatchSetWriter
-from keepgreen.services.projects import ProjectService
+from keepgreen.services.review.patchsets import PatchSetWriter
+from keepgreen.services.review.projects import ProjectService
 from keepgreen.store import changes as store
 from keepgreen.store import review as review_store
 from keepgreen.store.clock import utcnow

@@ -31,7 +31,7 @@ from sqlalchemy import Connection, func, select
 from keepgreen import gating
 from keepgreen.domain.change import ABANDONED, MERGED, NEW, Change, PatchSet
 from keepgreen.domain.depends import depends_on, junk
-from keepgreen.services.submit import SubmitService
+from keepgreen.services.review.submit import SubmitService
 from keepgreen.store import changes as change_store
 from keepgreen.store.schema import changes as changes_table
 from keepgreen.store.schema import patch_sets as patch_sets_table

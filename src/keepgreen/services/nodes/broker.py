@@ -15,12 +15,12 @@ import time
 from collections.abc import Mapping
 from datetime import timedelta
 
+from keepgreen.domain.node import Node
 from keepgreen.executor.ansible_process import LineSink
 from keepgreen.executor.model import BuildRequest, Result
 from keepgreen.executor.runner import NodeUnavailable
 from keepgreen.nodes import pool
-from keepgreen.nodes.model import Node
-from keepgreen.services.launcher import LauncherService
+from keepgreen.services.nodes.launcher import LauncherService
 from keepgreen.store import nodes as store
 from keepgreen.store.nodes import RequestState
 

@@ -18,17 +18,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 
+from keepgreen.domain.node import Node, NodeState, Provider, ResourceId
 from keepgreen.domain.project import SITE_CONFIG
 from keepgreen.git.repos import GitError, Repos
 from keepgreen.nodes import pool
 from keepgreen.nodes.cgroup import NodeLimits
 from keepgreen.nodes.leaks import plan_sweep
 from keepgreen.nodes.local import LocalProvider
-from keepgreen.nodes.model import Node, NodeState, Provider, ResourceId
 from keepgreen.nodes.siteconfig import (
     NodeDefaults,
     NodesConfig,
@@ -37,13 +36,11 @@ from keepgreen.nodes.siteconfig import (
 )
 from keepgreen.nodes.static import StaticHost, StaticProvider
 from keepgreen.services.errors import Conflict, NotFound
+from keepgreen.siteconf.model import SiteProblem
 from keepgreen.store import nodes as store
 from keepgreen.store.clock import utcnow
 from keepgreen.store.db import Database
 from keepgreen.store.nodes import RequestState
-
-if TYPE_CHECKING:
-    from keepgreen.siteconf.check import SiteProblem
 
 log = logging.getLogger(__name__)
 CONFIG_PROJECT = SITE_CONFIG

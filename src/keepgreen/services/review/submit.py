@@ -21,10 +21,10 @@ from keepgreen.domain.project import Project
 from keepgreen.domain.refs import ZERO
 from keepgreen.git.merges import MergeConflict, Merger
 from keepgreen.git.repos import GitError, Repos
-from keepgreen.services.changes import ChangeDetails
 from keepgreen.services.errors import Conflict, Forbidden, NotFound, Unauthorized
-from keepgreen.services.patchsets import PatchSetWriter
-from keepgreen.services.projects import ProjectService
+from keepgreen.services.review.changes import ChangeDetails
+from keepgreen.services.review.patchsets import PatchSetWriter
+from keepgreen.services.review.projects import ProjectService
 from keepgreen.store import accounts as account_store
 from keepgreen.store import changes as store
 from keepgreen.store import events as event_store

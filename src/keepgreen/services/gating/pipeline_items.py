@@ -21,11 +21,11 @@ import logging
 from keepgreen import gating
 from keepgreen.domain.change import NEW
 from keepgreen.git.repos import Repos
-from keepgreen.services.gate import approval_problem
-from keepgreen.services.layout import SiteLayout
-from keepgreen.services.needs import NeedsService, NotEnqueueable
-from keepgreen.services.submit import SubmitService
-from keepgreen.services.triggering import Triggering
+from keepgreen.services.gating.gate import approval_problem
+from keepgreen.services.gating.layout import SiteLayout
+from keepgreen.services.gating.needs import NeedsService, NotEnqueueable
+from keepgreen.services.gating.triggering import Triggering
+from keepgreen.services.review.submit import SubmitService
 from keepgreen.store import changes as change_store
 from keepgreen.store import pipeline_items as item_store
 from keepgreen.store.clock import utcnow

@@ -1,6 +1,7 @@
 """Writing a folder of files as a commit on a branch of a bare repository.
 
-``keepgreen init`` uses it to give the ``config`` project its first state from ``seed/``.
+``keepgreen init`` uses it to give the ``config`` project its first state from
+``keepgreen/siteconf/seed/``.
 The commit is made with git's own plumbing on a private index, so no work tree is needed
 and the branch moves only once the commit exists.
 """
@@ -15,9 +16,9 @@ from keepgreen.domain.change import Person
 from keepgreen.domain.project import SITE_CONFIG
 from keepgreen.domain.refs import ZERO
 from keepgreen.git.repos import Repos
+from keepgreen.siteconf import SEED
 
 CONFIG_PROJECT = SITE_CONFIG
-SEED = Path(__file__).parent / "seed"
 
 
 def commit_folder(repos: Repos, project: str, branch: str, folder: Path, who: Person,

@@ -30,7 +30,7 @@ def check_config_change(repos: Repos, db: Database, old_sha: str | None, new_sha
     with the running site (the state the store holds, applied from ``old_sha``, the merged
     tip). Deleting a project needs ``allow-delete: <name>`` in ``commit_message``."""
     # Imported here: the service imports this package's pure modules at load time.
-    from keepgreen.services.siteconf import SiteConfigService
+    from keepgreen.services.siteconf.config import SiteConfigService
 
     service = SiteConfigService(db, repos, Path(repos.root).parent)
     _, problems, plan = service.evaluate(new_sha, commit_message)

@@ -30,8 +30,8 @@ from keepgreen.domain.refs import (
 from keepgreen.git import odb
 from keepgreen.git.hook_server import PushContext
 from keepgreen.git.repos import CommitData, FileStats, GitError, Repos
-from keepgreen.services.patchsets import PatchSetWriter
-from keepgreen.services.projects import ProjectService
+from keepgreen.services.review.patchsets import PatchSetWriter
+from keepgreen.services.review.projects import ProjectService
 from keepgreen.store import accounts as account_store
 from keepgreen.store import changes as store
 from keepgreen.store import events as event_store

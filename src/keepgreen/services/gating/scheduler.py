@@ -14,7 +14,7 @@ from the merged tip of the site's ``config`` project (``services.layout``). It i
 start and again whenever ``config``'s default branch moves; a state that does not validate
 is logged and the previous layout keeps running. Pipelines that stay keep their items.
 
-Items of ``config`` itself are checked by ``keepgreen.siteconf.check`` in the merge step:
+Items of ``config`` itself are checked by ``keepgreen.services.siteconf.check`` in the merge step:
 its problems (and those of the change's own pipeline and job definitions) make a
 CONFIG_ERROR with file and line; otherwise the plan of what merging would do is added to
 the report under "Plan:".
@@ -57,11 +57,10 @@ from keepgreen.gating.buildset import CONFIG_ERROR, MERGE_CONFLICT, MERGED
 from keepgreen.gating.managers import manager_for
 from keepgreen.git.repos import GitError, Repos
 from keepgreen.jobconf import ConfigError, JobGraph
-from keepgreen.services import status as status_view
-from keepgreen.services.accounts import AccountService
-from keepgreen.services.builds import BuildSetupError, checkout, is_noop, job_spec
-from keepgreen.services.buildsets import BuildsetRecorder
-from keepgreen.services.gate import (
+from keepgreen.services.gating import status as status_view
+from keepgreen.services.gating.builds import BuildSetupError, checkout, is_noop, job_spec
+from keepgreen.services.gating.buildsets import BuildsetRecorder
+from keepgreen.services.gating.gate import (
     MergeItem,
     SharedStates,
     SpeculativeConflict,
@@ -70,7 +69,7 @@ from keepgreen.services.gate import (
     project_merge_mode,
     with_queues,
 )
-from keepgreen.services.layout import (
+from keepgreen.services.gating.layout import (
     CONFIG_PROJECT,
     ConfigSource,
     LayoutProblems,
@@ -78,13 +77,14 @@ from keepgreen.services.layout import (
     check_site_layout,
     queue_of,
 )
-from keepgreen.services.operator import OperatorCommands
-from keepgreen.services.pipeline_items import QueuedItems, restored_enqueue
-from keepgreen.services.reporting import Reporting
-from keepgreen.services.review import ReviewService
-from keepgreen.services.submit import SubmitService
-from keepgreen.services.triggering import Triggering
-from keepgreen.siteconf.check import check_config_change
+from keepgreen.services.gating.operator import OperatorCommands
+from keepgreen.services.gating.pipeline_items import QueuedItems, restored_enqueue
+from keepgreen.services.gating.reporting import Reporting
+from keepgreen.services.gating.triggering import Triggering
+from keepgreen.services.review.accounts import AccountService
+from keepgreen.services.review.review import ReviewService
+from keepgreen.services.review.submit import SubmitService
+from keepgreen.services.siteconf.check import check_config_change
 from keepgreen.store import builds as build_store
 from keepgreen.store import events as event_store
 from keepgreen.store import pipeline_items as item_store

@@ -33,9 +33,9 @@ from keepgreen.domain.project import SITE_CONFIG
 from keepgreen.git.repos import GitError, Repos
 from keepgreen.jobconf.source import ConfigError, Located
 from keepgreen.jobconf.yaml_loader import load
-from keepgreen.services.accounts import AccountService
 from keepgreen.services.errors import BadRequest, Conflict, NotFound, ServiceError
-from keepgreen.services.review import ReviewInput, ReviewService
+from keepgreen.services.review.accounts import AccountService
+from keepgreen.services.review.review import ReviewInput, ReviewService
 from keepgreen.siteconf.edits import EditRefused
 from keepgreen.siteconf.model import RESOURCES, SiteProblem, SiteState, lockout, parse, validate
 from keepgreen.siteconf.plan import delete_markers, deletion_problems, plan

@@ -16,9 +16,9 @@ from sqlalchemy import Connection
 from keepgreen.domain import acl, events, labels
 from keepgreen.domain.account import Account, Principal
 from keepgreen.domain.change import ABANDONED, NEW, Change, PatchSet
-from keepgreen.services.changes import ChangeService
 from keepgreen.services.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
-from keepgreen.services.projects import ProjectService
+from keepgreen.services.review.changes import ChangeService
+from keepgreen.services.review.projects import ProjectService
 from keepgreen.store import accounts as account_store
 from keepgreen.store import changes as store
 from keepgreen.store import events as event_store

@@ -31,10 +31,10 @@ from keepgreen.domain.refs import ZERO
 from keepgreen.gating.cron import CronTime
 from keepgreen.gating.events import ABANDONED, APPROVAL_LOST, NEW_PATCHSET
 from keepgreen.gating.triggers import ChangeFacts, ReviewEvent, Vote
-from keepgreen.services.gate import approval_problem
-from keepgreen.services.layout import ConfigSource, PipelineDef, SiteLayout, runs_in
-from keepgreen.services.needs import NeedsService, NotEnqueueable
-from keepgreen.services.submit import SubmitService
+from keepgreen.services.gating.gate import approval_problem
+from keepgreen.services.gating.layout import ConfigSource, PipelineDef, SiteLayout, runs_in
+from keepgreen.services.gating.needs import NeedsService, NotEnqueueable
+from keepgreen.services.review.submit import SubmitService
 from keepgreen.store import changes as change_store
 from keepgreen.store import projects as project_store
 

@@ -12,7 +12,7 @@ from keepgreen.domain.account import Account, Principal
 from keepgreen.domain.change import Change, PatchSet, as_number
 from keepgreen.domain.changeid import is_change_id
 from keepgreen.services.errors import BadRequest, NotFound, Unauthorized
-from keepgreen.services.projects import ProjectService
+from keepgreen.services.review.projects import ProjectService
 from keepgreen.store import accounts as account_store
 from keepgreen.store import change_query
 from keepgreen.store import changes as store

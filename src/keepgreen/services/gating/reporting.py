@@ -16,12 +16,12 @@ import logging
 
 from keepgreen import gating
 from keepgreen.domain.change import Change, PatchSet
-from keepgreen.services.accounts import AccountService
 from keepgreen.services.errors import Conflict, ServiceError
-from keepgreen.services.gate import submit_tested
-from keepgreen.services.layout import SiteLayout
-from keepgreen.services.review import ReviewInput, ReviewService
-from keepgreen.services.submit import SubmitService
+from keepgreen.services.gating.gate import submit_tested
+from keepgreen.services.gating.layout import SiteLayout
+from keepgreen.services.review.accounts import AccountService
+from keepgreen.services.review.review import ReviewInput, ReviewService
+from keepgreen.services.review.submit import SubmitService
 from keepgreen.store import changes as change_store
 
 log = logging.getLogger(__name__)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from keepgreen.domain import acl
 from keepgreen.domain.account import Principal
 from keepgreen.domain.change import Person
@@ -13,6 +11,7 @@ from keepgreen.git import odb
 from keepgreen.git.repos import GitError, Repos
 from keepgreen.jobconf import config_paths
 from keepgreen.services.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from keepgreen.services.review.site_editor import SiteEditor
 from keepgreen.siteconf import edits
 from keepgreen.siteconf.model import ProjectSpec
 from keepgreen.store import accounts as account_store
@@ -20,9 +19,6 @@ from keepgreen.store import projects as store
 from keepgreen.store import review as review_store
 from keepgreen.store.clock import utcnow
 from keepgreen.store.db import Database
-
-if TYPE_CHECKING:
-    from keepgreen.services.siteconf import SiteConfigService
 
 
 class ProjectService:
@@ -35,9 +31,9 @@ class ProjectService:
         self._ci_jobs: dict[str, tuple[str, bool]] = {}
         # Set on a site run from its config project: changes to projects and access rules
         # are then made as commits there (sites without one change the store directly).
-        self.site: SiteConfigService | None = None
+        self.site: SiteEditor | None = None
 
-    def _site(self) -> SiteConfigService | None:
+    def _site(self) -> SiteEditor | None:
         return self.site if self.site is not None and self.site.active() else None
 
     def has_ci_jobs(self, project: Project) -> bool:
@@ -152,7 +148,7 @@ class ProjectService:
                 raise BadRequest(f"cannot create the repository of {name}: {exc}") from None
         return project
 
-    def _create_in_config(self, site: SiteConfigService, caller: Principal, project: Project,
+    def _create_in_config(self, site: SiteEditor, caller: Principal, project: Project,
                           create_empty_commit: bool, names: list[str]) -> Project:
         """Make the repository as asked, then the project as a commit on ``config``."""
         assert caller.account is not None

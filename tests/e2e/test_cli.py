@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from keepgreen.cli import main
 from keepgreen.settings import Settings
-from tests.support import KEEPGREEN, ROOT, free_port, start_server
+from tests.support import KEEPGREEN, ROOT, Server, free_port, start_server
 
 
 def run(*args: str, cwd: Path | None = None,
@@ -153,3 +153,50 @@ def test_keepgreen_alone_serves_the_default_site_and_a_typo_does_not(tmp_path: P
         process.wait(15)
     assert (tmp_path / "keepgreen-site" / "keepgreen.toml").exists()
     assert f"keepgreen serving {tmp_path / 'keepgreen-site'} at" in out.read_text()
+
+
+def test_a_site_made_with_relative_paths_serves_from_another_folder(tmp_path: Path,
+                                                                    make_user) -> None:  # type: ignore[no-untyped-def]
+    # init in one folder with a relative site and a relative SQLite file, serve and query
+    # it from others: every path must still name the same site and store.
+    made, elsewhere = tmp_path / "made-here", tmp_path / "served-from"
+    made.mkdir()
+    elsewhere.mkdir()
+    port = free_port()
+    created = run("init", "site", "--database", "sqlite:///store.db", "--admin-password",
+                  "pw-admin", "--listen", f"127.0.0.1:{port}", cwd=made, env=clean_env())
+    assert created.returncode == 0, created.stderr
+    assert (made / "store.db").exists()
+    assert f'database = "sqlite:///{made / "store.db"}"' in (
+        made / "site" / "keepgreen.toml").read_text()
+
+    log_path = tmp_path / "serve.out"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([*KEEPGREEN, "serve", "../made-here/site"], cwd=elsewhere,
+                                   stdout=log, stderr=subprocess.STDOUT, env=clean_env(),
+                                   start_new_session=True)
+    server = Server(made / "site", f"http://127.0.0.1:{port}/", "admin", "pw-admin", process,
+                    log_path)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                if httpx.get(server.url + "config/server/version", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError(f"serve did not start:\n{server.log()}")
+        assert not (elsewhere / "store.db").exists()
+        server.create_project("app")  # the administrator made by init: the same store
+        alice = make_user(server, "alice")
+        repo = alice.clone("app", tmp_path / "w")
+        alice.commit(repo, "a.txt", "a\n", "Add a")
+        pushed = alice.push(repo)
+        assert pushed.returncode == 0, pushed.stderr
+        assert "[NEW]" in pushed.stderr
+        shown = run("change", "1", "--site", "made-here/site", cwd=tmp_path, env=clean_env())
+        assert shown.returncode == 0, shown.stderr
+        assert "1: Add a" in shown.stdout
+    finally:
+        server.stop()

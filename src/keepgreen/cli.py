@@ -19,12 +19,11 @@ DEFAULT_SITE = Path("keepgreen-site")
 
 
 class DefaultServe(click.Group):
-    """``keepgreen`` alone, or followed by a site path or flags, means ``keepgreen serve``."""
+    """``keepgreen`` alone means ``keepgreen serve``. Anything else names a command: a
+    mistyped one is an error that suggests the closest, never a new site of that name."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
-            args = ["serve", *args]
-        return super().parse_args(ctx, args)
+        return super().parse_args(ctx, args or ["serve"])
 
 
 @click.group(cls=DefaultServe, context_settings={"help_option_names": ["-h", "--help"]})
@@ -92,7 +91,7 @@ def serve_command(site: Path | None, listen: str | None, database: str | None) -
         _fail(str(exc))
         return
     services = build_services(settings)
-    click.echo(f"keepgreen serving {site} at {settings.base_url}")
+    click.echo(f"keepgreen serving {settings.site} at {settings.base_url}")
     uvicorn.run(build_app(services), host=settings.listen_host, port=settings.listen_port,
                 log_level=settings.log_level, access_log=settings.log_level == "debug",
                 timeout_graceful_shutdown=5)

@@ -82,6 +82,11 @@ class Settings:
                        "devices."),
     )
 
+    def __post_init__(self) -> None:
+        # git hooks, sockets, node tools and child processes use these paths from other
+        # working folders: a relative site would name a different place for each of them.
+        object.__setattr__(self, "site", Path(self.site).resolve())
+
     @property
     def database_url(self) -> str:
         if self.database:
@@ -136,6 +141,25 @@ def _coerce(name: str, raw: Any, kind: Any, source: str) -> Any:
     return str(raw)
 
 
+def absolute_database(url: str, base: Path) -> str:
+    """``url`` with a relative SQLite file made absolute against ``base``; any other URL
+    (PostgreSQL, in-memory SQLite, a malformed one the store will report) as it is."""
+    if not url.startswith("sqlite"):
+        return url
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url
+    path = parsed.database
+    if not path or path == ":memory:" or path.startswith("file:") or Path(path).is_absolute():
+        return url
+    return parsed.set(database=str((base / path).resolve())).render_as_string(
+        hide_password=False)
+
+
 def load(
     site: Path,
     environ: Mapping[str, str] | None = None,
@@ -156,13 +180,20 @@ def load(
             if name not in kinds or name == "site":
                 raise SettingsError(f"{site_file}: unknown setting {key!r}.")
             values[name] = _coerce(name, raw, kinds[name], str(site_file))
+        if "database" in values:
+            # A relative SQLite file in the site file lives in the site folder.
+            values["database"] = absolute_database(values["database"], site.resolve())
     for name, kind in kinds.items():
         env_name = "KEEPGREEN_" + name.upper()
         if name != "site" and env_name in environ:
             values[name] = _coerce(name, environ[env_name], kind, f"environment {env_name}")
+            if name == "database":
+                values[name] = absolute_database(values[name], Path.cwd())
     for name, raw in (flags or {}).items():
         if raw is not None:
             values[name] = _coerce(name, raw, kinds[name], f"--{name.replace('_', '-')}")
+            if name == "database":
+                values[name] = absolute_database(values[name], Path.cwd())
     return Settings(**values)
 
 

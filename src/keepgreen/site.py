@@ -76,7 +76,8 @@ def _init(path: Path, admin: str, admin_password: str | None, listen: str | None
     if listen:
         values["listen"] = listen
     if database:
-        values["database"] = database
+        # Kept absolute: `serve` may run from another folder than the one `init` ran in.
+        values["database"] = settings_mod.absolute_database(database, Path.cwd())
     settings_mod.write_site_file(path, values)
     try:
         settings = settings_mod.load(path, environ)

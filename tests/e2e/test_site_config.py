@@ -184,3 +184,31 @@ def test_a_config_change_naming_a_missing_group_gets_an_error_and_cannot_merge(
     assert submit.status_code == 409, submit.text
     assert status(server, number) == "NEW"
     assert server.admin_client().get("/a/projects/org%2Fbroken").status_code == 404
+
+
+def test_an_invalid_access_rule_over_rest_is_refused_and_leaves_config_untouched(
+        server: Server) -> None:
+    name = f"org/acl{uuid.uuid4().hex[:6]}"
+    server.create_project(name)
+    path = f"/a/projects/{name.replace('/', '%2F')}/access"
+    git_dir = str(server.site / "git" / "config.git")
+
+    def refs() -> str:
+        return subprocess.run(["git", "--git-dir", git_dir, "for-each-ref",
+                               "--format=%(refname) %(objectname)"], capture_output=True,
+                              text=True, check=True).stdout + subprocess.run(
+            ["git", "--git-dir", git_dir, "symbolic-ref", "HEAD"], capture_output=True,
+            text=True, check=True).stdout
+
+    before = refs()
+    rule = {"permissions": {"read": {"rules": {"Registered Users": {"action": "ALLOW"}}}}}
+    with server.admin_client() as admin:
+        refused = admin.post(path, json={"add": {"^(": rule}})
+        assert refused.status_code == 400, refused.text
+        assert "ref pattern '^(' is not a valid regular expression" in refused.text
+        assert "Traceback" not in refused.text
+        assert refs() == before
+        added = admin.post(path, json={"add": {"refs/heads/stable/*": rule}})
+        assert added.status_code == 200, added.text
+        assert "refs/heads/stable/*" in gerrit_json(added)["local"]
+    assert config_log(server)[0] == f"Administrator|Change access rules of {name}"

@@ -3,15 +3,17 @@ commits. Real store (SQLite and PostgreSQL) and real git repositories."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from keepgreen import settings as settings_mod
+from keepgreen.domain import acl
 from keepgreen.domain.account import Principal
 from keepgreen.git.repos import Repos
-from keepgreen.services.errors import Forbidden
+from keepgreen.services.errors import BadRequest, Forbidden
 from keepgreen.services.review.accounts import AccountService, NewAccount
 from keepgreen.services.review.projects import ProjectService
 from keepgreen.services.siteconf.check import check_config_change
@@ -153,3 +155,71 @@ def test_group_owners_manage_membership_and_others_are_told_what_they_lack(site:
     assert site.log()[0] == "Alice|Add carol to org/app-core"
     with pytest.raises(Forbidden, match="needs membership in its owner group 'org/app-ptl'"):
         site.accounts.add_member(site.who("bob"), "org/app-core", "bob")
+
+
+# --- a refused admin write changes nothing ---------------------------------------------------
+
+
+def config_refs(site: Site) -> tuple[str, str, str]:
+    """Every ref of config with its commit, what HEAD names, and the commit HEAD is at."""
+    return (site.repos.run("config", "for-each-ref", "--format=%(refname) %(objectname)"),
+            site.repos.run("config", "symbolic-ref", "HEAD"),
+            site.repos.run("config", "rev-parse", "HEAD"))
+
+
+def every_admin_write(site: Site) -> None:
+    site.projects.create(site.admin, "org/web", "The web site", create_empty_commit=True)
+    site.accounts.create_group(site.admin, "org/web-ptl", "", None, ("alice",))
+    site.accounts.add_member(site.admin, "org/web-core", "carol")
+    site.accounts.remove_member(site.admin, "org/web-core", "carol")
+    web = site.projects.get("org/web", site.admin)
+    site.projects.configure(site.admin, web, "REBASE_IF_NECESSARY", 1, None)
+    site.projects.change_access(site.admin, web,
+                                [acl.Rule("^refs/heads/stable-.*", acl.SUBMIT, "org/web-ptl")],
+                                [])
+
+
+def _bad_access(ref: str):  # type: ignore[no-untyped-def]
+    def write(site: Site) -> None:
+        project = site.projects.get("org/app", site.admin)
+        site.projects.change_access(site.admin, project,
+                                    [acl.Rule(ref, acl.READ, "Registered Users")], [])
+    return write
+
+
+def _bad_description(site: Site) -> None:
+    project = site.projects.get("org/app", site.admin)
+    site.projects.configure(site.admin, project, None, None, "broken \ud800 text")
+
+
+def _bad_new_project(site: Site) -> None:
+    site.projects.create(site.admin, "org/new", "broken \ud800 text")
+
+
+@pytest.mark.parametrize(("write", "reason"), [
+    (_bad_access("^("), "ref pattern '^(' is not a valid regular expression"),
+    (_bad_access("heads/main"), "ref 'heads/main' must start with refs/"),
+    (_bad_description, "not valid Unicode"),
+    (_bad_new_project, "not valid Unicode"),
+], ids=["regex", "ref-prefix", "description", "new-project"])
+def test_a_refused_admin_write_leaves_config_as_it_was_and_the_next_one_works(
+        site: Site, write, reason: str) -> None:  # type: ignore[no-untyped-def]
+    site.push({"resources/app.yaml": APP}, "Add org/app")
+    site.service.apply_pending()
+    before, running, log = config_refs(site), site.service.running(), site.log()
+
+    with pytest.raises(BadRequest, match=re.escape(reason)):
+        write(site)
+
+    assert config_refs(site) == before
+    assert site.log() == log
+    assert site.service.running() == running
+    assert not site.repos.exists("org/new")
+    assert site.service.apply_pending() is None  # nothing new to apply, nothing refused
+    every_admin_write(site)
+    assert site.log()[:6] == ["Administrator|Change access rules of org/web",
+                              "Administrator|Configure project org/web",
+                              "Administrator|Remove carol from org/web-core",
+                              "Administrator|Add carol to org/web-core",
+                              "Administrator|Create group org/web-ptl",
+                              "Administrator|Create project org/web"]

@@ -198,3 +198,47 @@ def test_every_setting_is_described() -> None:
     for name, default, help_text in rows:
         assert help_text, f"setting {name} has no help text"
         assert default
+
+
+# --- relative paths: fixed once, against the folder they were given in ----------------------
+
+
+def test_a_relative_site_is_made_absolute(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    # git runs the proc-receive hook from inside a repository: a relative hooks path under
+    # a relative site would point nowhere there.
+    site_with(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    settings = load(Path("site"), environ=NO_ENV)
+    assert settings.site == tmp_path / "site"
+    assert settings.site.is_absolute()
+    assert Settings(site=Path("site")).site == tmp_path / "site"
+    monkeypatch.chdir("/")
+    assert settings.database_url == f"sqlite:///{tmp_path / 'site' / 'keepgreen.db'}"
+
+
+@pytest.mark.parametrize("source", ["--database", "KEEPGREEN_DATABASE"])
+def test_a_relative_sqlite_file_given_to_a_command_is_taken_from_its_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str) -> None:
+    site = site_with(tmp_path)
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    url = "sqlite:///data/store.db?timeout=5"
+    settings = load(site, environ={"KEEPGREEN_DATABASE": url} if source != "--database" else {},
+                    flags={"database": url} if source == "--database" else {})
+    assert settings.database_url == f"sqlite:///{tmp_path / 'here' / 'data' / 'store.db'}?timeout=5"
+
+
+def test_a_relative_sqlite_file_in_the_site_file_lives_in_the_site(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = site_with(tmp_path, 'database = "sqlite:///store.db"\n')
+    monkeypatch.chdir("/")
+    assert load(site, environ=NO_ENV).database_url == f"sqlite:///{site / 'store.db'}"
+
+
+@pytest.mark.parametrize("url", ["sqlite:////srv/kg/store.db", "sqlite://",
+                                 "sqlite:///:memory:",
+                                 "postgresql+psycopg://kg@db.example.org/keepgreen",
+                                 "nosuchdb://x"])
+def test_other_database_urls_are_kept_as_given(tmp_path: Path, url: str) -> None:
+    assert load(site_with(tmp_path), environ=NO_ENV, flags={"database": url}).database == url

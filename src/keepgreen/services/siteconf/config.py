@@ -12,7 +12,9 @@ keeps running. Results are reported on the merged change as the CI account.
 
 Admin operations (create project or group, add or remove a member, change access rules or a
 project's settings) are made as commits on ``config`` by the caller (``edit``) and applied at
-once, so the repository's history is the audit log.
+once, so the repository's history is the audit log. Each such commit is checked as a
+change to ``config`` would be before the branch moves to it: a refused edit leaves the
+repository as it was.
 """
 
 from __future__ import annotations
@@ -318,7 +320,15 @@ class SiteConfigService:
                 old_texts = render(state)
                 texts = render(new)
                 changed = {p: t for p, t in texts.items() if old_texts.get(p) != t}
+                if not all(t.isascii() or _encodable(t) for t in changed.values()):
+                    raise BadRequest(f"{message}: the text given is not valid Unicode")
                 commit = self._commit(tip, changed, who, message)
+                # The commit is not on the branch yet: check it as a change to config is
+                # checked, so what the branch gets always applies.
+                _, refused, _ = self.evaluate(commit, message)
+                if refused:
+                    raise BadRequest(f"{message} would break the site's configuration: "
+                                     f"{refused[0].message}")
                 try:
                     self.repos.update_refs(SITE_CONFIG, [(self.branch(), commit, tip)])
                 except GitError:
@@ -347,6 +357,14 @@ class SiteConfigService:
             tree = self.repos.run(SITE_CONFIG, "write-tree", env=env).strip()
             return self.repos.run(SITE_CONFIG, "commit-tree", tree, "-p", parent, "-m",
                                   message, env=env).strip()
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def review_reporter(db: Database, review: ReviewService, accounts: AccountService,

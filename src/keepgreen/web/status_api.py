@@ -17,8 +17,9 @@ from starlette.responses import JSONResponse, Response
 
 from keepgreen.domain.account import Principal
 from keepgreen.gerrit.http import error_response, service_error_response
+from keepgreen.gerrit.request_input import check_request, whole_number
 from keepgreen.gerrit.router import Router
-from keepgreen.services.errors import BadRequest, NotFound, ServiceError
+from keepgreen.services.errors import NotFound, ServiceError
 from keepgreen.store import builds as build_store
 from keepgreen.store.builds import BuildsetRecord
 from keepgreen.web.builds import BuildsWeb, iso
@@ -50,6 +51,7 @@ class StatusApi:
                                        f"{request.url.path}")
         parts = [p for p in request.url.path.split("/") if p][1:]
         try:
+            check_request(request.query_params, segments=parts)
             if parts == ["status"]:
                 return JSONResponse(await run_in_threadpool(self._status, request))
             if parts == ["buildsets"]:
@@ -95,12 +97,8 @@ class StatusApi:
         if q.get("change"):
             # Resolving first gives the caller the same 401/404 as the change itself would.
             change = self.services.changes.resolve(q["change"], who).number
-        limit = _int(q.get("limit", str(DEFAULT_LIMIT)), "limit")
-        skip = _int(q.get("skip", "0"), "skip")
-        if not 1 <= limit <= MAX_LIMIT:
-            raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}")
-        if skip < 0:
-            raise BadRequest("skip must be 0 or more")
+        limit = whole_number(q.get("limit", str(DEFAULT_LIMIT)), "limit", 1, MAX_LIMIT)
+        skip = whole_number(q.get("skip", "0"), "skip")
         query = build_store.buildsets_query(
             project=q.get("project") or None, pipeline=q.get("pipeline") or None,
             change_number=change, result=q.get("result") or None)
@@ -143,9 +141,3 @@ class StatusApi:
             "end_time": iso(record.ended), "duration": duration,
         }
 
-
-def _int(value: str, name: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise BadRequest(f"{name} must be a number, not {value!r}") from None

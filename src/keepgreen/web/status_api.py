@@ -9,6 +9,7 @@ docs/gating.md ("Status").
 
 from __future__ import annotations
 
+from importlib import resources
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -26,6 +27,9 @@ from keepgreen.web.builds import BuildsWeb, iso
 from keepgreen.web.operator_api import OperatorApi
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 1000
+# The native API's description, kept beside the code it describes (tests check the two agree).
+OPENAPI = resources.files("keepgreen").joinpath("web/openapi.json")
+OPENAPI_PATH = "/api/openapi.json"
 
 
 class StatusApi:
@@ -40,7 +44,7 @@ class StatusApi:
     @staticmethod
     def handles(path: str) -> bool:
         return path in ("/api/status", "/api/status/", "/api/buildsets",
-                        "/api/buildsets/") or path.startswith("/api/buildsets/") or (
+                        "/api/buildsets/", OPENAPI_PATH) or path.startswith("/api/buildsets/") or (
             OperatorApi.handles(path))
 
     async def __call__(self, request: Request) -> Response:
@@ -49,6 +53,8 @@ class StatusApi:
         if request.method not in ("GET", "HEAD"):
             return error_response(405, f"{request.method} is not allowed on "
                                        f"{request.url.path}")
+        if request.url.path == OPENAPI_PATH:
+            return Response(OPENAPI.read_bytes(), media_type="application/json")
         parts = [p for p in request.url.path.split("/") if p][1:]
         try:
             check_request(request.query_params, segments=parts)

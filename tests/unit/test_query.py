@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from keepgreen.domain.query import (
     DEFAULT_OPERATOR,
     MAX_DEPTH,
+    MAX_LENGTH,
+    MAX_TERMS,
     OPERATOR_ALIASES,
     And,
     LabelPredicate,
@@ -313,9 +315,22 @@ def test_syntax_error_is_a_value_error() -> None:
 def test_deep_nesting_is_rejected_not_crashing(opener: str) -> None:
     allowed = opener * MAX_DEPTH + "a" + (")" * MAX_DEPTH if opener == "(" else "")
     assert parse(allowed) is not None
-    too_deep = opener * 5000 + "a" + (")" * 5000 if opener == "(" else "")
+    too_deep = opener * (MAX_DEPTH + 1) + "a" + (")" * (MAX_DEPTH + 1) if opener == "(" else "")
     with pytest.raises(QuerySyntaxError, match="nests deeper than"):
         parse(too_deep)
+    hostile = opener * 5000 + "a" + (")" * 5000 if opener == "(" else "")
+    with pytest.raises(QuerySyntaxError):
+        parse(hostile)
+
+
+def test_overlong_queries_are_rejected_with_the_limit() -> None:
+    with pytest.raises(QuerySyntaxError, match=f"the limit is {MAX_LENGTH}"):
+        parse("x" * (MAX_LENGTH + 1))
+    assert parse(" ".join(["a"] * MAX_TERMS)) is not None
+    with pytest.raises(QuerySyntaxError, match=f"more than {MAX_TERMS} terms"):
+        parse(" ".join(["a"] * (MAX_TERMS + 1)))
+    with pytest.raises(QuerySyntaxError, match="NUL character at position 6"):
+        parse("topic:\x00")
 
 
 # --- label values ------------------------------------------------------------

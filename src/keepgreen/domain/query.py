@@ -18,16 +18,27 @@ from types import MappingProxyType
 from typing import Literal, TypeAlias, assert_never
 
 __all__ = [
-    "DEFAULT_OPERATOR", "MAX_DEPTH", "OPERATOR_ALIASES", "And", "Comparison", "LabelPredicate",
-    "LabelScore", "Node", "Not", "Or", "QuerySyntaxError", "Term", "parse", "parse_age",
-    "parse_label", "to_text",
+    "DEFAULT_OPERATOR", "MAX_DEPTH", "MAX_LENGTH", "MAX_TERMS", "OPERATOR_ALIASES", "And",
+    "Comparison", "LabelPredicate", "LabelScore", "Node", "Not", "Or", "QuerySyntaxError",
+    "Term", "parse", "parse_age", "parse_label", "to_text",
 ]
 
 DEFAULT_OPERATOR = "default"
 """Operator of a bare word that is not a change number or Change-Id."""
 
-MAX_DEPTH = 100
-"""Deepest nesting of parentheses and negations accepted by ``parse``."""
+MAX_DEPTH = 24
+"""Deepest nesting of parentheses and negations accepted by ``parse``; SQLite's parser
+overflows its stack on conditions nested about 50 deep, and some terms nest subqueries
+of their own, so the bound leaves room."""
+
+MAX_LENGTH = 8192
+"""Longest query text accepted by ``parse``, in characters (about what a URL can carry)."""
+
+MAX_TERMS = 64
+"""Most terms one query may hold. Each term becomes SQL conditions with subqueries, and the
+cost of planning them grows faster than their number (on PostgreSQL 64 terms plan in about
+a second), so a longer query is refused with a sentence instead of exhausting the store."""
+
 
 # Gerrit documents these as synonyms; folding them here means the store layer
 # only ever has to understand the canonical spelling.
@@ -93,7 +104,19 @@ class _Token:
 
 def parse(text: str) -> Node:
     """Parse a change query into its syntax tree."""
-    return _Parser(_tokenize(text)).parse_query()
+    if len(text) > MAX_LENGTH:
+        raise QuerySyntaxError(f"query is {len(text)} characters long; the limit is "
+                               f"{MAX_LENGTH}", MAX_LENGTH)
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise QuerySyntaxError(f"unexpected NUL character at position {nul}", nul)
+    tokens = _tokenize(text)
+    terms = [t for t in tokens if t.kind == "term"]
+    if len(terms) > MAX_TERMS:
+        where = terms[MAX_TERMS].position
+        raise QuerySyntaxError(f"query has more than {MAX_TERMS} terms (the next one is at "
+                               f"position {where})", where)
+    return _Parser(tokens).parse_query()
 
 
 def _tokenize(text: str) -> list[_Token]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from keepgreen.domain import acl, labels
 from keepgreen.gerrit.http import Call
+from keepgreen.gerrit.request_input import JsonObject
 from keepgreen.gerrit.router import Route
 from keepgreen.services.errors import BadRequest
 
@@ -28,16 +29,15 @@ def get_config(call: Call, project: str) -> Any:
 
 
 def put_config(call: Call, project: str) -> Any:
-    data = call.json()
+    data = JsonObject.of(call.json())
     found = call.services.projects.get(project, call.who)
-    approvals = data.get("required_approvals")
-    if approvals is not None and (not isinstance(approvals, int) or isinstance(approvals, bool)):
-        raise BadRequest("required_approvals must be a whole number")
-    submit_type = data.get("submit_type")
-    if isinstance(submit_type, dict):  # Gerrit's InheritableBoolean-like form
-        submit_type = submit_type.get("value")
+    approvals = data.whole("required_approvals")
+    if isinstance(data.raw("submit_type"), dict):  # Gerrit's InheritableBoolean-like form
+        submit_type = data.obj("submit_type").optional_text("value")
+    else:
+        submit_type = data.optional_text("submit_type")
     updated = call.services.projects.configure(call.who, found, submit_type, approvals,
-                                               data.get("description"))
+                                               data.optional_text("description"))
     return config_info(updated)
 
 
@@ -60,22 +60,18 @@ def get_access(call: Call, project: str) -> Any:
             "is_owner": bool(call.services.projects.can(call.who, found, acl.OWNER, "refs/*"))}
 
 
-def _parse_rules(data: Any) -> list[acl.Rule]:
-    if not isinstance(data, dict):
-        raise BadRequest("'add' must map refs to {permissions: {...}}")
+def _parse_rules(data: JsonObject) -> list[acl.Rule]:
     rules = []
-    for ref, section in data.items():
-        permissions = (section or {}).get("permissions") or {}
-        for name, permission in permissions.items():
+    for ref, section in data.objects():
+        for name, permission in section.obj("permissions").objects():
             if name not in acl.PERMISSIONS and not name.startswith("label-"):
                 raise BadRequest(f"unknown permission {name!r} on {ref}")
-            for group, rule in ((permission or {}).get("rules") or {}).items():
-                rule = rule or {}
-                action = str(rule.get("action", "ALLOW")).lower()
+            for group, rule in permission.obj("rules").objects():
+                action = rule.text("action", "ALLOW").lower()
                 if action not in ("allow", "block"):
                     raise BadRequest(f"action for {group} on {ref} must be ALLOW or BLOCK")
-                lo, hi = rule.get("min", 0), rule.get("max", 0)
-                if not all(isinstance(v, int) for v in (lo, hi)) or lo > hi:
+                lo, hi = rule.whole("min", 0) or 0, rule.whole("max", 0) or 0
+                if lo > hi:
                     raise BadRequest(f"range for {group} on {ref} must be min <= max")
                 known = labels.find(name.removeprefix("label-"))
                 if name.startswith("label-") and (known is None or lo < known.min
@@ -88,17 +84,17 @@ def _parse_rules(data: Any) -> list[acl.Rule]:
 
 
 def post_access(call: Call, project: str) -> Any:
-    data = call.json()
+    data = JsonObject.of(call.json())
     found = call.services.projects.get(project, call.who)
-    add = _parse_rules(data.get("add") or {})
-    remove = []
-    for ref, section in (data.get("remove") or {}).items():
-        permissions = (section or {}).get("permissions") or {}
+    add = _parse_rules(data.obj("add"))
+    remove: list[tuple[str, str | None, str | None]] = []
+    for ref, section in data.obj("remove").objects():
+        permissions = list(section.obj("permissions").objects())
         if not permissions:
             remove.append((ref, None, None))
-        for name, permission in permissions.items():
-            groups = list(((permission or {}).get("rules") or {}).keys()) or [None]
-            remove += [(ref, name, group) for group in groups]
+        for name, permission in permissions:
+            groups: list[str | None] = [g for g, _ in permission.obj("rules").entries()]
+            remove += [(ref, name, group) for group in groups or [None]]
     call.services.projects.change_access(call.who, found, add, remove)
     return get_access(call, project)
 

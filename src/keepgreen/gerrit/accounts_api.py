@@ -7,16 +7,10 @@ from typing import Any
 from keepgreen.domain.account import Group
 from keepgreen.gerrit.change_json import account_info
 from keepgreen.gerrit.http import Call, no_content
+from keepgreen.gerrit.request_input import JsonObject
 from keepgreen.gerrit.router import Created, Route
 from keepgreen.services.errors import BadRequest, Unauthorized
 from keepgreen.services.review.accounts import NewAccount
-
-
-def _text(data: dict[str, Any], key: str) -> str | None:
-    value = data.get(key)
-    if value is not None and not isinstance(value, str):
-        raise BadRequest(f"{key} must be a string")
-    return value
 
 
 def _require_account(call: Call) -> None:
@@ -32,24 +26,23 @@ def get_account(call: Call, account: str) -> Any:
 
 def create_account(call: Call, account: str) -> Any:
     _require_account(call)
-    data = call.json()
-    groups = data.get("groups") or []
-    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
-        raise BadRequest("groups must be a list of group names")
-    username = _text(data, "username") or account
+    data = JsonObject.of(call.json())
+    groups = data.texts("groups")
+    username = data.text("username") or account
     if username != account:
         raise BadRequest(f"username {username!r} in the body differs from {account!r} in the URL")
     created = call.services.accounts.create(call.who, NewAccount(
-        username=account, name=_text(data, "name") or account, email=_text(data, "email"),
-        http_password=_text(data, "http_password"), groups=tuple(groups)))
+        username=account, name=data.text("name") or account,
+        email=data.optional_text("email"), http_password=data.optional_text("http_password"),
+        groups=tuple(groups)))
     return Created(account_info(created))
 
 
 def set_password(call: Call, account: str) -> Any:
     _require_account(call)
-    data = call.json()
-    password = _text(data, "http_password")
-    generate = bool(data.get("generate"))
+    data = JsonObject.of(call.json())
+    password = data.optional_text("http_password")
+    generate = data.flag("generate")
     result = call.services.accounts.set_http_password(call.who, account, password, generate)
     return result if result else no_content()
 
@@ -82,13 +75,11 @@ def get_group(call: Call, group: str) -> Any:
 
 def create_group(call: Call, group: str) -> Any:
     _require_account(call)
-    data = call.json()
-    members = data.get("members") or []
-    if not isinstance(members, list):
-        raise BadRequest("members must be a list of accounts")
+    data = JsonObject.of(call.json())
+    members = data.texts("members")
     created = call.services.accounts.create_group(
-        call.who, group, _text(data, "description") or "", _text(data, "owner"),
-        tuple(str(m) for m in members))
+        call.who, group, data.text("description"), data.optional_text("owner"),
+        tuple(members))
     return Created(group_info(created))
 
 

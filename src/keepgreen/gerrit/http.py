@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from keepgreen.domain.account import Principal
+from keepgreen.gerrit.request_input import decode_json
 from keepgreen.services.errors import BadRequest, ServiceError, Unauthorized
 
 JSON_TYPE = "application/json; charset=UTF-8"
@@ -67,16 +68,7 @@ def parse_json(body: bytes) -> dict[str, Any]:
     """A request body as a JSON object; an empty body counts as ``{}``."""
     if len(body) > MAX_BODY:
         raise BadRequest("request body is larger than 10 MiB")
-    if not body.strip():
-        return {}
-    text = body.decode("utf-8", errors="replace")
-    if text.startswith(")]}'"):
-        text = text[4:]
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadRequest(f"request body is not valid JSON: {exc.msg} at line {exc.lineno} "
-                         f"column {exc.colno}") from None
+    data = decode_json(body)
     if not isinstance(data, dict):
         raise BadRequest("request body must be a JSON object")
     return data

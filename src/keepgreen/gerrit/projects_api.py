@@ -6,6 +6,7 @@ from typing import Any
 
 from keepgreen.domain.project import SUBMIT_TYPES, Project
 from keepgreen.gerrit.http import Call
+from keepgreen.gerrit.request_input import JsonObject
 from keepgreen.gerrit.router import Created, Route
 from keepgreen.services.errors import BadRequest, NotFound
 
@@ -38,28 +39,21 @@ def get_project(call: Call, project: str) -> Any:
 
 
 def create_project(call: Call, project: str) -> Any:
-    data = call.json()
-    branches = data.get("branches")
-    if branches is not None and (not isinstance(branches, list) or not branches
-                                 or not all(isinstance(b, str) for b in branches)):
+    data = JsonObject.of(call.json())
+    branches = data.texts("branches") if "branches" in data else None
+    if branches is not None and not branches:
         raise BadRequest("branches must be a non-empty list of branch names")
-    description = data.get("description") or ""
-    if not isinstance(description, str):
-        raise BadRequest("description must be a string")
-    name = data.get("name") or project
+    description = data.text("description")
+    name = data.text("name") or project
     if name != project:
         raise BadRequest(f"name {name!r} in the body differs from {project!r} in the URL")
-    anonymous_read = data.get("anonymous_read")
-    if anonymous_read is not None and not isinstance(anonymous_read, bool):
-        raise BadRequest("anonymous_read must be true or false")
-    submit_type = data.get("submit_type")
-    approvals = data.get("required_approvals")
+    anonymous_read = data.flag("anonymous_read") if "anonymous_read" in data else None
+    submit_type = data.optional_text("submit_type")
     if submit_type is not None and submit_type not in SUBMIT_TYPES:
         raise BadRequest(f"submit_type must be one of {', '.join(SUBMIT_TYPES)}")
-    if approvals is not None and (not isinstance(approvals, int) or not 1 <= approvals <= 10):
-        raise BadRequest("required_approvals must be a whole number from 1 to 10")
+    approvals = data.whole("required_approvals", low=1, high=10)
     created = call.services.projects.create(
-        call.who, project, description, bool(data.get("create_empty_commit")), branches,
+        call.who, project, description, data.flag("create_empty_commit"), branches,
         anonymous_read)
     if submit_type is not None or approvals is not None:
         created = call.services.projects.configure(call.who, created, submit_type, approvals,

@@ -8,6 +8,7 @@ from keepgreen.domain.change import as_number
 from keepgreen.gerrit.change_json import account_info
 from keepgreen.gerrit.changes_api import file_infos, render_one
 from keepgreen.gerrit.http import Call, no_content, timestamp
+from keepgreen.gerrit.request_input import MAX_INT, JsonObject, number_in
 from keepgreen.gerrit.router import Created, Route
 from keepgreen.services.errors import BadRequest, NotFound
 from keepgreen.services.review.review import CommentInput, ReviewInput
@@ -23,61 +24,50 @@ def _patch_set(call: Call, found: Any, revision: str) -> Any:
     return call.services.changes.patch_set(details, revision)
 
 
-def _str(data: dict[str, Any], key: str, default: str = "") -> str:
-    value = data.get(key, default)
-    if value is None:
-        return default
-    if not isinstance(value, str):
-        raise BadRequest(f"{key} must be a string")
-    return value
+def _body(call: Call) -> JsonObject:
+    return JsonObject.of(call.json())
 
 
-def _comment(path: str, raw: Any) -> CommentInput:
-    if not isinstance(raw, dict):
-        raise BadRequest(f"comments on {path} must be objects")
-    line = raw.get("line")
-    range_ = raw.get("range")
-    if line is not None and (not isinstance(line, int) or line < 0):
-        raise BadRequest(f"line of a comment on {path} must be a whole number")
+def _comment(path: str, raw: JsonObject) -> CommentInput:
+    line = raw.whole("line", low=0)
+    range_ = raw.raw("range")
     if range_ is not None:
+        bounds = JsonObject.of(range_, raw.name("range"))
         keys = ("start_line", "start_character", "end_line", "end_character")
-        if not isinstance(range_, dict) or not all(isinstance(range_.get(k), int)
-                                                   for k in keys):
-            raise BadRequest(f"range of a comment on {path} needs {', '.join(keys)}")
-        line = line or range_["end_line"]
-    side = _str(raw, "side", "REVISION")
-    if side not in ("REVISION", "PARENT"):
-        raise BadRequest("side must be REVISION or PARENT")
-    unresolved = raw.get("unresolved")
-    return CommentInput(path=path, message=_str(raw, "message"), line=line, range=range_,
-                        side=side, in_reply_to=raw.get("in_reply_to"),
-                        unresolved=bool(unresolved) if unresolved is not None else None)
+        if not all(k in bounds for k in keys):
+            raise BadRequest(f"{raw.name('range')} needs {', '.join(keys)}")
+        for key in keys:
+            bounds.whole(key, low=0)
+        line = line or bounds.whole("end_line")
+    side = raw.choice("side", ("REVISION", "PARENT"), "REVISION")
+    unresolved = raw.flag("unresolved") if "unresolved" in raw else None
+    return CommentInput(path=path, message=raw.text("message"), line=line, range=range_,
+                        side=side, in_reply_to=raw.optional_text("in_reply_to"),
+                        unresolved=unresolved)
 
 
 def post_review(call: Call, change: str, revision: str) -> Any:
-    data = call.json()
+    data = _body(call)
     found = _change(call, change)
     ps = _patch_set(call, found, revision)
-    labels = data.get("labels") or {}
-    if not isinstance(labels, dict):
-        raise BadRequest("labels must map label names to votes")
-    comments_in = data.get("comments") or {}
-    if not isinstance(comments_in, dict):
-        raise BadRequest("comments must map file paths to lists of comments")
+    labels: dict[str, int] = {}
+    for name, value in data.obj("labels").entries():
+        # Out-of-range votes are the review service's to refuse (or clamp, when not strict).
+        labels[name] = number_in(value, f"labels.{name}", -MAX_INT, MAX_INT)
     files = {f.path for f in call.services.merger.files(found.project, ps.sha)}
     comments = []
-    for path, items in comments_in.items():
+    for path, items in data.obj("comments").entries():
         if path not in files and path not in ("/PATCHSET_LEVEL", "/COMMIT_MSG", "/MERGE_LIST"):
             raise BadRequest(f"file {path} is not in patch set {ps.number}")
         if not isinstance(items, list):
-            raise BadRequest(f"comments on {path} must be a list")
-        comments += [_comment(path, item) for item in items]
-    drafts = _str(data, "drafts", "KEEP").upper()
+            raise BadRequest(f"comments.{path} must be a list")
+        comments += [_comment(path, JsonObject.of(item, f"comments.{path}[{i}]"))
+                     for i, item in enumerate(items)]
     review = ReviewInput(
-        message=_str(data, "message"), labels=labels, comments=comments,
-        tag=data.get("tag"), strict_labels=data.get("strict_labels", True) is not False,
-        drafts=drafts, ready=bool(data.get("ready")),
-        work_in_progress=bool(data.get("work_in_progress")))
+        message=data.text("message"), labels=labels, comments=comments,
+        tag=data.optional_text("tag"), strict_labels=data.flag("strict_labels", True),
+        drafts=data.choice("drafts", ("KEEP", "PUBLISH", "PUBLISH_ALL_REVISIONS"), "KEEP"),
+        ready=data.flag("ready"), work_in_progress=data.flag("work_in_progress"))
     votes = call.services.review.review(call.who, found, ps, review)
     return {"labels": votes}
 
@@ -129,10 +119,10 @@ def list_drafts(call: Call, change: str, revision: str) -> Any:
 
 
 def put_draft(call: Call, change: str, revision: str) -> Any:
-    data = call.json()
+    data = _body(call)
     found = _change(call, change)
     ps = _patch_set(call, found, revision)
-    path = _str(data, "path")
+    path = data.text("path")
     if not path:
         raise BadRequest("a draft needs a path")
     row = call.services.review.save_draft(call.who, found, ps, _comment(path, data))
@@ -167,53 +157,53 @@ def related(call: Call, change: str, revision: str) -> Any:
 
 
 def cherry_pick(call: Call, change: str, revision: str) -> Any:
-    data = call.json()
+    data = _body(call)
     found = _change(call, change)
     ps = _patch_set(call, found, revision)
-    destination = _str(data, "destination")
+    destination = data.text("destination")
     if not destination:
         raise BadRequest("cherry-pick needs a destination branch")
     number = call.services.revisions.cherry_pick(call.who, found, ps, destination,
-                                                 data.get("message"))
+                                                 data.optional_text("message"))
     return render_one(call, str(number))
 
 
 def abandon(call: Call, change: str) -> Any:
-    call.services.review.abandon(call.who, _change(call, change), _str(call.json(), "message"))
+    call.services.review.abandon(call.who, _change(call, change), _body(call).text("message"))
     return render_one(call, change)
 
 
 def restore(call: Call, change: str) -> Any:
-    call.services.review.restore(call.who, _change(call, change), _str(call.json(), "message"))
+    call.services.review.restore(call.who, _change(call, change), _body(call).text("message"))
     return render_one(call, change)
 
 
 def rebase(call: Call, change: str, revision: str = "current") -> Any:
-    data = call.json()
-    call.services.revisions.rebase(call.who, _change(call, change), data.get("base") or None)
+    base = _body(call).text("base")
+    call.services.revisions.rebase(call.who, _change(call, change), base or None)
     return render_one(call, change)
 
 
 def submit(call: Call, change: str, revision: str = "current") -> Any:
-    call.json()
+    _body(call)
     call.services.submit.submit(call.who, _change(call, change))
     return render_one(call, change)
 
 
 def set_wip(call: Call, change: str) -> Any:
     call.services.review.set_wip(call.who, _change(call, change), True,
-                                 _str(call.json(), "message"))
+                                 _body(call).text("message"))
     return no_content()
 
 
 def set_ready(call: Call, change: str) -> Any:
     call.services.review.set_wip(call.who, _change(call, change), False,
-                                 _str(call.json(), "message"))
+                                 _body(call).text("message"))
     return no_content()
 
 
 def put_topic(call: Call, change: str) -> Any:
-    topic = _str(call.json(), "topic")
+    topic = _body(call).text("topic")
     call.services.review.set_topic(call.who, _change(call, change), topic or None)
     return topic if topic else no_content()
 
@@ -238,10 +228,8 @@ def get_hashtags(call: Call, change: str) -> Any:
 
 
 def post_hashtags(call: Call, change: str) -> Any:
-    data = call.json()
-    add, remove = data.get("add") or [], data.get("remove") or []
-    if not all(isinstance(t, str) for t in [*add, *remove]):
-        raise BadRequest("add and remove must be lists of hashtags")
+    data = _body(call)
+    add, remove = data.texts("add"), data.texts("remove")
     return call.services.review.hashtags(call.who, _change(call, change), add, remove)
 
 
@@ -258,14 +246,14 @@ def get_reviewers(call: Call, change: str) -> Any:
 
 
 def post_reviewer(call: Call, change: str) -> Any:
-    data = call.json()
-    key = _str(data, "reviewer")
+    data = _body(call)
+    key = data.text("reviewer")
     if not key:
         raise BadRequest("name the reviewer in 'reviewer'")
-    account = call.services.review.add_reviewer(call.who, _change(call, change), key,
-                                                _str(data, "state", "REVIEWER"))
+    state = data.text("state", "REVIEWER")
+    account = call.services.review.add_reviewer(call.who, _change(call, change), key, state)
     info = account_info(account)
-    field = "ccs" if _str(data, "state", "REVIEWER") == "CC" else "reviewers"
+    field = "ccs" if state == "CC" else "reviewers"
     return {"input": key, field: [info]}
 
 
@@ -275,13 +263,13 @@ def get_edit(call: Call, change: str) -> Any:
 
 
 def put_edit_message(call: Call, change: str) -> Any:
-    message = _str(call.json(), "message")
+    message = _body(call).text("message")
     call.services.revisions.edit_message(call.who, _change(call, change), message)
     return no_content()
 
 
 def publish_edit(call: Call, change: str) -> Any:
-    call.json()
+    _body(call)
     call.services.revisions.publish_edit(call.who, _change(call, change))
     return no_content()
 
@@ -304,10 +292,10 @@ def _self(call: Call, account: str) -> None:
 
 
 def create_change(call: Call) -> Any:
-    data = call.json()
+    data = _body(call)
     number = call.services.revisions.create_change(
-        call.who, _str(data, "project"), _str(data, "branch", "main"), _str(data, "subject"),
-        data.get("topic"))
+        call.who, data.text("project"), data.text("branch", "main"), data.text("subject"),
+        data.optional_text("topic"))
     return Created(render_one(call, str(number)))
 
 

@@ -25,6 +25,7 @@ from keepgreen.gerrit.http import (
     service_error_response,
     split_path,
 )
+from keepgreen.gerrit.request_input import check_request
 from keepgreen.services.errors import ServiceError, Unauthorized
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ class Router:
     def _run(self, request: Request, handler: Handler, params: dict[str, str],
              segments: list[str], authenticated: bool, body: bytes) -> Response:
         try:
+            check_request(request.query_params, params)
             who = self.who(request, authenticated)
             call = Call(request, who, segments, authenticated, body, self.services)
             result = handler(call, **params)

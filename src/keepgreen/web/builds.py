@@ -32,8 +32,9 @@ from starlette.responses import (
 
 from keepgreen.domain.account import Principal
 from keepgreen.gerrit.http import error_response, service_error_response
+from keepgreen.gerrit.request_input import check_request, whole_number
 from keepgreen.gerrit.router import Router
-from keepgreen.services.errors import BadRequest, NotFound, ServiceError
+from keepgreen.services.errors import NotFound, ServiceError
 from keepgreen.store import nodes as node_store
 from keepgreen.store.builds import BuildRecord, build_record
 from keepgreen.store.schema import builds
@@ -81,6 +82,7 @@ class BuildsWeb:
         # Segments are decoded one by one so an encoded "/" or ".." is seen for what it is.
         parts = [unquote(p) for p in raw.split("?", 1)[0].split("/")[1:]]
         try:
+            check_request(request.query_params, segments=parts)
             if parts[0] == "api":
                 rest = parts[2:]
                 if rest in ([], [""]):
@@ -145,13 +147,11 @@ class BuildsWeb:
             change = self.services.changes.resolve(q["change"], who)
             query = query.where(builds.c.change_number == change.number)
         if q.get("patchset"):
-            query = query.where(builds.c.patch_set == _int(q["patchset"], "patchset"))
+            query = query.where(builds.c.patch_set == whole_number(q["patchset"], "patchset"))
         if q.get("result"):
             query = query.where(builds.c.result.is_(None) if q["result"].lower() == "running"
                                 else builds.c.result == q["result"].upper())
-        limit = _int(q.get("limit", str(DEFAULT_LIMIT)), "limit")
-        if not 1 <= limit <= MAX_LIMIT:
-            raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}")
+        limit = whole_number(q.get("limit", str(DEFAULT_LIMIT)), "limit", 1, MAX_LIMIT)
         query = query.order_by(builds.c.started.desc(), builds.c.uuid.desc())
         # Visibility is per change, so filter in pages until ``limit`` visible builds are found.
         seen: dict[tuple[int, str], bool] = {}
@@ -355,9 +355,3 @@ def _event(number: int, text: str) -> str:
     pieces = text.rstrip("\r").split("\r")
     return f"id: {number}\n" + "".join(f"data: {p}\n" for p in pieces) + "\n"
 
-
-def _int(value: str, name: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise BadRequest(f"{name} must be a number, not {value!r}") from None

@@ -9,7 +9,6 @@ refused, 503 when it did not take the command in time.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -17,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from keepgreen.gerrit.http import error_response, service_error_response
+from keepgreen.gerrit.request_input import decode_json
 from keepgreen.gerrit.router import Router
 from keepgreen.services.errors import BadRequest, Conflict, Forbidden, ServiceError
 from keepgreen.services.gating.operator import OperatorClient, parse_change
@@ -65,10 +65,7 @@ class OperatorApi:
 
 
 def _parse(kind: str, body: bytes) -> tuple[str, str, list[tuple[int, int]]]:
-    try:
-        data = json.loads(body or b"{}")
-    except ValueError:
-        raise BadRequest("the body must be JSON") from None
+    data = decode_json(body)
     if not isinstance(data, dict) or not isinstance(data.get("pipeline"), str):
         raise BadRequest('name the pipeline: {"pipeline": "gate", ...}')
     raw = data.get("changes") if kind == PROMOTE else [data.get("change")]

@@ -9,6 +9,7 @@ docs/gating.md ("Status").
 
 from __future__ import annotations
 
+from importlib import resources
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -17,14 +18,18 @@ from starlette.responses import JSONResponse, Response
 
 from keepgreen.domain.account import Principal
 from keepgreen.gerrit.http import error_response, service_error_response
+from keepgreen.gerrit.request_input import check_request, whole_number
 from keepgreen.gerrit.router import Router
-from keepgreen.services.errors import BadRequest, NotFound, ServiceError
+from keepgreen.services.errors import NotFound, ServiceError
 from keepgreen.store import builds as build_store
 from keepgreen.store.builds import BuildsetRecord
 from keepgreen.web.builds import BuildsWeb, iso
 from keepgreen.web.operator_api import OperatorApi
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 1000
+# The native API's description, kept beside the code it describes (tests check the two agree).
+OPENAPI = resources.files("keepgreen").joinpath("web/openapi.json")
+OPENAPI_PATH = "/api/openapi.json"
 
 
 class StatusApi:
@@ -39,7 +44,7 @@ class StatusApi:
     @staticmethod
     def handles(path: str) -> bool:
         return path in ("/api/status", "/api/status/", "/api/buildsets",
-                        "/api/buildsets/") or path.startswith("/api/buildsets/") or (
+                        "/api/buildsets/", OPENAPI_PATH) or path.startswith("/api/buildsets/") or (
             OperatorApi.handles(path))
 
     async def __call__(self, request: Request) -> Response:
@@ -48,8 +53,11 @@ class StatusApi:
         if request.method not in ("GET", "HEAD"):
             return error_response(405, f"{request.method} is not allowed on "
                                        f"{request.url.path}")
+        if request.url.path == OPENAPI_PATH:
+            return Response(OPENAPI.read_bytes(), media_type="application/json")
         parts = [p for p in request.url.path.split("/") if p][1:]
         try:
+            check_request(request.query_params, segments=parts)
             if parts == ["status"]:
                 return JSONResponse(await run_in_threadpool(self._status, request))
             if parts == ["buildsets"]:
@@ -95,12 +103,8 @@ class StatusApi:
         if q.get("change"):
             # Resolving first gives the caller the same 401/404 as the change itself would.
             change = self.services.changes.resolve(q["change"], who).number
-        limit = _int(q.get("limit", str(DEFAULT_LIMIT)), "limit")
-        skip = _int(q.get("skip", "0"), "skip")
-        if not 1 <= limit <= MAX_LIMIT:
-            raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}")
-        if skip < 0:
-            raise BadRequest("skip must be 0 or more")
+        limit = whole_number(q.get("limit", str(DEFAULT_LIMIT)), "limit", 1, MAX_LIMIT)
+        skip = whole_number(q.get("skip", "0"), "skip")
         query = build_store.buildsets_query(
             project=q.get("project") or None, pipeline=q.get("pipeline") or None,
             change_number=change, result=q.get("result") or None)
@@ -143,9 +147,3 @@ class StatusApi:
             "end_time": iso(record.ended), "duration": duration,
         }
 
-
-def _int(value: str, name: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise BadRequest(f"{name} must be a number, not {value!r}") from None

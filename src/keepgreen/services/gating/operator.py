@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 
 from keepgreen import gating
-from keepgreen.domain.change import NEW
+from keepgreen.domain.change import NEW, as_number
 from keepgreen.gating.events import OPERATOR
 from keepgreen.gating.managers import manager_for
 from keepgreen.services.gating.gate import approval_problem, needs_service
@@ -42,10 +42,8 @@ POLL_SECONDS = 0.2
 def parse_change(text: str) -> tuple[int, int]:
     """``12,1`` as (12, 1); raises ValueError with a sentence naming the bad value."""
     number, comma, patchset = text.strip().partition(",")
-    try:
-        pair = (int(number), int(patchset))
-    except ValueError:
-        pair = (0, 0)
+    # as_number keeps both within the store's 32-bit columns.
+    pair = (as_number(number.strip()) or 0, as_number(patchset.strip()) or 0)
     if not comma or pair[0] <= 0 or pair[1] <= 0:
         raise ValueError(f"{text!r} is not a change: write NUMBER,PATCHSET, for example 12,1")
     return pair

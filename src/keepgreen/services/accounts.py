@@ -14,8 +14,9 @@ from keepgreen.domain.account import (
     Principal,
     valid_username,
 )
+from keepgreen.domain.throttle import LoginThrottle, account_key, client_key
 from keepgreen.services import passwords
-from keepgreen.services.errors import BadRequest, Conflict, Forbidden, NotFound
+from keepgreen.services.errors import BadRequest, Conflict, Forbidden, NotFound, TooManyAttempts
 from keepgreen.siteconf import edits
 from keepgreen.siteconf.model import GroupSpec, SiteState
 from keepgreen.store import accounts as store
@@ -36,9 +37,10 @@ class NewAccount:
 
 
 class AccountService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, throttle: LoginThrottle | None = None) -> None:
         self.db = db
         self._verified = passwords.VerifiedCache()
+        self.throttle = throttle or LoginThrottle()
         # Set on a site run from its config project: groups and memberships are then
         # changed as commits there (sites without one change the store directly).
         self.site: SiteConfigService | None = None
@@ -55,19 +57,38 @@ class AccountService:
                     store.add_group(conn, name, f"keepgreen built-in group {name}")
 
     # -- who is asking -------------------------------------------------------------------
-    def authenticate(self, username: str, password: str) -> Principal | None:
+    def authenticate(self, username: str, password: str, client: str = "") -> Principal | None:
+        """The principal of a username and HTTP password, or None when they do not match.
+
+        An unknown username costs the same password check and gets the same None as a wrong
+        password. Failures are counted per account and per ``client`` address; past the
+        throttle's limit this raises ``TooManyAttempts`` without checking the password.
+        """
+        keys = [account_key(username)] + ([client_key(client)] if client else [])
+        wait = self.throttle.retry_after(keys)
+        if wait:
+            raise TooManyAttempts(f"too many failed sign-ins for this account or from this "
+                                  f"address; try again in {wait} seconds", wait)
+        principal = self._check_password(username, password)
+        if principal is None:
+            self.throttle.failed(keys)
+        else:
+            self.throttle.clear(keys[0])
+        return principal
+
+    def _check_password(self, username: str, password: str) -> Principal | None:
         with self.db.read() as conn:
             account = store.account_by_username(conn, username)
-            if account is None or not account.active:
+            stored = store.password_hash(conn, account.id) if account else None
+            groups = store.group_names_of(conn, account.id) if account else set()
+        if account is None or not account.active or not stored:
+            passwords.verify_nothing(password)
+            return None
+        if not self._verified.hit(username, password, stored):
+            if not passwords.verify(stored, password):
                 return None
-            stored = store.password_hash(conn, account.id)
-            if not stored:
-                return None
-            if not self._verified.hit(username, password, stored):
-                if not passwords.verify(stored, password):
-                    return None
-                self._verified.remember(username, password, stored)
-            return Principal.of(account, store.group_names_of(conn, account.id))
+            self._verified.remember(username, password, stored)
+        return Principal.of(account, groups)
 
     def principal(self, account: Account) -> Principal:
         with self.db.read() as conn:
@@ -133,7 +154,30 @@ class AccountService:
         with self.db.write() as conn:
             store.set_password_hash(conn, account.id,
                                     passwords.hash_password(password) if password else None)
+            # A new (or no) password ends every browser session signed in with the old one.
+            store.bump_session_epoch(conn, account.id)
         return password
+
+    # -- browser sessions ----------------------------------------------------------------
+    def session_epoch(self, account_id: int) -> int | None:
+        """The epoch a new session of the account records; None for no such account."""
+        with self.db.read() as conn:
+            return store.session_epoch(conn, account_id)
+
+    def session_principal(self, account_id: int, epoch: int) -> Principal | None:
+        """Who a session cookie of ``epoch`` signs in, or None when that session has ended
+        (signed out, password changed, account gone or inactive)."""
+        with self.db.read() as conn:
+            account = store.account_by_id(conn, account_id)
+            if (account is None or not account.active
+                    or store.session_epoch(conn, account_id) != epoch):
+                return None
+            return Principal.of(account, store.group_names_of(conn, account.id))
+
+    def end_sessions(self, account_id: int) -> None:
+        """End every browser session of the account, in every browser."""
+        with self.db.write() as conn:
+            store.bump_session_epoch(conn, account_id)
 
     def groups_of(self, account: Account) -> list[Group]:
         with self.db.read() as conn:

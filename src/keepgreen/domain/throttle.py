@@ -67,6 +67,10 @@ class LoginThrottle:
                 while len(times) > self.max_failures:
                     times.popleft()
 
+    def __len__(self) -> int:
+        """How many keys have failures on record (bounded by ``max_keys``)."""
+        return len(self._failures)
+
     def clear(self, key: str) -> None:
         """Forget ``key``'s failures (its account just signed in with the right password)."""
         with self._lock:

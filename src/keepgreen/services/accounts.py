@@ -40,7 +40,7 @@ class AccountService:
     def __init__(self, db: Database, throttle: LoginThrottle | None = None) -> None:
         self.db = db
         self._verified = passwords.VerifiedCache()
-        self.throttle = throttle or LoginThrottle()
+        self.throttle = throttle if throttle is not None else LoginThrottle()
         # Set on a site run from its config project: groups and memberships are then
         # changed as commits there (sites without one change the store directly).
         self.site: SiteConfigService | None = None
@@ -100,7 +100,13 @@ class AccountService:
                 raise NotFound("'self' needs an authenticated caller")
             return caller.account
         with self.db.read() as conn:
-            account = store.find_account(conn, key)
+            if caller is not None and caller.is_anonymous:
+                # E-mail addresses are not shown to anonymous callers, so they do not find
+                # accounts by one either: that would tell them whose address it is.
+                account = (store.account_by_id(conn, int(key)) if key.isdigit() else None
+                           ) or store.account_by_username(conn, key)
+            else:
+                account = store.find_account(conn, key)
         if account is None:
             raise NotFound(f"account {key!r} not found")
         return account

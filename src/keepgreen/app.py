@@ -14,11 +14,13 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from keepgreen.domain.throttle import LoginThrottle
 from keepgreen.executor.runner import Executor, ExecutorSettings
 from keepgreen.gerrit import (
     access_api,
@@ -52,6 +54,7 @@ from keepgreen.site import site_key
 from keepgreen.store.db import Database
 from keepgreen.web import ui as ui_pages
 from keepgreen.web.builds import BuildsWeb
+from keepgreen.web.edge import Edge
 from keepgreen.web.git_http import GitHttp, parse_git_path
 from keepgreen.web.session import Sessions
 from keepgreen.web.status_api import StatusApi
@@ -82,17 +85,18 @@ class Services:
     siteconf: SiteConfigService | None = None  # applies the config project's merged tip
 
     def base_url(self, request: Request | None = None) -> str:
-        if self.settings.canonical_url or request is None:
-            return self.settings.base_url
-        host = request.headers.get("host") or self.settings.listen
-        return f"{request.url.scheme}://{host}/"
+        """The site's URL for links, redirects and fetch URLs: the canonical URL, else one
+        derived from the listen address. Never the request's Host header, which the client
+        writes."""
+        return self.settings.base_url
 
 
 def build_services(settings: Settings) -> Services:
     site = settings.site
     db = Database(settings.database_url)
     repos = Repos(site / "git")
-    accounts = AccountService(db)
+    accounts = AccountService(db, LoginThrottle(settings.login_max_failures,
+                                                settings.login_failure_window))
     projects = ProjectService(db, repos, settings.anonymous_read)
     changes = ChangeService(db, projects)
     merger = Merger(repos)
@@ -209,6 +213,8 @@ def build_app(services: Services) -> Starlette:
             services.db.dispose()
 
     methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
+    edge = Middleware(Edge, max_request_bytes=services.settings.max_request_bytes,
+                      unlimited=lambda raw: parse_git_path(raw.split("?", 1)[0]) is not None)
     return Starlette(routes=[Mount("/static", StaticFiles(directory=STATIC), name="static"),
                              Route("/{path:path}", dispatch, methods=methods)],
-                     lifespan=lifespan)
+                     middleware=[edge], lifespan=lifespan)

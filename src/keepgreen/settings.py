@@ -50,6 +50,22 @@ class Settings:
     max_push_bytes: int = field(
         default=512 * 1024 * 1024, metadata=_meta("Largest pack a push may send, in bytes.")
     )
+    max_request_bytes: int = field(
+        default=10 * 1024 * 1024,
+        metadata=_meta("Largest request body the REST API, the native API and the web UI "
+                       "read, in bytes; a larger one is refused with 413 (git pushes have "
+                       "max_push_bytes)."),
+    )
+    login_max_failures: int = field(
+        default=10,
+        metadata=_meta("Failed sign-ins (HTTP Basic or the sign-in form) allowed per account "
+                       "and per client address within login_failure_window; more are "
+                       "refused with 429 until the window has passed."),
+    )
+    login_failure_window: int = field(
+        default=300,
+        metadata=_meta("The window of login_max_failures, in seconds."),
+    )
     log_level: str = field(default="info", metadata=_meta("debug, info, warning or error."))
     run_jobs: bool = field(
         default=True,

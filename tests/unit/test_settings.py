@@ -192,7 +192,8 @@ def test_every_setting_is_described() -> None:
     rows = describe()
     names = [name for name, _, _ in rows]
     assert names == ["site", "listen", "database", "canonical_url", "anonymous_read",
-                     "max_push_bytes", "log_level", "run_jobs", "nodes_min_ready",
+                     "max_push_bytes", "max_request_bytes", "login_max_failures",
+                     "login_failure_window", "log_level", "run_jobs", "nodes_min_ready",
                      "nodes_max_servers", "node_memory_limit", "node_cpu_limit",
                      "node_disk_limit"]
     for name, default, help_text in rows:
@@ -242,3 +243,11 @@ def test_a_relative_sqlite_file_in_the_site_file_lives_in_the_site(
                                  "nosuchdb://x"])
 def test_other_database_urls_are_kept_as_given(tmp_path: Path, url: str) -> None:
     assert load(site_with(tmp_path), environ=NO_ENV, flags={"database": url}).database == url
+
+
+def test_every_setting_is_in_the_readme_settings_table() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme.split("## Settings", 1)[1].split("\n## ", 1)[0]
+    documented = {line.split("`")[1] for line in table.splitlines() if line.startswith("| `")}
+    missing = [name for name, _, _ in describe() if name != "site" and name not in documented]
+    assert missing == [], f"settings missing from README's settings table: {missing}"

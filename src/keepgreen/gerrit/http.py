@@ -16,11 +16,13 @@ from starlette.responses import Response
 
 from keepgreen.domain.account import Principal
 from keepgreen.gerrit.request_input import decode_json
-from keepgreen.services.errors import BadRequest, ServiceError, Unauthorized
+from keepgreen.services.errors import BadRequest, ServiceError, TooManyAttempts, Unauthorized
 
 JSON_TYPE = "application/json; charset=UTF-8"
 MAGIC_PREFIX = ")]}'\n"
-MAX_BODY = 10 * 1024 * 1024
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# AccountInfo fields anonymous callers do not see.
+PRIVATE_ACCOUNT_FIELDS = ("email", "secondary_emails")
 
 
 def timestamp(when: datetime | None) -> str | None:
@@ -44,7 +46,44 @@ def error_response(status: int, message: str, challenge: bool = False) -> Respon
 
 
 def service_error_response(exc: ServiceError) -> Response:
-    return error_response(exc.status, exc.message, challenge=isinstance(exc, Unauthorized))
+    response = error_response(exc.status, exc.message, challenge=isinstance(exc, Unauthorized))
+    if isinstance(exc, TooManyAttempts):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def json_only(request: Request) -> Response | None:
+    """415 unless a write's body is JSON (or absent, without a Content-Type).
+
+    Browsers send other origins' form posts (urlencoded, multipart, text/plain) with any
+    HTTP Basic credentials they hold for this site, but never ``application/json``; so a
+    write that is not cookie-authenticated must say it is JSON. Gerrit's clients send
+    bodiless writes (submit, abandon) without a Content-Type, which stay accepted.
+    """
+    content_type = request.headers.get("content-type")
+    if content_type is None:
+        declared = request.headers.get("content-length", "0").strip()
+        if declared in ("", "0") and "transfer-encoding" not in request.headers:
+            return None
+        return error_response(415, "a request body must be sent as application/json")
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media != "application/json":
+        return error_response(415, f"a request body must be sent as application/json, "
+                                   f"not {media or 'an empty Content-Type'}")
+    return None
+
+
+def redact(data: Any, who: Principal) -> Any:
+    """``data`` without the e-mail addresses of accounts, unless the caller is signed in."""
+    if not who.is_anonymous:
+        return data
+    if isinstance(data, list):
+        return [redact(item, who) for item in data]
+    if isinstance(data, dict):
+        is_account = "_account_id" in data
+        return {key: redact(value, who) for key, value in data.items()
+                if not (is_account and key in PRIVATE_ACCOUNT_FIELDS)}
+    return data
 
 
 def no_content() -> Response:
@@ -66,8 +105,6 @@ def basic_credentials(request: Request) -> tuple[str, str] | None:
 
 def parse_json(body: bytes) -> dict[str, Any]:
     """A request body as a JSON object; an empty body counts as ``{}``."""
-    if len(body) > MAX_BODY:
-        raise BadRequest("request body is larger than 10 MiB")
     data = decode_json(body)
     if not isinstance(data, dict):
         raise BadRequest("request body must be a JSON object")

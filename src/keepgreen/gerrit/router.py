@@ -17,16 +17,18 @@ from starlette.responses import Response
 
 from keepgreen.domain.account import Principal
 from keepgreen.gerrit.http import (
-    MAX_BODY,
+    SAFE_METHODS,
     Call,
     basic_credentials,
     error_response,
+    json_only,
     json_response,
+    redact,
     service_error_response,
     split_path,
 )
 from keepgreen.gerrit.request_input import check_request
-from keepgreen.services.errors import ServiceError, Unauthorized
+from keepgreen.services.errors import HiddenFromAnonymous, ServiceError, Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -82,31 +84,44 @@ class Router:
                 return error_response(404, f"no REST endpoint at {request.url.path}")
             return error_response(405, f"{request.method} is not allowed on {request.url.path}")
         handler, params = found  # type: ignore[misc]
-        length = int(request.headers.get("content-length") or 0)
-        if length > MAX_BODY:
-            return error_response(413, "request body is larger than 10 MiB")
-        body = await request.body()
+        # Who is asking is settled before a byte of the body is read: a caller that is
+        # refused never gets to make the server read (or buffer) what it sends.
+        try:
+            who = await run_in_threadpool(self.who, request, authenticated)
+        except ServiceError as exc:
+            return service_error_response(exc)
+        if request.method not in SAFE_METHODS:
+            if who.is_anonymous:
+                return error_response(401, f"{request.method} {request.url.path} needs you "
+                                           "to sign in (use /a/ with your HTTP password)",
+                                      challenge=True)
+            refused = json_only(request)
+            if refused is not None:
+                return refused
+        body = await request.body()  # bounded by the edge (max_request_bytes)
         try:
             return await run_in_threadpool(self._run, request, handler, params, segments,
-                                           authenticated, body)
+                                           authenticated, body, who)
         except Exception:
             log.exception("REST call %s %s failed", request.method, request.url.path)
             return error_response(500, "internal server error; the server log has details")
 
     def _run(self, request: Request, handler: Handler, params: dict[str, str],
-             segments: list[str], authenticated: bool, body: bytes) -> Response:
+             segments: list[str], authenticated: bool, body: bytes,
+             who: Principal) -> Response:
         try:
             check_request(request.query_params, params)
-            who = self.who(request, authenticated)
             call = Call(request, who, segments, authenticated, body, self.services)
             result = handler(call, **params)
+        except HiddenFromAnonymous as exc:
+            return error_response(404, exc.not_found)  # the answer for what does not exist
         except ServiceError as exc:
             return service_error_response(exc)
         if isinstance(result, Response):
             return result
         if isinstance(result, Created):
-            return json_response(result.data, 201)
-        return json_response(result)
+            return json_response(redact(result.data, who), 201)
+        return json_response(redact(result, who))
 
     def who(self, request: Request, required: bool) -> Principal:
         credentials = basic_credentials(request)
@@ -114,7 +129,8 @@ class Router:
             if required:
                 raise Unauthorized("sign in with your username and HTTP password")
             return Principal.anonymous()
-        principal = self.services.accounts.authenticate(*credentials)
+        client = request.client.host if request.client else ""
+        principal = self.services.accounts.authenticate(*credentials, client=client)
         if principal is None:
             raise Unauthorized("wrong username or HTTP password")
         return principal

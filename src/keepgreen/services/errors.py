@@ -19,6 +19,19 @@ class Unauthorized(ServiceError):
     status = 401
 
 
+class HiddenFromAnonymous(Unauthorized):
+    """Something exists that only signed-in callers may see.
+
+    Git over HTTP answers 401, so git asks for credentials; the REST API, the native API and
+    the pages answer ``not_found``, exactly as for something that does not exist, as Gerrit
+    does: an anonymous caller learns nothing about what is there.
+    """
+
+    def __init__(self, message: str, not_found: str) -> None:
+        super().__init__(message)
+        self.not_found = not_found
+
+
 class Forbidden(ServiceError):
     status = 403
 
@@ -29,6 +42,16 @@ class NotFound(ServiceError):
 
 class Conflict(ServiceError):
     status = 409
+
+
+class TooManyAttempts(ServiceError):
+    """Too many failed sign-ins; ``retry_after`` says in how many seconds to try again."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class NotImplementedYet(ServiceError):

@@ -74,6 +74,18 @@ def set_password_hash(conn: Connection, account_id: int, value: str | None) -> N
                  .values(http_password_hash=value))
 
 
+def session_epoch(conn: Connection, account_id: int) -> int | None:
+    """The account's session epoch; None when there is no such account."""
+    value = conn.execute(
+        select(accounts.c.session_epoch).where(accounts.c.id == account_id)).scalar()
+    return None if value is None else int(value)
+
+
+def bump_session_epoch(conn: Connection, account_id: int) -> None:
+    conn.execute(update(accounts).where(accounts.c.id == account_id)
+                 .values(session_epoch=accounts.c.session_epoch + 1))
+
+
 def update_account(conn: Connection, account_id: int, name: str | None,
                    email: str | None) -> None:
     values: dict[str, str] = {}

@@ -36,6 +36,8 @@ accounts = Table(
     Column("http_password_hash", String(255), nullable=True),
     Column("active", Boolean, nullable=False, default=True),
     Column("created", DateTime, nullable=False),
+    # Raised on sign-out and password changes; browser sessions of an older epoch are void.
+    Column("session_epoch", Integer, nullable=False, default=0, server_default="0"),
     sqlite_autoincrement=True,
 )
 

@@ -34,7 +34,7 @@ from keepgreen.domain.account import Principal
 from keepgreen.gerrit.http import error_response, service_error_response
 from keepgreen.gerrit.request_input import check_request, whole_number
 from keepgreen.gerrit.router import Router
-from keepgreen.services.errors import NotFound, ServiceError
+from keepgreen.services.errors import HiddenFromAnonymous, NotFound, ServiceError
 from keepgreen.store import nodes as node_store
 from keepgreen.store.builds import BuildRecord, build_record
 from keepgreen.store.schema import builds
@@ -101,6 +101,8 @@ class BuildsWeb:
             if len(parts) == 2:
                 return RedirectResponse(f"/logs/{quote(build.uuid)}/", status_code=301)
             return await run_in_threadpool(self._serve_log, request, build, parts[2:])
+        except HiddenFromAnonymous as exc:
+            return error_response(404, exc.not_found)
         except ServiceError as exc:
             return service_error_response(exc)
 
@@ -129,7 +131,7 @@ class BuildsWeb:
                 self.services.projects.get(build.project, who)
             else:
                 self.services.changes.resolve(str(build.change_number), who)
-        except NotFound:
+        except (NotFound, HiddenFromAnonymous):
             # Say nothing about the change of a build the caller may not see.
             raise NotFound(f"build {uuid} not found") from None
         return build
@@ -143,7 +145,7 @@ class BuildsWeb:
             if q.get(name):
                 query = query.where(column == q[name])
         if q.get("change"):
-            # Resolving first gives the caller the same 401/404 as the change itself would.
+            # Resolving first gives the caller the same 404 as the change itself would.
             change = self.services.changes.resolve(q["change"], who)
             query = query.where(builds.c.change_number == change.number)
         if q.get("patchset"):

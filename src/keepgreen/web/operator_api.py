@@ -15,7 +15,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from keepgreen.gerrit.http import error_response, service_error_response
+from keepgreen.domain.account import Principal
+from keepgreen.gerrit.http import error_response, json_only, service_error_response
 from keepgreen.gerrit.request_input import decode_json
 from keepgreen.gerrit.router import Router
 from keepgreen.services.errors import BadRequest, Conflict, Forbidden, ServiceError
@@ -40,14 +41,21 @@ class OperatorApi:
             return error_response(405, f"{request.method} is not allowed on "
                                        f"{request.url.path}; use POST")
         kind = PATHS[request.url.path.rstrip("/")]
-        body = await request.body()
-        return await run_in_threadpool(self._run, request, kind, body)
-
-    def _run(self, request: Request, kind: str, body: bytes) -> Response:
+        # The caller is known to be an administrator before the body is read.
         try:
-            who = self._auth.who(request, True)
+            who = await run_in_threadpool(self._auth.who, request, True)
             if not who.is_admin:
                 raise Forbidden(f"{kind} needs the Administrators group")
+        except ServiceError as exc:
+            return service_error_response(exc)
+        refused = json_only(request)
+        if refused is not None:
+            return refused
+        body = await request.body()
+        return await run_in_threadpool(self._run, kind, body, who)
+
+    def _run(self, kind: str, body: bytes, who: Principal) -> Response:
+        try:
             pipeline, project, changes = _parse(kind, body)
             client = OperatorClient(self.services.db)
             event_id = client.request(kind, pipeline, changes, project=project,

@@ -1,10 +1,14 @@
 """Browser sessions and CSRF protection for the web UI.
 
-A signed cookie carries the account id and an expiry; it is ``HttpOnly`` and ``SameSite=Lax``
-(``Secure`` when the site is served over https). Every form and every htmx request carries a
-CSRF token that must match a second signed cookie (the "signed double submit" pattern), so a
-page on another site cannot post on a signed-in user's behalf even with the session cookie
-attached. Keys come from the site's secret (``secrets/site.key``).
+A signed cookie carries the account id, an expiry and the account's session epoch; it is
+``HttpOnly`` and ``SameSite=Lax`` (``Secure`` when the site's canonical URL is https). The
+epoch lives in the store and is raised when the account signs out or its password changes,
+so every session signed before that, in any browser, stops working on its next request.
+
+Every form and every htmx request carries a CSRF token that must match a second signed
+cookie (the "signed double submit" pattern), so a page on another site cannot post on a
+signed-in user's behalf even with the session cookie attached. Keys come from the
+site's secret (``secrets/site.key``).
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from keepgreen.domain.account import Principal
-from keepgreen.services.errors import NotFound
 from keepgreen.services.review.accounts import AccountService
 
 SESSION_COOKIE = "keepgreen_session"
@@ -35,6 +38,7 @@ MAX_AGE = 12 * 3600
 class Session:
     account_id: int
     expires: float
+    epoch: int
 
 
 class Sessions:
@@ -51,18 +55,14 @@ class Sessions:
         session = self._read(request.cookies.get(SESSION_COOKIE, ""))
         if session is None:
             return Principal.anonymous()
-        try:
-            account = self.accounts.get(str(session.account_id))
-        except NotFound:
-            return Principal.anonymous()
-        if not account.active:
-            return Principal.anonymous()
-        return self.accounts.principal(account)
+        principal = self.accounts.session_principal(session.account_id, session.epoch)
+        return principal or Principal.anonymous()
 
     def start(self, response: Response, principal: Principal) -> None:
         assert principal.account is not None
+        epoch = self.accounts.session_epoch(principal.account.id) or 0
         body = json.dumps({"a": principal.account.id, "e": int(time.time()) + MAX_AGE,
-                           "n": secrets.token_hex(8)}).encode()
+                           "g": epoch, "n": secrets.token_hex(8)}).encode()
         value = _b64(body) + "." + _b64(self._sign(b"session", body))
         response.set_cookie(SESSION_COOKIE, value, max_age=MAX_AGE, httponly=True,
                             samesite="lax", secure=self.secure, path="/")
@@ -70,8 +70,11 @@ class Sessions:
         self._set_csrf(response, secrets.token_hex(16))
 
     def end(self, response: Response) -> None:
-        response.delete_cookie(SESSION_COOKIE, path="/")
-        response.delete_cookie(CSRF_COOKIE, path="/")
+        """Clear this browser's cookies (``AccountService.end_sessions`` ends the rest)."""
+        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax",
+                               secure=self.secure)
+        response.delete_cookie(CSRF_COOKIE, path="/", httponly=True, samesite="lax",
+                               secure=self.secure)
 
     def _read(self, value: str) -> Session | None:
         body_text, _, signature = value.partition(".")
@@ -80,7 +83,7 @@ class Sessions:
             if not hmac.compare_digest(_unb64(signature), self._sign(b"session", body)):
                 return None
             data = json.loads(body)
-            session = Session(int(data["a"]), float(data["e"]))
+            session = Session(int(data["a"]), float(data["e"]), int(data["g"]))
         except (ValueError, KeyError, TypeError):
             return None
         return session if session.expires > time.time() else None

@@ -43,11 +43,17 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
+    """A fresh tab; the test fails if any page it showed broke the site's Content Security
+    Policy (an inline script or style the browser refused)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     tab = context.new_page()
+    refused: list[str] = []
+    tab.on("console", lambda message: refused.append(message.text)
+           if "Content Security Policy" in message.text else None)
     yield tab
     context.close()
+    assert refused == [], f"pages broke the Content Security Policy: {refused}"
 
 
 def sign_in(page: Page, server: Server, user: GitUser) -> None:

@@ -79,8 +79,12 @@ def test_project_list_searches_and_project_page_shows_branches_jobs_and_changes(
     heights = chart.locator("rect").evaluate_all(
         "rs => rs.map(r => Number(r.getAttribute('height')))")
     assert heights == sorted(heights) and heights[-1] > heights[0], heights
-    fills = chart.locator("rect").evaluate_all("rs => rs.map(r => r.style.fill)")
-    assert [f == "var(--failure)" for f in fills] == [False, True, False, False, True, False]
+    fills = chart.locator("rect").evaluate_all("rs => rs.map(r => getComputedStyle(r).fill)")
+    failure = page.evaluate("""() => { const r = document.createElementNS(
+        'http://www.w3.org/2000/svg', 'rect'); r.setAttribute('class', 'failure');
+        document.querySelector('svg.chart').appendChild(r);
+        const fill = getComputedStyle(r).fill; r.remove(); return fill; }""")
+    assert [f == failure for f in fills] == [False, True, False, False, True, False], fills
     # Each bar leads to its build.
     hrefs = chart.locator("a").evaluate_all("as => as.map(a => a.getAttribute('href'))")
     assert all(h.startswith("/build/") for h in hrefs), hrefs

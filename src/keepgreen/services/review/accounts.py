@@ -13,7 +13,8 @@ from keepgreen.domain.account import (
     Principal,
     valid_username,
 )
-from keepgreen.services.errors import BadRequest, Conflict, Forbidden, NotFound
+from keepgreen.domain.throttle import LoginThrottle, account_key, client_key
+from keepgreen.services.errors import BadRequest, Conflict, Forbidden, NotFound, TooManyAttempts
 from keepgreen.services.review import passwords
 from keepgreen.services.review.site_editor import SiteEditor
 from keepgreen.siteconf import edits
@@ -33,9 +34,10 @@ class NewAccount:
 
 
 class AccountService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, throttle: LoginThrottle | None = None) -> None:
         self.db = db
         self._verified = passwords.VerifiedCache()
+        self.throttle = throttle if throttle is not None else LoginThrottle()
         # Set on a site run from its config project: groups and memberships are then
         # changed as commits there (sites without one change the store directly).
         self.site: SiteEditor | None = None
@@ -52,19 +54,38 @@ class AccountService:
                     store.add_group(conn, name, f"keepgreen built-in group {name}")
 
     # -- who is asking -------------------------------------------------------------------
-    def authenticate(self, username: str, password: str) -> Principal | None:
+    def authenticate(self, username: str, password: str, client: str = "") -> Principal | None:
+        """The principal of a username and HTTP password, or None when they do not match.
+
+        An unknown username costs the same password check and gets the same None as a wrong
+        password. Failures are counted per account and per ``client`` address; past the
+        throttle's limit this raises ``TooManyAttempts`` without checking the password.
+        """
+        keys = [account_key(username)] + ([client_key(client)] if client else [])
+        wait = self.throttle.retry_after(keys)
+        if wait:
+            raise TooManyAttempts(f"too many failed sign-ins for this account or from this "
+                                  f"address; try again in {wait} seconds", wait)
+        principal = self._check_password(username, password)
+        if principal is None:
+            self.throttle.failed(keys)
+        else:
+            self.throttle.clear(keys[0])
+        return principal
+
+    def _check_password(self, username: str, password: str) -> Principal | None:
         with self.db.read() as conn:
             account = store.account_by_username(conn, username)
-            if account is None or not account.active:
+            stored = store.password_hash(conn, account.id) if account else None
+            groups = store.group_names_of(conn, account.id) if account else set()
+        if account is None or not account.active or not stored:
+            passwords.verify_nothing(password)
+            return None
+        if not self._verified.hit(username, password, stored):
+            if not passwords.verify(stored, password):
                 return None
-            stored = store.password_hash(conn, account.id)
-            if not stored:
-                return None
-            if not self._verified.hit(username, password, stored):
-                if not passwords.verify(stored, password):
-                    return None
-                self._verified.remember(username, password, stored)
-            return Principal.of(account, store.group_names_of(conn, account.id))
+            self._verified.remember(username, password, stored)
+        return Principal.of(account, groups)
 
     def principal(self, account: Account) -> Principal:
         with self.db.read() as conn:
@@ -76,7 +97,13 @@ class AccountService:
                 raise NotFound("'self' needs an authenticated caller")
             return caller.account
         with self.db.read() as conn:
-            account = store.find_account(conn, key)
+            if caller is not None and caller.is_anonymous:
+                # E-mail addresses are not shown to anonymous callers, so they do not find
+                # accounts by one either: that would tell them whose address it is.
+                account = (store.account_by_id(conn, int(key)) if key.isdigit() else None
+                           ) or store.account_by_username(conn, key)
+            else:
+                account = store.find_account(conn, key)
         if account is None:
             raise NotFound(f"account {key!r} not found")
         return account
@@ -130,7 +157,30 @@ class AccountService:
         with self.db.write() as conn:
             store.set_password_hash(conn, account.id,
                                     passwords.hash_password(password) if password else None)
+            # A new (or no) password ends every browser session signed in with the old one.
+            store.bump_session_epoch(conn, account.id)
         return password
+
+    # -- browser sessions ----------------------------------------------------------------
+    def session_epoch(self, account_id: int) -> int | None:
+        """The epoch a new session of the account records; None for no such account."""
+        with self.db.read() as conn:
+            return store.session_epoch(conn, account_id)
+
+    def session_principal(self, account_id: int, epoch: int) -> Principal | None:
+        """Who a session cookie of ``epoch`` signs in, or None when that session has ended
+        (signed out, password changed, account gone or inactive)."""
+        with self.db.read() as conn:
+            account = store.account_by_id(conn, account_id)
+            if (account is None or not account.active
+                    or store.session_epoch(conn, account_id) != epoch):
+                return None
+            return Principal.of(account, store.group_names_of(conn, account.id))
+
+    def end_sessions(self, account_id: int) -> None:
+        """End every browser session of the account, in every browser."""
+        with self.db.write() as conn:
+            store.bump_session_epoch(conn, account_id)
 
     def groups_of(self, account: Account) -> list[Group]:
         with self.db.read() as conn:

@@ -11,7 +11,7 @@ from keepgreen.domain import query as q
 from keepgreen.domain.account import Account, Principal
 from keepgreen.domain.change import Change, PatchSet, as_number
 from keepgreen.domain.changeid import is_change_id
-from keepgreen.services.errors import BadRequest, NotFound, Unauthorized
+from keepgreen.services.errors import BadRequest, HiddenFromAnonymous, NotFound
 from keepgreen.services.review.projects import ProjectService
 from keepgreen.store import accounts as account_store
 from keepgreen.store import change_query
@@ -69,7 +69,8 @@ class ChangeService:
             raise BadRequest(f"{identifier} matches several changes; use project~number")
         if not visible:
             if found and who.is_anonymous:
-                raise Unauthorized(f"change {identifier} needs you to sign in")
+                raise HiddenFromAnonymous(f"change {identifier} needs you to sign in",
+                                          f"change {identifier} not found")
             raise NotFound(f"change {identifier} not found")
         return visible[0]
 

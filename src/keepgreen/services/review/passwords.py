@@ -17,6 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+_dummy: list[str] = []  # a hash of a random password, made on first use
 
 
 def hash_password(password: str) -> str:
@@ -28,6 +29,16 @@ def verify(stored_hash: str, password: str) -> bool:
         return _hasher.verify(stored_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def verify_nothing(password: str) -> bool:
+    """Spend the time of a real ``verify`` and fail: for an unknown user, an inactive
+    account or one without a password, so none of them answers faster than a wrong
+    password would."""
+    if not _dummy:
+        _dummy.append(_hasher.hash(secrets.token_urlsafe(18)))
+    verify(_dummy[0], password)
+    return False
 
 
 def generate() -> str:
@@ -51,7 +62,8 @@ class VerifiedCache:
     def hit(self, username: str, password: str, stored_hash: str) -> bool:
         with self._lock:
             entry = self._entries.get(self._digest(username, password))
-        return bool(entry and entry[0] > time.monotonic() and entry[1] == stored_hash)
+        return bool(entry and entry[0] > time.monotonic()
+                    and hmac.compare_digest(entry[1].encode(), stored_hash.encode()))
 
     def remember(self, username: str, password: str, stored_hash: str) -> None:
         with self._lock:

@@ -10,7 +10,14 @@ from keepgreen.domain.refs import ZERO, valid_branch_name
 from keepgreen.git import odb
 from keepgreen.git.repos import GitError, Repos
 from keepgreen.jobconf import config_paths
-from keepgreen.services.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from keepgreen.services.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    HiddenFromAnonymous,
+    NotFound,
+    Unauthorized,
+)
 from keepgreen.services.review.site_editor import SiteEditor
 from keepgreen.siteconf import edits
 from keepgreen.siteconf.model import ProjectSpec
@@ -80,7 +87,8 @@ class ProjectService:
         rules = self.rules(project, own) if project is not None else []
         if project is None or not acl.check(rules, caller, acl.READ, "refs/heads/*"):
             if project is not None and caller.is_anonymous:
-                raise Unauthorized(f"project {name!r} needs you to sign in")
+                raise HiddenFromAnonymous(f"project {name!r} needs you to sign in",
+                                          f"project {name!r} not found")
             raise NotFound(f"project {name!r} not found")
         return project, rules
 

@@ -21,8 +21,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from keepgreen.domain.account import Principal
-from keepgreen.services.errors import ServiceError
-from keepgreen.web.session import CSRF_FIELD, CSRF_HEADER, Sessions
+from keepgreen.services.errors import HiddenFromAnonymous, ServiceError, Unauthorized
+from keepgreen.web.session import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, Sessions
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -76,9 +76,20 @@ class Ui:
         self.sessions.finish(request, response)
         return response
 
-    async def form(self, request: Request) -> dict[str, str]:
-        """The posted form; raises CsrfRefused unless it carries this browser's token."""
-        form = await request.form()
+    async def form(self, request: Request, signed_in: bool = True) -> dict[str, str]:
+        """The posted form; raises CsrfRefused unless it carries this browser's token.
+
+        What can be refused without the body is refused before it is read: a form that
+        needs a signed-in user from a browser without a session (``Unauthorized``), a
+        browser without a CSRF cookie, a wrong token in the htmx header.
+        """
+        if signed_in and (await self.who(request)).is_anonymous:
+            raise Unauthorized("this form needs you to sign in")
+        header = request.headers.get(CSRF_HEADER)
+        if CSRF_COOKIE not in request.cookies or (
+                header is not None and not self.sessions.check_csrf(request, header)):
+            raise CsrfRefused()
+        form = await request.form()  # bounded by the edge (max_request_bytes)
         values = {k: v for k, v in form.items() if isinstance(v, str)}
         sent = values.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
         if not self.sessions.check_csrf(request, sent):
@@ -117,5 +128,7 @@ class WebUI:
             return await self.ui.error(
                 request, 403, "This form was not sent from a keepgreen page (its CSRF token "
                 "is missing or out of date); reload the page and try again.")
+        except HiddenFromAnonymous as exc:
+            return await self.ui.error(request, 404, exc.not_found)
         except ServiceError as exc:
             return await self.ui.error(request, exc.status, exc.message)

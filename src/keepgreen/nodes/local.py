@@ -35,6 +35,7 @@ from keepgreen.nodes.cgroup import Cgroups, NodeCgroup, NodeLimits, choose
 from keepgreen.nodes.image import Image, host_image, load_image
 from keepgreen.nodes.leaks import plan_sweep
 from keepgreen.nodes.model import Node, NodeState, ResourceId
+from keepgreen.nodes.userns import IdRange
 
 NODE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 SSH_PORT = 22
@@ -131,24 +132,27 @@ class LocalProvider:
                 raise ValueError(f"node id {node_id!r} is being created or deleted already")
             self._busy.add(node_id)
         try:
-            layout = boot.Layout(self.state_root / node_id, image, disk=bool(self.disk_bytes))
             with self._allocation_lock():
                 self._ensure_client_key()
-                if layout.state_dir.exists():
+                if (self.state_root / node_id).exists():
                     raise ValueError(f"node id {node_id!r} is already in use under "
                                      f"{self.state_root}")
                 link = network.Link(self._free_slot(), node_id, self.tag)
+                # The slot is unique among this site's nodes, and so is the id range from it.
+                layout = boot.Layout(self.state_root / node_id, image,
+                                     disk=bool(self.disk_bytes),
+                                     ids=IdRange.for_slot(link.slot))
                 layout.state_dir.mkdir(mode=0o700)
                 node = Node(id=node_id, label=label, provider=self.name,
                             state=NodeState.BUILDING, host=link.node_address, port=SSH_PORT,
                             private_key=self.client_key,
                             netns=(link.node_netns, link.exec_netns),
                             state_dir=layout.state_dir, created_at=created)
-                record.save(record.Record(node, link.slot))
+                record.save(record.Record(node, link.slot, ids=layout.ids))
             try:
                 return self._boot(node, link, layout)
             except BaseException as exc:
-                console = _tail(layout.console)
+                console = _tail(self.state_root / node_id / "console.log")
                 self._destroy(node_id)
                 if not isinstance(exc, Exception):
                     raise  # KeyboardInterrupt and friends, after cleaning up
@@ -181,10 +185,10 @@ class LocalProvider:
             disk.make_image(layout.disk_image, self.disk_bytes, layout.layers)
             shutil.rmtree(layout.layers)
             layout.layers.mkdir(mode=0o700)
-        layout.init_script.write_text(boot.init_script(layout, hostname))
+        init = boot.write_init_plan(layout, hostname)
         argv = ["nsenter", f"--net={network.NETNS_DIR / link.node_netns}", "--",
                 "unshare", "--fork", "--kill-child", "--pid", "--mount", "--uts", "--ipc",
-                "--propagation", "private", "/bin/sh", str(layout.init_script)]
+                "--propagation", "private", *init]
         supervisor = spawner.shared().spawn(argv, NODE_ENV, layout.console)
         with self._lock:
             self._supervisors[node.id] = supervisor
@@ -198,7 +202,7 @@ class LocalProvider:
             cgroup.create(self.limits)
             # PID 1 is in before sshd forks anything a build runs, so all of it is limited.
             cgroup.add(pid1.pid)
-        record.save(record.Record(node, link.slot, supervisor_ref, pid1))
+        record.save(record.Record(node, link.slot, supervisor_ref, pid1, layout.ids))
         _wait_for(lambda: _listening(pid1.pid, SSH_PORT) or None, supervisor, deadline,
                   "sshd to listen")
         probe = [*self.ssh_command(node), "true"]
@@ -212,7 +216,7 @@ class LocalProvider:
                                       f"{self.ready_timeout:.0f} s: {result.stderr.strip()}")
             time.sleep(0.02)
         node = _replace(node, state=NodeState.READY, ready_at=time.time())
-        record.save(record.Record(node, link.slot, supervisor_ref, pid1))
+        record.save(record.Record(node, link.slot, supervisor_ref, pid1, layout.ids))
         return node
 
     # --- use ------------------------------------------------------------------------------
@@ -313,7 +317,7 @@ class LocalProvider:
         found = []
         for pid in process.all_pids():
             for arg in process.cmdline(pid):
-                if arg.startswith(prefix) and arg.endswith("/init.sh"):
+                if arg.startswith(prefix) and arg.endswith("/" + boot.INIT_PLAN):
                     owner = arg[len(prefix):].split("/", 1)[0]
                     ref = process.ref(pid)
                     if ref is not None and node_id in (None, owner):

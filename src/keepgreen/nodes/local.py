@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from keepgreen.nodes import boot, disk, network, process, record, spawner
+from keepgreen.nodes import boot, disk, network, preflight, process, record, spawner
 from keepgreen.nodes.cgroup import Cgroups, NodeCgroup, NodeLimits, choose
 from keepgreen.nodes.image import Image, host_image, load_image
 from keepgreen.nodes.leaks import plan_sweep
@@ -86,6 +86,11 @@ class LocalProvider:
                         name, self.limits_problem)
 
     # --- setup shared by all nodes --------------------------------------------------------
+
+    def preflight(self) -> str | None:
+        """Why this machine cannot make nodes (see ``nodes.preflight``), or None."""
+        found = preflight.problems()
+        return "; ".join(found) if found else None
 
     @property
     def client_key(self) -> Path:

@@ -5,9 +5,12 @@ namespaces, on a copy-on-write overlay of a base image, reachable only over a ve
 an executor network namespace made for it. Built from util-linux ``unshare``/``nsenter``/
 ``setpriv``, ``mount`` and iproute2 ``ip``, all in Debian's base system; needs root.
 
-Isolation is hygiene, not a security boundary: the node's root is the host's root with all
-capabilities, as in any rootful container without a user namespace. Use it for code the
-site trusts to the same degree as its own CI scripts.
+Node root is not host root: the node runs in a user namespace that maps its ids to a range
+of 65536 host ids of its own (``userns``), its image layers are mounted idmapped, every
+other namespace belongs to the host (so node root cannot mount, mknod or reconfigure its
+network), ``/proc/sys`` and ``/sys`` are read-only, and a seccomp filter refuses the usual
+escape calls (``syscall_filter``). ``nodeinit`` sets this up; docs/security.md says what it
+protects and what not (the shared kernel above all).
 
 Leak safety: the node's state folder ``<state_root>/<node id>/`` records its PID and
 namespace names; supervisors die with this process (see ``spawner``) and take their node

@@ -3,14 +3,18 @@ spares kept, quotas respected with a reason, failures retried, nodes freed and l
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from keepgreen.domain.node import NodeState, ResourceId
 from keepgreen.nodes.fake import FakeProvider
+from keepgreen.nodes.local import LocalProvider
 from keepgreen.nodes.pool import CHECK_PRIORITY, GATE_PRIORITY, LabelConfig
+from keepgreen.nodes.preflight import problems
 from keepgreen.services.errors import Conflict
 from keepgreen.services.nodes.launcher import Launcher
 from keepgreen.store.db import Database
@@ -214,3 +218,34 @@ def test_a_restart_cleans_up_launches_that_were_in_flight(
     request = launcher.get_request(request_id)
     assert request.state is RequestState.FULFILLED and request.failures == 0
     assert "half" in fake.deleted and "half" not in request.node_ids
+
+
+def test_a_provider_that_cannot_make_nodes_fails_the_request_at_once_saying_why(
+        db: Database, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A machine without the node tools: PATH holds only an empty folder.
+    (tmp_path / "bin").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    local = LocalProvider(tmp_path / "nodes")
+    launcher = Launcher(db, {"local": local}, [LabelConfig("local", ("local",))],
+                        clock=clock)
+    request_id = launcher.request(["local"], CHECK_PRIORITY, "check/job1")
+    launcher.step()
+    request = launcher.get_request(request_id)
+    assert request.state is RequestState.FAILED
+    assert request.reason.startswith("NODE_FAILURE: provider local cannot make nodes on "
+                                     "this machine: ")
+    assert "unshare is missing: run `apt-get install -y util-linux`" in request.reason
+    assert "ip is missing: run `apt-get install -y iproute2`" in request.reason
+    assert request.failures == 1  # not retried: nothing a retry could change
+    assert not (tmp_path / "nodes").exists() or not any((tmp_path / "nodes").iterdir())
+
+
+def test_node_problems_name_each_missing_tool_with_its_fix(tmp_path: Path) -> None:
+    (tmp_path / "bin").mkdir()
+    for tool in ("unshare", "nsenter", "setpriv", "mount", "ip", "ssh-keygen"):
+        (tmp_path / "bin" / tool).symlink_to(f"/usr/bin/{tool}" if tool != "ip"
+                                             else "/usr/sbin/ip")
+    not_root = [] if os.geteuid() == 0 else [problems("")[0]]
+    assert problems(str(tmp_path / "bin")) == [
+        *not_root, "ssh is missing: run `apt-get install -y openssh-client`"]
+    assert problems(os.environ["PATH"] + ":/usr/sbin") == not_root

@@ -1,27 +1,42 @@
-"""What a local node boots from: its per-node layers and the script that becomes its PID 1.
+"""What a local node boots from: its per-node layers and the plan its PID 1 follows.
 
 Everything node-specific (host key, sshd config, hostname, authorized key, the scrubbing of
 host secrets) is written into the node's *upper* layers before the overlay is mounted, by
 this process with plain file calls: the overlay shows those files on top of the image, the
 image itself stays untouched, and no extra process runs in the boot's critical path.
+
+The node's root is an unprivileged range of host ids (``userns.IdRange``): everything
+written here is owned by the host id of its node owner, and the image layers are mounted
+idmapped, so inside the node both show as owned by root (see ``nodeinit``).
 """
 
 from __future__ import annotations
 
+import json
 import os
-import shlex
 import stat
+import sys
 from pathlib import Path
+from typing import Any
 
 from keepgreen.nodes import disk as disk_module
 from keepgreen.nodes.image import Image, Layer
+from keepgreen.nodes.userns import IdRange
 
 SSHD_CONFIG = "/etc/ssh/node_sshd_config"
 HOST_KEY = "/etc/ssh/node_host_key"
 ROOT_SLUG = "rootfs"
+INIT_PLAN = "init.json"  # a supervisor's command line ends with this file's path
 # Account databases are not world-readable because of the password hashes in them; nodes
 # get copies with every hash replaced by "*" (no password login, key login still allowed).
 _ACCOUNT_FILES = {"shadow", "shadow-", "gshadow", "gshadow-"}
+# The node's own sudoers instead of the host's (which is private, and grants host users):
+# node root may run anything, as zuul-jobs roles expect of the build user.
+SUDOERS = ("# Written by keepgreen for this node only.\n"
+           "Defaults env_reset\n"
+           "Defaults secure_path=\"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"\n"
+           "root ALL=(ALL:ALL) NOPASSWD: ALL\n"
+           "%sudo ALL=(ALL:ALL) NOPASSWD: ALL\n")
 _DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8),
             "urandom": (1, 9), "tty": (5, 0)}
 
@@ -29,16 +44,20 @@ _DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8),
 class Layout:
     """Paths of one node's state folder and which upper layer a node path is written to."""
 
-    def __init__(self, state_dir: Path, image: Image, *, disk: bool = False) -> None:
+    def __init__(self, state_dir: Path, image: Image, *, disk: bool = False,
+                 ids: IdRange | None = None) -> None:
         """With ``disk`` the upper and work folders go under ``disk/`` (see ``nodes/disk.py``),
-        where the node's own filesystem is mounted; overlayfs needs both on one mount."""
+        where the node's own filesystem is mounted; overlayfs needs both on one mount.
+        ``ids`` are the host ids the node's ids 0..65535 are (default: the first range)."""
         self.state_dir = state_dir
         self.image = image
         self.disk = disk
+        self.ids = ids or IdRange.for_slot(0)
         self.layers = state_dir / disk_module.MOUNT if disk else state_dir
         self.disk_image = state_dir / disk_module.IMAGE
         self.merged = state_dir / "merged"
-        self.init_script = state_dir / "init.sh"
+        self.init_plan = state_dir / INIT_PLAN
+        self.lowers = state_dir / "lower"  # idmapped image layers, mounted by the node only
         self.console = state_dir / "console.log"
         self.known_hosts = state_dir / "known_hosts"
         self.host_key = state_dir / "host_key"
@@ -79,19 +98,21 @@ def _mkdirs_like_image(layout: Layout, path: str) -> Path:
         target.mkdir()
         try:
             info = os.stat(layout.image.host_path(current))
-            os.chown(target, info.st_uid, info.st_gid)
+            os.chown(target, layout.ids.host(info.st_uid), layout.ids.host(info.st_gid))
             os.chmod(target, stat.S_IMODE(info.st_mode))
         except FileNotFoundError:
+            os.chown(target, layout.ids.base, layout.ids.base)
             os.chmod(target, 0o755)
     return layout.upper_path(path)
 
 
 def write_file(layout: Layout, path: str, content: str, mode: int = 0o644) -> None:
-    """Place a file at ``path`` inside the node (root-owned)."""
+    """Place a file at ``path`` inside the node (owned by node root)."""
     parent, _, name = path.rpartition("/")
     folder = _mkdirs_like_image(layout, parent)
     target = folder / name
     target.write_text(content)
+    os.chown(target, layout.ids.base, layout.ids.base)
     os.chmod(target, mode)
 
 
@@ -129,7 +150,10 @@ def scrub(layout: Layout, layer: Layer) -> int:
             node_path = f"{inside}/{name}"
             if name in _ACCOUNT_FILES and layer.target == "/etc":
                 write_file(layout, node_path, _without_hashes(Path(folder, name)), 0o640)
-                os.chown(layout.upper_path(node_path), 0, info.st_gid)
+                os.chown(layout.upper_path(node_path), layout.ids.base,
+                         layout.ids.host(info.st_gid))
+            elif node_path == "/etc/sudoers":
+                write_file(layout, node_path, SUDOERS, 0o440)
             else:
                 _whiteout(_mkdirs_like_image(layout, inside) / name)
     return hidden
@@ -150,6 +174,8 @@ def _minimal_dev(layout: Layout) -> None:
                          ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
                          ("stderr", "/proc/self/fd/2")):
         (dev / name).symlink_to(target)
+    for entry in [dev, *dev.iterdir()]:
+        os.chown(entry, layout.ids.base, layout.ids.base, follow_symlinks=False)
 
 
 def sshd_config(address: str, port: int) -> str:
@@ -182,9 +208,14 @@ def sshd_config(address: str, port: int) -> str:
 def populate(layout: Layout, *, hostname: str, address: str, port: int,
              host_key: tuple[str, str], client_public_key: str) -> None:
     """Write the node's upper layers: identity, access, minimal /dev, scrubbed host secrets."""
-    for slug in [ROOT_SLUG, *(layer.slug for layer in layout.image.layers)]:
+    for slug, lower in [(ROOT_SLUG, layout.image.root),
+                        *((layer.slug, layer.source) for layer in layout.image.layers)]:
         layout.upper(slug).mkdir(parents=True)
         layout.work(slug).mkdir(parents=True)
+        # An overlay's root folder takes its owner and mode from its upper folder.
+        info = os.stat(lower)
+        os.chown(layout.upper(slug), layout.ids.host(info.st_uid), layout.ids.host(info.st_gid))
+        os.chmod(layout.upper(slug), stat.S_IMODE(info.st_mode))
     layout.merged.mkdir()
     for layer in layout.image.layers:
         if layer.scrub:
@@ -201,45 +232,31 @@ def populate(layout: Layout, *, hostname: str, address: str, port: int,
     os.chmod(layout.upper_path("/root/.ssh"), 0o700)
 
 
-def init_script(layout: Layout, hostname: str) -> str:
-    """The shell script the node's PID 1 runs before it becomes sshd.
+def init_plan(layout: Layout, hostname: str) -> dict[str, Any]:
+    """What the node's PID 1 (``nodeinit``) mounts and runs, as a JSON-ready mapping.
 
-    It mounts the node's disk (when it has a limit) and the overlays inside the node's own
-    mount namespace (so they vanish with the node and never show up on the host), then
-    ``pivot_root``s into the merged tree and detaches the host's mounts: a chroot would keep
-    every host mount alive in the node's namespace, including the ``/run/netns`` entries that
-    pin other nodes' namespaces.
+    Every mount happens inside the node's own mount namespace, so they vanish with the node
+    and never show up on the host.
     """
-    q = shlex.quote
-    merged = layout.merged
-    lines = ["set -e", "export PATH=/usr/sbin:/usr/bin:/sbin:/bin"]
-    if layout.disk:
-        lines.append(disk_module.mount_command(layout.disk_image, layout.layers))
-
-    def overlay(lower: Path, slug: str, at: Path) -> None:
-        options = (f"lowerdir={lower},upperdir={layout.upper(slug)},"
-                   f"workdir={layout.work(slug)}")
-        lines.append(f"mount -t overlay overlay -o {q(options)} {q(str(at))}")
-
-    overlay(layout.image.root, ROOT_SLUG, merged)
+    lowers = [(layout.image.root, ROOT_SLUG, layout.merged)]
     for layer in sorted(layout.image.layers, key=lambda lay: lay.target):
-        overlay(layer.source, layer.slug, merged / layer.target.lstrip("/"))
-    m = q(str(merged))
-    lines += [
-        f"mount -t proc -o nosuid,nodev,noexec proc {m}/proc",
-        f"mount -t sysfs -o ro,nosuid,nodev,noexec sysfs {m}/sys",
-        f"mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs {m}/tmp",
-        f"mount -t tmpfs -o mode=755,nosuid,nodev tmpfs {m}/run",
-        f"mount -t devpts -o newinstance,ptmxmode=0666,mode=620,gid=5 devpts {m}/dev/pts",
-        f"mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs {m}/dev/shm",
-        f"mkdir -m 755 {m}/run/sshd {m}/run/lock",
-        f"hostname {q(hostname)}",
-        f"cd {m}",
-        # pivot_root . . stacks the old root on the new one; the lazy unmount drops it.
-        "pivot_root . .",
-        "umount -l .",
-        "cd /",
-        f"exec /usr/sbin/sshd -D -e -f {SSHD_CONFIG}",
-        "",
-    ]
-    return "\n".join(lines)
+        lowers.append((layer.source, layer.slug, layout.merged / layer.target.lstrip("/")))
+    return {
+        "ids": {"base": layout.ids.base, "count": layout.ids.count},
+        "disk": (disk_module.mount_argv(layout.disk_image, layout.layers)
+                 if layout.disk else None),
+        "lowers": [{"source": str(source), "at": str(layout.lowers / slug)}
+                   for source, slug, _ in lowers],
+        "overlays": [{"lower": str(layout.lowers / slug), "upper": str(layout.upper(slug)),
+                      "work": str(layout.work(slug)), "at": str(at)}
+                     for _, slug, at in lowers],
+        "merged": str(layout.merged),
+        "hostname": hostname,
+        "exec": ["/usr/sbin/sshd", "-D", "-e", "-f", SSHD_CONFIG],
+    }
+
+
+def write_init_plan(layout: Layout, hostname: str) -> list[str]:
+    """Write the plan; returns the command line that runs the node's PID 1 from it."""
+    layout.init_plan.write_text(json.dumps(init_plan(layout, hostname), indent=1) + "\n")
+    return [sys.executable, "-I", "-m", "keepgreen.nodes.nodeinit", str(layout.init_plan)]

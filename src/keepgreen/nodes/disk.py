@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shlex
 import subprocess
 import time
 from dataclasses import dataclass
@@ -66,9 +65,9 @@ def make_image(image: Path, size: int, content: Path) -> None:
                         + (f": {detail[-1]}" if detail else ""))
 
 
-def mount_command(image: Path, at: Path) -> str:
-    """The shell line (for a node's init script) that mounts the node's disk at ``at``."""
-    return f"mount -t ext4 -o loop,noatime {shlex.quote(str(image))} {shlex.quote(str(at))}"
+def mount_argv(image: Path, at: Path) -> list[str]:
+    """The command (run by a node's PID 1) that mounts the node's disk at ``at``."""
+    return ["mount", "-t", "ext4", "-o", "loop,noatime", str(image), str(at)]
 
 
 @dataclass(frozen=True)

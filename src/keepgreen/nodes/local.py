@@ -5,9 +5,12 @@ namespaces, on a copy-on-write overlay of a base image, reachable only over a ve
 an executor network namespace made for it. Built from util-linux ``unshare``/``nsenter``/
 ``setpriv``, ``mount`` and iproute2 ``ip``, all in Debian's base system; needs root.
 
-Isolation is hygiene, not a security boundary: the node's root is the host's root with all
-capabilities, as in any rootful container without a user namespace. Use it for code the
-site trusts to the same degree as its own CI scripts.
+Node root is not host root: the node runs in a user namespace that maps its ids to a range
+of 65536 host ids of its own (``userns``), its image layers are mounted idmapped, every
+other namespace belongs to the host (so node root cannot mount, mknod or reconfigure its
+network), ``/proc/sys`` and ``/sys`` are read-only, and a seccomp filter refuses the usual
+escape calls (``syscall_filter``). ``nodeinit`` sets this up; docs/security.md says what it
+protects and what not (the shared kernel above all).
 
 Leak safety: the node's state folder ``<state_root>/<node id>/`` records its PID and
 namespace names; supervisors die with this process (see ``spawner``) and take their node
@@ -31,10 +34,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from keepgreen.domain.node import Node, NodeState, ResourceId
-from keepgreen.nodes import boot, disk, network, process, record, spawner
+from keepgreen.nodes import boot, disk, network, preflight, process, record, spawner
 from keepgreen.nodes.cgroup import Cgroups, NodeCgroup, NodeLimits, choose
 from keepgreen.nodes.image import Image, host_image, load_image
 from keepgreen.nodes.leaks import plan_sweep
+from keepgreen.nodes.userns import IdRange
 
 NODE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 SSH_PORT = 22
@@ -86,6 +90,11 @@ class LocalProvider:
 
     # --- setup shared by all nodes --------------------------------------------------------
 
+    def preflight(self) -> str | None:
+        """Why this machine cannot make nodes (see ``nodes.preflight``), or None."""
+        found = preflight.problems()
+        return "; ".join(found) if found else None
+
     @property
     def client_key(self) -> Path:
         """The private key executors log in to every node of this provider with."""
@@ -131,24 +140,27 @@ class LocalProvider:
                 raise ValueError(f"node id {node_id!r} is being created or deleted already")
             self._busy.add(node_id)
         try:
-            layout = boot.Layout(self.state_root / node_id, image, disk=bool(self.disk_bytes))
             with self._allocation_lock():
                 self._ensure_client_key()
-                if layout.state_dir.exists():
+                if (self.state_root / node_id).exists():
                     raise ValueError(f"node id {node_id!r} is already in use under "
                                      f"{self.state_root}")
                 link = network.Link(self._free_slot(), node_id, self.tag)
+                # The slot is unique among this site's nodes, and so is the id range from it.
+                layout = boot.Layout(self.state_root / node_id, image,
+                                     disk=bool(self.disk_bytes),
+                                     ids=IdRange.for_slot(link.slot))
                 layout.state_dir.mkdir(mode=0o700)
                 node = Node(id=node_id, label=label, provider=self.name,
                             state=NodeState.BUILDING, host=link.node_address, port=SSH_PORT,
                             private_key=self.client_key,
                             netns=(link.node_netns, link.exec_netns),
                             state_dir=layout.state_dir, created_at=created)
-                record.save(record.Record(node, link.slot))
+                record.save(record.Record(node, link.slot, ids=layout.ids))
             try:
                 return self._boot(node, link, layout)
             except BaseException as exc:
-                console = _tail(layout.console)
+                console = _tail(self.state_root / node_id / "console.log")
                 self._destroy(node_id)
                 if not isinstance(exc, Exception):
                     raise  # KeyboardInterrupt and friends, after cleaning up
@@ -181,10 +193,10 @@ class LocalProvider:
             disk.make_image(layout.disk_image, self.disk_bytes, layout.layers)
             shutil.rmtree(layout.layers)
             layout.layers.mkdir(mode=0o700)
-        layout.init_script.write_text(boot.init_script(layout, hostname))
+        init = boot.write_init_plan(layout, hostname)
         argv = ["nsenter", f"--net={network.NETNS_DIR / link.node_netns}", "--",
                 "unshare", "--fork", "--kill-child", "--pid", "--mount", "--uts", "--ipc",
-                "--propagation", "private", "/bin/sh", str(layout.init_script)]
+                "--propagation", "private", *init]
         supervisor = spawner.shared().spawn(argv, NODE_ENV, layout.console)
         with self._lock:
             self._supervisors[node.id] = supervisor
@@ -198,7 +210,7 @@ class LocalProvider:
             cgroup.create(self.limits)
             # PID 1 is in before sshd forks anything a build runs, so all of it is limited.
             cgroup.add(pid1.pid)
-        record.save(record.Record(node, link.slot, supervisor_ref, pid1))
+        record.save(record.Record(node, link.slot, supervisor_ref, pid1, layout.ids))
         _wait_for(lambda: _listening(pid1.pid, SSH_PORT) or None, supervisor, deadline,
                   "sshd to listen")
         probe = [*self.ssh_command(node), "true"]
@@ -212,7 +224,7 @@ class LocalProvider:
                                       f"{self.ready_timeout:.0f} s: {result.stderr.strip()}")
             time.sleep(0.02)
         node = _replace(node, state=NodeState.READY, ready_at=time.time())
-        record.save(record.Record(node, link.slot, supervisor_ref, pid1))
+        record.save(record.Record(node, link.slot, supervisor_ref, pid1, layout.ids))
         return node
 
     # --- use ------------------------------------------------------------------------------
@@ -313,7 +325,7 @@ class LocalProvider:
         found = []
         for pid in process.all_pids():
             for arg in process.cmdline(pid):
-                if arg.startswith(prefix) and arg.endswith("/init.sh"):
+                if arg.startswith(prefix) and arg.endswith("/" + boot.INIT_PLAN):
                     owner = arg[len(prefix):].split("/", 1)[0]
                     ref = process.ref(pid)
                     if ref is not None and node_id in (None, owner):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from keepgreen.domain.node import Node, NodeState
 from keepgreen.nodes.process import ProcessRef
+from keepgreen.nodes.userns import IdRange
 
 FILENAME = "node.json"
 
@@ -22,6 +23,7 @@ class Record:
     slot: int  # the node's /30 in 198.18.0.0/15 (see network.Link)
     supervisor: ProcessRef | None = None  # the ``unshare`` process outside the node
     pid1: ProcessRef | None = None  # the node's PID 1, as the host sees it
+    ids: IdRange | None = None  # the host uids and gids the node's ids are
 
 
 def save(record: Record) -> None:
@@ -34,7 +36,9 @@ def save(record: Record) -> None:
             "pid": node.pid, "netns": list(node.netns), "state_dir": str(node.state_dir),
             "created_at": node.created_at, "ready_at": node.ready_at, "slot": record.slot,
             "supervisor": str(record.supervisor) if record.supervisor else None,
-            "pid1": str(record.pid1) if record.pid1 else None}
+            "pid1": str(record.pid1) if record.pid1 else None,
+            "ids": ({"base": record.ids.base, "count": record.ids.count}
+                    if record.ids else None)}
     path = node.state_dir / FILENAME
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(data, indent=2) + "\n")
@@ -82,4 +86,8 @@ def _parse(data: dict[str, object]) -> Record:
                 ready_at=number("ready_at"))
     if not isinstance(slot, int):
         raise TypeError("slot must be an integer")
-    return Record(node=node, slot=slot, supervisor=ref("supervisor"), pid1=ref("pid1"))
+    ids = data.get("ids")
+    found = (IdRange(int(ids["base"]), int(ids["count"]))
+             if isinstance(ids, dict) else None)
+    return Record(node=node, slot=slot, supervisor=ref("supervisor"), pid1=ref("pid1"),
+                  ids=found)

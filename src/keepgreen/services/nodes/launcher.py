@@ -214,10 +214,17 @@ class Launcher:
             self._launch(job)
 
     def _launch(self, job: _Job) -> None:
+        provider = self.providers[job.provider]
+        check = getattr(provider, "preflight", None)
+        problem = check() if callable(check) else None
+        if problem:
+            # No retry can help: the request fails now, and says what to install.
+            self._launch_failed(job, str(problem), final=True)
+            return
         with self.db.write() as conn:
             store.set_node_state(conn, job.node_id, NodeState.BUILDING, now=self.clock())
         try:
-            node = self.providers[job.provider].create(job.label, job.node_id)
+            node = provider.create(job.label, job.node_id)
         except Exception as exc:
             reason = _first_line(exc)
             log.warning("launch of node %s (%s in %s) failed: %s", job.node_id, job.label,
@@ -227,7 +234,7 @@ class Launcher:
         with self.db.write() as conn:
             store.save_launched(conn, node, self.clock())
 
-    def _launch_failed(self, job: _Job, reason: str) -> None:
+    def _launch_failed(self, job: _Job, reason: str, *, final: bool = False) -> None:
         now = self.clock()
         with self.db.write() as conn:
             # Detached from its request, so the next pass launches a replacement.
@@ -239,7 +246,12 @@ class Launcher:
             if found is None or found.state is not RequestState.REQUESTED:
                 return
             failures = found.failures + 1
-            if failures >= self.launch_attempts:
+            if final:
+                self._fail_request(conn, found.id,
+                                   f"NODE_FAILURE: provider {job.provider} cannot make "
+                                   f"nodes on this machine: {reason}", now,
+                                   failures=failures)
+            elif failures >= self.launch_attempts:
                 self._fail_request(conn, found.id,
                                    f"NODE_FAILURE: {failures} launches of label {job.label} "
                                    f"failed; the last in {job.provider}: {reason}", now,

@@ -91,9 +91,15 @@ def serve_command(site: Path | None, listen: str | None, database: str | None) -
         _fail(str(exc))
         return
     services = build_services(settings)
-    from keepgreen.nodes.preflight import problems as node_problems
-    for problem in node_problems():
-        click.echo(f"warning: local nodes: {problem}", err=True)
+    if settings.run_jobs:
+        from keepgreen.executor.sandbox import Sandbox
+        from keepgreen.nodes.preflight import problems as node_problems
+
+        for problem in node_problems():
+            click.echo(f"warning: local nodes: {problem}", err=True)
+        sandbox_problem = Sandbox().check()
+        if sandbox_problem:
+            click.echo(f"warning: jobs: {sandbox_problem}", err=True)
     click.echo(f"keepgreen serving {settings.site} at {settings.base_url}")
     uvicorn.run(build_app(services), host=settings.listen_host, port=settings.listen_port,
                 log_level=settings.log_level, access_log=settings.log_level == "debug",

@@ -57,6 +57,7 @@ class BuildResult:
     result: str
     voting: bool
     duration: float | None
+    reason: str = ""  # shown for results whose job could not run
 
 
 @dataclass(frozen=True)

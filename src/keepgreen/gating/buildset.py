@@ -58,6 +58,7 @@ class Build:
     started_at: float | None = None
     finished_at: float | None = None
     pre_fail: bool = False
+    reason: str = ""  # why it ended so, when the job could not run (NODE_FAILURE, ERROR)
 
     @property
     def final(self) -> bool:

@@ -54,10 +54,12 @@ class BuildStarted:
 @dataclass(frozen=True)
 class BuildCompleted:
     """``result``: SUCCESS, FAILURE, RETRY (run again while attempts remain), RETRY_LIMIT,
-    POST_FAILURE, TIMED_OUT, NODE_FAILURE, ERROR... Voting comes from the job graph."""
+    POST_FAILURE, TIMED_OUT, NODE_FAILURE, ERROR... Voting comes from the job graph.
+    ``reason`` says why a build that could not run ended so (NODE_FAILURE, ERROR)."""
 
     build: int
     result: str
+    reason: str = ""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,10 @@ OUTCOME_KINDS = {
 }
 
 
+# Results whose job never ran as written: the line says why, since there is no log to read.
+EXPLAINED = frozenset({"NODE_FAILURE", "ERROR"})
+
+
 def duration_text(seconds: float) -> str:
     total = int(round(seconds))
     hours, rest = divmod(total, 3600)
@@ -33,7 +37,8 @@ def duration_text(seconds: float) -> str:
 def build_results(buildset: BuildSet | None) -> tuple[BuildResult, ...]:
     if buildset is None:
         return ()
-    return tuple(BuildResult(b.job, b.result or "", b.voting, b.duration)
+    return tuple(BuildResult(b.job, b.result or "", b.voting, b.duration,
+                             b.reason if b.result in EXPLAINED else "")
                  for b in buildset.final_builds() if b.result is not None)
 
 
@@ -45,6 +50,8 @@ def job_lines(results: tuple[BuildResult, ...]) -> str:
             line += f" in {duration_text(result.duration)}"
         if not result.voting:
             line += " (non-voting)"
+        if result.reason:
+            line += ": " + result.reason.removeprefix(f"{result.result}: ")
         lines.append(line)
     return "\n".join(lines)
 

@@ -165,7 +165,7 @@ def _build_event(ctx: StepContext, state: GatingState,
             result = RETRY_LIMIT
         started = build.started_at if build.started_at is not None else ctx.now
         updated = replace(build, state=COMPLETED, result=result, started_at=started,
-                          finished_at=ctx.now)
+                          finished_at=ctx.now, reason=event.reason)
     return _with_item(state, pipeline, queue,
                       replace(item, buildset=item.buildset.with_build(updated)))
 

@@ -323,7 +323,7 @@ class Scheduler:
             build_store.finish_build(conn, done.uuid, done.result, done.reason, utcnow(),
                                      done.log_dir)
         self._pending.append(gating.Tick(time.time()))
-        self._send(gating.BuildCompleted(done.build, done.result))
+        self._send(gating.BuildCompleted(done.build, done.result, done.reason))
 
     def _send(self, event: gating.Event) -> None:
         """Step the core with ``event`` and with every event its actions lead to, in order."""

@@ -32,7 +32,8 @@ FIELDS = ["labels", "message", "comments", "tag", "drafts", "strict_labels", "re
           "min", "max", "action", "value"]
 
 scalars = (st.none() | st.booleans() | st.integers() | st.integers(min_value=2**31 - 2)
-           | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20) | st.sampled_from(FIELDS))
+           | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
+           | st.sampled_from(FIELDS))
 keys = st.sampled_from(FIELDS) | st.text(max_size=10)
 json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
                            | st.dictionaries(keys, inner, max_size=4), max_leaves=12)

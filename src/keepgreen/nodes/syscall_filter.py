@@ -14,6 +14,9 @@ What is refused, and why (``EPERM`` unless said otherwise):
   ``kexec_file_load``): loading or replacing kernel code.
 - ``bpf``, ``perf_event_open``, ``userfaultfd``: large kernel attack surface, the usual
   route of container escapes.
+- ``io_uring_setup``, ``io_uring_enter``, ``io_uring_register``: the operations of a ring
+  are not system calls, so the filter could not see them; io_uring has also been a frequent
+  source of kernel escapes.
 - ``open_by_handle_at``, ``name_to_handle_at``: open files by handle, bypassing the mount
   tree (the classic chroot escape).
 - mounts (``mount``, ``umount2``, ``pivot_root``, ``fsopen``, ``fsmount``, ``fsconfig``,
@@ -43,6 +46,7 @@ REFUSED = (
     "keyctl", "add_key", "request_key",
     "init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load",
     "bpf", "perf_event_open", "userfaultfd",
+    "io_uring_setup", "io_uring_enter", "io_uring_register",
     "open_by_handle_at", "name_to_handle_at",
     "mount", "umount2", "pivot_root", "fsopen", "fsmount", "fsconfig", "fspick",
     "open_tree", "move_mount", "mount_setattr",

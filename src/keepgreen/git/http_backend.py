@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,18 +29,22 @@ def backend_command() -> list[str]:
     return [shutil.which("git") or "git", "http-backend"]
 
 
-def config_env(pairs: Mapping[str, str]) -> dict[str, str]:
-    """git configuration passed through the environment, leaving repositories untouched."""
-    env = {"GIT_CONFIG_COUNT": str(len(pairs))}
-    for i, (key, value) in enumerate(pairs.items()):
+def config_env(pairs: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
+    """git configuration passed through the environment, leaving repositories untouched.
+    Pairs may repeat a key, for multi-valued settings such as ``uploadpack.hideRefs``."""
+    items = list(pairs.items() if isinstance(pairs, Mapping) else pairs)
+    env = {"GIT_CONFIG_COUNT": str(len(items))}
+    for i, (key, value) in enumerate(items):
         env[f"GIT_CONFIG_KEY_{i}"] = key
         env[f"GIT_CONFIG_VALUE_{i}"] = value
     return env
 
 
 async def run(request: Request, project_root: Path, path_info: str,
-              env: Mapping[str, str], on_done: asyncio.Future[None] | None = None) -> Response:
-    """Answer ``request`` with ``git http-backend`` serving ``path_info`` under ``project_root``."""
+              env: Mapping[str, str], on_done: asyncio.Future[None] | None = None,
+              protocol: bool = True) -> Response:
+    """Answer ``request`` with ``git http-backend`` serving ``path_info`` under ``project_root``.
+    With ``protocol`` false the client's ``Git-Protocol`` request is ignored (protocol v0)."""
     cgi = dict(env)
     cgi.update(
         GIT_PROJECT_ROOT=str(project_root),
@@ -56,7 +60,7 @@ async def run(request: Request, project_root: Path, path_info: str,
         cgi["CONTENT_LENGTH"] = request.headers["content-length"]
     if "content-encoding" in request.headers:
         cgi["HTTP_CONTENT_ENCODING"] = request.headers["content-encoding"]
-    if "git-protocol" in request.headers:
+    if protocol and "git-protocol" in request.headers:
         cgi["GIT_PROTOCOL"] = request.headers["git-protocol"]
     proc = await asyncio.create_subprocess_exec(
         *backend_command(), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from keepgreen.domain import acl
 from keepgreen.domain import query as q
 from keepgreen.domain.account import Account, Principal
 from keepgreen.domain.change import Change, PatchSet, as_number
@@ -44,9 +45,9 @@ class ChangeService:
         self.projects = projects
 
     def _visibility(self, who: Principal):  # type: ignore[no-untyped-def]
-        readable = [p.name for p in self.projects.visible(who)]
+        readable, private = self.projects.change_readers(who)
         account_id = who.account.id if who.account else None
-        return change_query.visibility(readable, account_id, who.is_admin)
+        return change_query.visibility(readable, account_id, who.is_admin, private)
 
     def resolve(self, identifier: str, who: Principal) -> Change:
         """A change by number, ``project~number``, ``project~branch~Change-Id`` or Change-Id."""
@@ -73,16 +74,27 @@ class ChangeService:
             raise NotFound(f"change {identifier} not found")
         return visible[0]
 
+    def hidden_numbers(self, project: str, who: Principal) -> list[int]:
+        """The changes of ``project`` that ``who`` may not see (none for administrators)."""
+        if who.is_admin:
+            return []
+        with self.db.read() as conn:
+            return change_query.hidden_in_project(conn, project, self._visibility(who))
+
     def can_see(self, change: Change, who: Principal) -> bool:
         if who.is_admin:
             return True
         project = self.projects.exists(change.project)
-        if project is None or not self.projects.can(who, project, "read", "refs/heads/*"):
+        if project is None or project.state == "HIDDEN":
+            return False
+        rules = self.projects.rules(project)
+        if not acl.check(rules, who, acl.READ, "refs/heads/*"):
             return False
         if change.private:
             if who.account is None:
                 return False
-            if change.owner_id == who.account.id:
+            if change.owner_id == who.account.id or acl.check(rules, who, acl.VIEW_PRIVATE,
+                                                              "refs/heads/*"):
                 return True
             with self.db.read() as conn:
                 people = store.people_of(conn, [change.number])[change.number]

@@ -8,13 +8,15 @@ name either (not even with a hand-made request); those who may see it fetch it a
 from __future__ import annotations
 
 import base64
+import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
 
 from tests.e2e.visibility_support import Scene, make_scene
-from tests.support import GitUser
+from tests.support import GitUser, gerrit_json
 
 
 @pytest.fixture
@@ -100,3 +102,57 @@ def test_hand_made_requests_for_a_private_commit_get_no_pack(scene: Scene) -> No
         assert b"PACK" not in _upload_pack(scene, user, v2, {"Git-Protocol": "version=2"})
     # The same requests from the owner get the commit: the refusal is about who asks.
     assert b"PACK" in _upload_pack(scene, scene.alice, v2, {"Git-Protocol": "version=2"})
+
+
+def _change(scene: Scene, number: int, who: GitUser | None = None) -> dict:
+    user = who or scene.alice
+    with scene.server.client(user.username, user.password) as c:
+        return gerrit_json(c.get(f"/a/changes/{number}", params={"o": "ALL_REVISIONS"}))
+
+
+def _push_with_change_id(scene: Scene, user: GitUser, change_id: str, tmp_path: Path,
+                         *options: str) -> str:
+    repo = tmp_path / f"push-{user.username}-{uuid.uuid4().hex[:6]}"
+    user.clone(scene.project, repo, prefix="a/", hook=False)
+    user.commit(repo, "mine.txt", "mine\n", f"My take\n\nChange-Id: {change_id}\n")
+    pushed = user.push(repo, "HEAD:refs/for/main", *options)
+    assert pushed.returncode != 0, pushed.stderr
+    return pushed.stderr
+
+
+def test_nobody_uploads_onto_a_change_they_cannot_see(scene: Scene, tmp_path: Path) -> None:
+    private = _change(scene, scene.private)
+    refusal = _push_with_change_id(scene, scene.bob, private["change_id"], tmp_path)
+    assert f"Change-Id {private['change_id']} is already in use on branch main" in refusal
+    for secret in (f"/{scene.private}", scene.private_subject, scene.alice.username,
+                   "private"):
+        assert secret not in refusal.lower().replace(scene.project, ""), secret
+    after = _change(scene, scene.private)
+    assert len(after["revisions"]) == 1
+    assert after["current_revision"] == scene.private_sha
+
+
+def test_add_patch_set_permission_and_owner_only_state(scene: Scene, tmp_path: Path) -> None:
+    public = _change(scene, scene.public)
+    with scene.server.admin_client() as c:
+        block = {"add": {"refs/for/*": {"permissions": {"addPatchSet": {
+            "rules": {"Registered Users": {"action": "BLOCK"}}}}}}}
+        r = c.post(f"/a/projects/{quote(scene.project, safe='')}/access", json=block)
+        assert r.status_code == 200, r.text
+    refusal = _push_with_change_id(scene, scene.bob, public["change_id"], tmp_path)
+    assert f"cannot add patch set to change {scene.public}: addPatchSet on " \
+           "refs/for/refs/heads/main is blocked for your groups" in refusal
+    assert len(_change(scene, scene.public)["revisions"]) == 1
+
+    # A reviewer sees the private change, but only its owner may make it public.
+    private = _change(scene, scene.private)
+    with scene.server.admin_client() as c:
+        r = c.post(f"/a/projects/{quote(scene.project, safe='')}/access", json={
+            "remove": {"refs/for/*": {"permissions": {"addPatchSet": {}}}}})
+        assert r.status_code == 200, r.text
+    refusal = _push_with_change_id(scene, scene.carol, private["change_id"], tmp_path,
+                                   "remove-private")
+    assert f"only the owner of change {scene.private} may make it private, public" in refusal
+    after = _change(scene, scene.private)
+    assert after.get("is_private") is True
+    assert len(after["revisions"]) == 1

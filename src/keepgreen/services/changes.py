@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Connection, Row
 
 from keepgreen.domain import acl
 from keepgreen.domain import query as q
@@ -90,16 +90,23 @@ class ChangeService:
         rules = self.projects.rules(project)
         if not acl.check(rules, who, acl.READ, "refs/heads/*"):
             return False
-        if change.private:
-            if who.account is None:
-                return False
-            if change.owner_id == who.account.id or acl.check(rules, who, acl.VIEW_PRIVATE,
-                                                              "refs/heads/*"):
-                return True
-            with self.db.read() as conn:
-                people = store.people_of(conn, [change.number])[change.number]
-            return any(account_id == who.account.id for account_id, _ in people)
-        return True
+        with self.db.read() as conn:
+            return self.may_see_private(conn, change, who, rules)
+
+    @staticmethod
+    def may_see_private(conn: Connection, change: Change, who: Principal,
+                        rules: list[acl.Rule]) -> bool:
+        """Whether ``who``, who may read the project, may see ``change`` if it is private:
+        its owner, its reviewers and CCs, and holders of ``viewPrivateChanges``."""
+        if not change.private or who.is_admin:
+            return True
+        if who.account is None:
+            return False
+        if change.owner_id == who.account.id or acl.check(rules, who, acl.VIEW_PRIVATE,
+                                                          "refs/heads/*"):
+            return True
+        people = store.people_of(conn, [change.number])[change.number]
+        return any(account_id == who.account.id for account_id, _ in people)
 
     def query(self, text: str, who: Principal, limit: int | None,
               start: int) -> tuple[list[Change], bool]:

@@ -27,6 +27,9 @@ from keepgreen.git.hook_server import PushContext
 from keepgreen.services.errors import Forbidden, ServiceError, Unauthorized
 
 SUFFIXES = ("/info/refs", "/git-upload-pack", "/git-receive-pack")
+# A fetch's negotiation (wants and haves) is small; git's own http-backend refuses to
+# buffer more than this much of it by default.
+MAX_FETCH_REQUEST_BYTES = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -94,18 +97,24 @@ class GitHttp:
 
     async def __call__(self, request: Request, path: GitPath) -> Response:
         settings = self.services.settings
-        length = request.headers.get("content-length")
-        too_big = length and length.isascii() and length.isdigit() and (
-            int(length) > settings.max_push_bytes)
-        if too_big:
-            return error_response(413, f"the push is larger than the server's limit of "
-                                       f"{settings.max_push_bytes} bytes")
+        # Who asks is settled from the headers alone; no byte of the body is read before.
         try:
             who, project, rules = await run_in_threadpool(self._authorise, request, path)
             hidden_changes, hidden_refs = await run_in_threadpool(self._hidden, who, project,
                                                                   rules)
         except ServiceError as exc:
-            return error_response(exc.status, exc.message, isinstance(exc, Unauthorized))
+            refusal = error_response(exc.status, exc.message, isinstance(exc, Unauthorized))
+            if request.method == "POST":
+                # Closing is the only way not to read a body nobody will use.
+                refusal.headers["Connection"] = "close"
+            return refusal
+        if path.is_push:
+            limit, what = settings.max_push_bytes, "the push"
+        else:
+            limit, what = MAX_FETCH_REQUEST_BYTES, "the fetch request"
+        length = request.headers.get("content-length")
+        if length and length.isascii() and length.isdigit() and int(length) > limit:
+            return http_backend.too_large(limit, what)
         push = path.is_push or request.query_params.get("service") == "git-receive-pack"
         hiding = bool(hidden_changes or hidden_refs)
         config: list[tuple[str, str]] = [
@@ -142,7 +151,7 @@ class GitHttp:
         # with hidden refs is answered in protocol v0, where git checks every want.
         response = await http_backend.run(
             request, self.services.repos.root, f"/{path.project}.git{path.service_path}", env,
-            protocol=not hiding)
+            protocol=not hiding, limit=limit, what=what)
         if token is not None:
             response.background = BackgroundTask(self.services.hook_server.revoke, token)
         return response

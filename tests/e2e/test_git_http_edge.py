@@ -11,7 +11,6 @@ import base64
 import os
 import signal
 import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -124,6 +123,13 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -144,33 +150,36 @@ def test_git_processes_die_with_a_killed_server(tmp_path: Path) -> None:
         user.git("add", ".", cwd=repo)
         user.git("commit", "-qm", "Large files", cwd=repo)
         user.git("push", "-q", "origin", "HEAD:refs/heads/main", cwd=repo)
-        reader = GitUser(tmp_path / "reader", server)
-        clone = subprocess.Popen(["git", "clone", "-q", reader.url("org/large", "p/"),
-                                  str(tmp_path / "slow")], env=reader.env,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        tip = user.git("rev-parse", "HEAD", cwd=repo).stdout.strip()
+        # A client that asks for everything and then never reads the answer.
+        want = f"want {tip} side-band-64k ofs-delta\n".encode()
+        request = b"%04x" % (len(want) + 4) + want + b"0000" + b"0009done\n"
+        host, port = server.url.removeprefix("http://").rstrip("/").split(":")
+        stalled = socket.create_connection((host, int(port)), timeout=30)
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.sendall((f"POST /p/org/large/git-upload-pack HTTP/1.1\r\n"
+                         f"Host: {host}:{port}\r\n"
+                         "Content-Type: application/x-git-upload-pack-request\r\n"
+                         f"Content-Length: {len(request)}\r\n\r\n").encode() + request)
         deadline = time.monotonic() + 30
         git_children: set[int] = set()
         while time.monotonic() < deadline and not any(
-                b"upload-pack" in Path(f"/proc/{p}/cmdline").read_bytes()
-                for p in git_children if _alive(p)):
+                b"pack-objects" in _cmdline(p) for p in git_children):
             time.sleep(0.05)
-            git_children = _descendants(server.process.pid)
-        os.kill(clone.pid, signal.SIGSTOP)  # a client that stops reading
+            git_children = {p for p in _descendants(server.process.pid) if _alive(p)}
         time.sleep(0.5)
         git_children = {p for p in _descendants(server.process.pid) if _alive(p)}
-        assert git_children, "no git process was serving the clone"
+        assert any(b"upload-pack" in _cmdline(p) for p in git_children), git_children
         os.kill(server.process.pid, signal.SIGKILL)
         server.process.wait()
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and any(_alive(p) for p in git_children):
             time.sleep(0.1)
-        left = {p: Path(f"/proc/{p}/cmdline").read_bytes() for p in git_children
-                if _alive(p)}
+        left = {p: _cmdline(p) for p in git_children if _alive(p)}
         assert not left, f"still running after the server died: {left}"
     finally:
         for pid in {p for p in locals().get("git_children", set()) if _alive(p)}:
             os.kill(pid, signal.SIGKILL)
-        if "clone" in locals():
-            clone.kill()
-            clone.wait()
+        if "stalled" in locals():
+            stalled.close()
         server.stop()

@@ -49,10 +49,16 @@ def config_env(pairs: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str
 _EARLY_OUTPUT = 1024 * 1024
 
 
-def too_large(limit: int, what: str = "the request") -> Response:
-    """The 413 for a body over ``limit``; the connection closes so the rest is not read."""
+# Past the limit, this much more of an accepted request's body is read and dropped, so that
+# a client still sending can read the 413 (closing on unread data resets the connection).
+_DISCARD = 16 * 1024 * 1024
+
+
+def too_large(limit: int, what: str = "the request", close: bool = True) -> Response:
+    """The 413 for a body over ``limit``; with ``close`` the connection closes, so whatever
+    is left of the body is not read."""
     return PlainTextResponse(f"{what} is larger than the server's limit of {limit} bytes\n",
-                             status_code=413, headers={"Connection": "close"})
+                             status_code=413, headers={"Connection": "close"} if close else None)
 
 
 async def run(request: Request, project_root: Path, path_info: str,
@@ -100,8 +106,13 @@ async def run(request: Request, project_root: Path, path_info: str,
             async for chunk in request.stream():
                 received += len(chunk)
                 if limit is not None and received > limit:
-                    over = True
-                    return
+                    if not over:
+                        over = True
+                        with contextlib.suppress(ConnectionError, OSError):
+                            proc.stdin.close()
+                    if received > limit + _DISCARD:
+                        return
+                    continue
                 proc.stdin.write(chunk)
                 await proc.stdin.drain()
             read_all = True
@@ -125,9 +136,10 @@ async def run(request: Request, project_root: Path, path_info: str,
         early += chunk
         if reading.done() and not reading.cancelled() and not chunk:
             break  # git closed its output
-    if pumping.done() and over:
+    if over:
         await _stop(proc)
-        return too_large(limit or 0, what)
+        await pumping  # the rest of the body, dropped up to a bound
+        return too_large(limit or 0, what, close=not read_all)
     output = _Output(bytes(early), proc.stdout)
     status, headers = await _read_headers(output)
     if pumping.done() and not read_all:

@@ -124,7 +124,9 @@ class GitHttp:
             # keepgreen decides when to pack; a gc started by every push only costs time.
             ("receive.autogc", "false"),
             ("receive.advertisePushOptions", "true"),
-            ("receive.maxInputSize", str(settings.max_push_bytes)),
+            # A backstop only: keepgreen counts the body and stops at max_push_bytes, so
+            # the client gets a 413 rather than git's own complaint.
+            ("receive.maxInputSize", str(settings.max_push_bytes + 1024 * 1024)),
             ("core.hooksPath", str(self.services.hooks_dir)),
             # With refs hidden from the caller, git would count the hidden ones as the
             # caller's own for this, and serve what only they reach.

@@ -59,8 +59,9 @@ def _receive_pack_request(user: GitUser, repo: Path, ref: str) -> bytes:
 
 
 def _post_raw(server: Server, path: str, user: GitUser, body: bytes, send: int,
-              content_length: int | None = None) -> bytes:
-    """POST ``body[:send]`` then close, claiming ``content_length`` bytes."""
+              content_length: int | None = None, half_close: bool = True) -> bytes:
+    """POST ``body[:send]`` then close (unless ``half_close`` is off, when the server has to
+    hang up), claiming ``content_length`` bytes."""
     host, port = server.url.removeprefix("http://").rstrip("/").split(":")
     token = base64.b64encode(f"{user.username}:{user.password}".encode()).decode()
     length = len(body) if content_length is None else content_length
@@ -70,7 +71,8 @@ def _post_raw(server: Server, path: str, user: GitUser, body: bytes, send: int,
             f"Content-Length: {length}\r\nConnection: close\r\n\r\n").encode()
     with socket.create_connection((host, int(port)), timeout=30) as s:
         s.sendall(head + body[:send])
-        s.shutdown(socket.SHUT_WR)
+        if half_close:
+            s.shutdown(socket.SHUT_WR)
         chunks = []
         while chunk := s.recv(65536):
             chunks.append(chunk)
@@ -147,8 +149,10 @@ def test_oversize_push_is_refused(small_server, make_user, project_name, tmp_pat
     repo = fay.clone(project_name, tmp_path / "w")
     fay.commit(repo, "big.bin", os.urandom(400_000).hex(), "Too big")
     body = _receive_pack_request(fay, repo, "refs/for/main")
-    # The size is refused from the headers alone, before any of the pack is read.
-    answer = _post_raw(small_server, f"/{project_name}/git-receive-pack", fay, body, send=0)
+    # The size is refused from the headers alone (after the credentials), before any of
+    # the pack is read; the server hangs up rather than wait for it.
+    answer = _post_raw(small_server, f"/{project_name}/git-receive-pack", fay, body, send=0,
+                       half_close=False)
     assert answer.startswith(b"HTTP/1.1 413")
     assert b"limit" in answer
 

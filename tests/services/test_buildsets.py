@@ -165,6 +165,18 @@ def test_status_shows_queue_order_jobs_and_estimates(db: Database) -> None:
     assert snapshot(state, db, {}, project="other")["pipelines"][0]["queues"] == []
 
 
+def test_status_names_no_neighbour_the_caller_may_not_see(db: Database) -> None:
+    state, _ = _gate_with_two_items()
+    state, _ = gating.step(state, gating.Enqueue(
+        "gate", gating.ChangeRef(3, 1, "app", approved=True)))
+    # Change 2 is private to someone else: 1 and 3 are shown as neighbours.
+    status = snapshot(state, db, {}, visible=lambda number: number != 2)
+    first, third = status["pipelines"][0]["queues"][0]["items"]
+    assert (first["id"], first["item_ahead"], first["items_behind"]) == ("1,1", None, ["3,1"])
+    assert (third["id"], third["item_ahead"], third["items_behind"]) == ("3,1", "1,1", [])
+    assert "2,1" not in str(status)
+
+
 def test_status_says_why_an_item_fails(db: Database) -> None:
     state, actions = _gate_with_two_items()
     starts = [a for a in actions if isinstance(a, gating.StartBuild)]

@@ -29,8 +29,12 @@ OWNER = "owner"
 REBASE = "rebase"
 EDIT_TOPIC = "editTopicName"
 FORGE_AUTHOR = "forgeAuthor"
+# Upload a patch set onto a change someone else owns (granted on refs/for/...).
+ADD_PATCH_SET = "addPatchSet"
+# See private changes one is not involved in (granted on refs/*, as in Gerrit).
+VIEW_PRIVATE = "viewPrivateChanges"
 PERMISSIONS = (READ, PUSH, CREATE, SUBMIT, ABANDON, REBASE, OWNER, FORGE_AUTHOR, EDIT_TOPIC,
-               FORCE_PUSH)
+               FORCE_PUSH, ADD_PATCH_SET, VIEW_PRIVATE)
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,8 @@ def ref_matches(pattern: str, ref: str) -> bool:
 def default_rules(project: str, anonymous_read: bool, has_ci_jobs: bool = False) -> list[Rule]:
     """The rules every project starts with (the OpenStack convention).
 
-    Registered users upload and vote Code-Review -1..+1; the project's core group votes
+    Registered users upload (new changes, and patch sets onto open changes they can see)
+    and vote Code-Review -1..+1; the project's core group votes
     Code-Review -2..+2 and Workflow -1..+1 and abandons any change; the CI account's group
     votes Verified and submits; a change's owner abandons, restores and marks it work in
     progress. Core reviewers submit by hand only where no gate jobs run.
@@ -73,6 +78,7 @@ def default_rules(project: str, anonymous_read: bool, has_ci_jobs: bool = False)
     rules = [
         Rule("refs/*", READ, REGISTERED_USERS),
         Rule("refs/for/*", PUSH, REGISTERED_USERS),
+        Rule("refs/for/*", ADD_PATCH_SET, REGISTERED_USERS),
         Rule(heads, "label-Code-Review", REGISTERED_USERS, -1, 1),
         Rule(heads, "label-Code-Review", core, -2, 2),
         Rule(heads, "label-Workflow", core, -1, 1),

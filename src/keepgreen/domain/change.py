@@ -69,3 +69,29 @@ def as_number(text: str) -> int | None:
         return None
     value = int(text)
     return value if 0 < value <= MAX_ID else None
+
+
+MAX_TOPIC = 255
+MAX_HASHTAG = 255
+
+
+def topic_problem(topic: str) -> str | None:
+    """Why ``topic`` cannot be a change's topic, or None; the same rule for REST and push."""
+    if len(topic) > MAX_TOPIC or "\n" in topic or "\r" in topic:
+        return f"a topic is one line of at most {MAX_TOPIC} characters"
+    return None
+
+
+def clean_hashtag(tag: str) -> str:
+    """A hashtag as stored: without surrounding blanks or a leading ``#``."""
+    return tag.strip().lstrip("#")
+
+
+def hashtag_problem(tag: str) -> str | None:
+    """Why ``tag`` cannot be a hashtag, or None; the same rule for REST and push."""
+    cleaned = clean_hashtag(tag)
+    if (not cleaned or "," in cleaned or "\n" in cleaned or "\r" in cleaned
+            or len(cleaned) > MAX_HASHTAG):
+        return (f"hashtag {tag!r} must be one line of at most {MAX_HASHTAG} characters, "
+                "not empty and without commas")
+    return None

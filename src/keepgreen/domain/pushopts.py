@@ -6,6 +6,8 @@ import re
 import urllib.parse
 from dataclasses import dataclass, field
 
+from keepgreen.domain.change import clean_hashtag, hashtag_problem, topic_problem
+
 
 class PushOptionError(ValueError):
     """An option is unknown or malformed; the message names it."""
@@ -53,6 +55,9 @@ def parse(options: list[str] | tuple[str, ...]) -> PushOptions:
         key = key.strip()
         if key in ("topic",):
             result.topic = urllib.parse.unquote(value) or None
+            problem = topic_problem(result.topic) if result.topic else None
+            if problem:
+                raise PushOptionError(problem)
         elif key in ("r", "reviewer"):
             _needs(key, value, has_value)
             result.reviewers.append(value)
@@ -61,7 +66,10 @@ def parse(options: list[str] | tuple[str, ...]) -> PushOptions:
             result.cc.append(value)
         elif key in ("t", "hashtag"):
             _needs(key, value, has_value)
-            result.hashtags.append(value)
+            problem = hashtag_problem(value)
+            if problem:
+                raise PushOptionError(problem)
+            result.hashtags.append(clean_hashtag(value))
         elif key in ("wip", "work-in-progress"):
             result.wip = True
         elif key == "ready":

@@ -52,3 +52,26 @@ def valid_branch_name(branch: str) -> bool:
         return False
     return all(part and not part.startswith(".") and not part.endswith(".lock")
                for part in branch.split("/"))
+
+
+# The namespaces a caller may fetch from at all; anything else in a repository is
+# keepgreen's own and shown to nobody but administrators.
+SHOWN_NAMESPACES = (HEADS, TAGS, CHANGES)
+
+
+def change_ref_prefix(change: int) -> str:
+    """``refs/changes/NN/N``: every ref of one change (patch sets and whatever follows)."""
+    return f"{CHANGES}{change % 100:02d}/{change}"
+
+
+def fetch_hide_refs(hidden_changes: list[int], hidden_refs: list[str]) -> list[str]:
+    """Values for git's ``uploadpack.hideRefs`` (the last matching entry decides): every
+    namespace but the shown ones, then the given branches or tags and changes."""
+    entries = ["refs/", *(f"!{ns.rstrip('/')}" for ns in SHOWN_NAMESPACES)]
+    return entries + hidden_refs + [change_ref_prefix(n) for n in hidden_changes]
+
+
+def push_hide_refs(hidden_changes: list[int], hidden_refs: list[str]) -> list[str]:
+    """Values for ``receive.hideRefs``: only what is hidden, since receive-pack refuses
+    every update of a hidden ref and ``refs/for/`` must stay open."""
+    return hidden_refs + [change_ref_prefix(n) for n in hidden_changes]

@@ -27,6 +27,11 @@ class KnownChange:
     status: str  # NEW, MERGED or ABANDONED
     current_patch_set: int
     current_sha: str
+    # Whether the pusher may see the change at all; an invisible one is never named.
+    visible: bool = True
+    owned: bool = True  # the pusher owns it
+    # Why the pusher may not add patch sets to it (empty: they may).
+    denied: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,9 +67,12 @@ def plan(
     known: dict[str, KnownChange],
     uploaded_shas: set[str],
     branch: str,
+    sets_state: bool = False,
 ) -> list[Action] | Refusal:
     """Decide the actions for ``commits``; ``known`` maps Change-Id to the change on this
-    project and branch, ``uploaded_shas`` holds every commit that is already a patch set."""
+    project and branch, ``uploaded_shas`` holds every commit that is already a patch set.
+    ``sets_state``: the push marks changes private, public, work in progress or ready,
+    which only a change's owner may do."""
     actions: list[Action] = []
     seen: dict[str, str] = {}
     for commit in commits:
@@ -91,11 +99,21 @@ def plan(
         existing = known.get(cid)
         if existing is None:
             actions.append(NewChange(commit, cid))
+        elif not existing.visible:
+            # Nothing about the change may show: not its number, not whether it is open.
+            return Refusal(f"commit {short}: Change-Id {cid} is already in use on branch "
+                           f"{branch}; give the commit a new Change-Id")
         elif existing.status != "NEW":
             return Refusal(
                 f"commit {short}: change {existing.number} with this Change-Id is "
                 f"{existing.status.lower()} on branch {branch}; use a new Change-Id"
             )
+        elif existing.denied:
+            return Refusal(f"commit {short}: cannot add patch set to change "
+                           f"{existing.number}: {existing.denied}")
+        elif sets_state and not existing.owned:
+            return Refusal(f"commit {short}: only the owner of change {existing.number} may "
+                           "make it private, public, work in progress or ready")
         else:
             actions.append(NewPatchSet(commit, existing))
     if not actions:

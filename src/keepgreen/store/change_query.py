@@ -285,9 +285,17 @@ def search(conn: Connection, node: q.Node, asker: Asker,
     return [r[0] for r in conn.execute(stmt)]
 
 
+def hidden_in_project(conn: Connection, project: str,
+                      visibility: ColumnElement[bool]) -> list[int]:
+    """Numbers of the changes of ``project`` that ``visibility`` leaves out."""
+    stmt = select(changes.c.number).where(changes.c.project == project, not_(visibility))
+    return sorted(r[0] for r in conn.execute(stmt))
+
+
 def visibility(readable_projects: list[str], account_id: int | None,
-               admin: bool) -> ColumnElement[bool]:
-    """Which changes the caller may see: readable projects; private ones only if involved."""
+               admin: bool, private_projects: list[str] | None = None) -> ColumnElement[bool]:
+    """Which changes the caller may see: readable projects; private ones only if involved
+    (owner, reviewer or CC) or in ``private_projects``, where the caller may read them all."""
     if admin:
         return true()
     readable = changes.c.project.in_(readable_projects)
@@ -296,4 +304,6 @@ def visibility(readable_projects: list[str], account_id: int | None,
     involved = or_(changes.c.owner_id == account_id,
                    exists().where(change_people.c.change_number == changes.c.number,
                                   change_people.c.account_id == account_id))
+    if private_projects:
+        involved = or_(involved, changes.c.project.in_(private_projects))
     return and_(readable, or_(changes.c.private.is_(False), involved))

@@ -17,15 +17,19 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from keepgreen.domain import acl
+from keepgreen.domain import acl, refs
 from keepgreen.domain.account import Principal
 from keepgreen.domain.project import Project
+from keepgreen.domain.refs import HEADS, TAGS
 from keepgreen.gerrit.http import basic_credentials, error_response
 from keepgreen.git import http_backend
 from keepgreen.git.hook_server import PushContext
 from keepgreen.services.errors import Forbidden, ServiceError, Unauthorized
 
 SUFFIXES = ("/info/refs", "/git-upload-pack", "/git-receive-pack")
+# A fetch's negotiation (wants and haves) is small; git's own http-backend refuses to
+# buffer more than this much of it by default.
+MAX_FETCH_REQUEST_BYTES = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -81,30 +85,58 @@ class GitHttp:
             raise Forbidden(f"{name} may not push to {path.project}")
         return who, project, rules
 
+    def _hidden(self, who: Principal, project: Project,
+                rules: list[acl.Rule]) -> tuple[list[int], list[str]]:
+        """The changes, and the branches and tags, of ``project`` that ``who`` may not read."""
+        if who.is_admin:
+            return [], []
+        names = sorted(self.services.repos.ref_names(project.name, HEADS)
+                      | self.services.repos.ref_names(project.name, TAGS))
+        unreadable = [r for r in names if not acl.check(rules, who, acl.READ, r)]
+        return self.services.changes.hidden_numbers(project.name, who), unreadable
+
     async def __call__(self, request: Request, path: GitPath) -> Response:
         settings = self.services.settings
-        length = request.headers.get("content-length")
-        too_big = length and length.isascii() and length.isdigit() and (
-            int(length) > settings.max_push_bytes)
-        if too_big:
-            return error_response(413, f"the push is larger than the server's limit of "
-                                       f"{settings.max_push_bytes} bytes")
+        # Who asks is settled from the headers alone; no byte of the body is read before.
         try:
             who, project, rules = await run_in_threadpool(self._authorise, request, path)
+            hidden_changes, hidden_refs = await run_in_threadpool(self._hidden, who, project,
+                                                                  rules)
         except ServiceError as exc:
-            return error_response(exc.status, exc.message, isinstance(exc, Unauthorized))
+            refusal = error_response(exc.status, exc.message, isinstance(exc, Unauthorized))
+            if request.method == "POST":
+                # Closing is the only way not to read a body nobody will use.
+                refusal.headers["Connection"] = "close"
+            return refusal
+        if path.is_push:
+            limit, what = settings.max_push_bytes, "the push"
+        else:
+            limit, what = MAX_FETCH_REQUEST_BYTES, "the fetch request"
+        length = request.headers.get("content-length")
+        if length and length.isascii() and length.isdigit() and int(length) > limit:
+            return http_backend.too_large(limit, what)
         push = path.is_push or request.query_params.get("service") == "git-receive-pack"
-        config = {
-            "http.receivepack": "true" if push else "false",
-            "http.uploadpack": "true",
-            "receive.procReceiveRefs": "refs/",
+        hiding = bool(hidden_changes or hidden_refs)
+        config: list[tuple[str, str]] = [
+            ("http.receivepack", "true" if push else "false"),
+            ("http.uploadpack", "true"),
+            ("receive.procReceiveRefs", "refs/"),
             # keepgreen decides when to pack; a gc started by every push only costs time.
-            "receive.autogc": "false",
-            "receive.advertisePushOptions": "true",
-            "receive.maxInputSize": str(settings.max_push_bytes),
-            "core.hooksPath": str(self.services.hooks_dir),
-            "uploadpack.allowReachableSHA1InWant": "true",
-        }
+            ("receive.autogc", "false"),
+            ("receive.advertisePushOptions", "true"),
+            # A backstop only: keepgreen counts the body and stops at max_push_bytes, so
+            # the client gets a 413 rather than git's own complaint.
+            ("receive.maxInputSize", str(settings.max_push_bytes + 1024 * 1024)),
+            ("core.hooksPath", str(self.services.hooks_dir)),
+            # With refs hidden from the caller, git would count the hidden ones as the
+            # caller's own for this, and serve what only they reach.
+            ("uploadpack.allowReachableSHA1InWant", "false" if hiding else "true"),
+        ]
+        if not who.is_admin:
+            config += [("uploadpack.hideRefs", v)
+                       for v in refs.fetch_hide_refs(hidden_changes, hidden_refs)]
+            config += [("receive.hideRefs", v)
+                       for v in refs.push_hide_refs(hidden_changes, hidden_refs)]
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C",
                "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null",
                **http_backend.config_env(config)}
@@ -117,8 +149,11 @@ class GitHttp:
                             tuple(rules)))
             env["KEEPGREEN_HOOK_SOCKET"] = str(self.services.hook_server.path)
             env["KEEPGREEN_HOOK_TOKEN"] = token
+        # Protocol v2 lets a client ask for any object by name, hidden or not, so a caller
+        # with hidden refs is answered in protocol v0, where git checks every want.
         response = await http_backend.run(
-            request, self.services.repos.root, f"/{path.project}.git{path.service_path}", env)
+            request, self.services.repos.root, f"/{path.project}.git{path.service_path}", env,
+            protocol=not hiding, limit=limit, what=what)
         if token is not None:
             response.background = BackgroundTask(self.services.hook_server.revoke, token)
         return response

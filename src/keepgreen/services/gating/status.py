@@ -9,6 +9,8 @@ and each job's estimated duration (the median of its recent successful builds).
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -51,19 +53,46 @@ def snapshot(state: gating.GatingState, db: Database, build_uuids: Mapping[int, 
                      if visible is None or visible(item.change.number)]
             if project is not None and not any(i.change.project == project for i in items):
                 continue
-            by_id = {item.id: item for item in queue.items}
+            # Neighbours the caller may not see are skipped over, so no key of theirs shows.
+            shown = {item.id for item in items}
+            hidden = {item.id: item.ahead for item in queue.items if item.id not in shown}
+            items = [dataclasses.replace(item, ahead=_shown_ahead(item.ahead, hidden))
+                     for item in items]
+            by_id = {item.id: item for item in items}
             queues.append({
                 "name": queue.name,
                 "window": queue.window or None,
                 "projects": sorted({i.change.project for i in items}),
-                "items": [_item(item, queue, by_id, changes, owners, estimates, build_uuids,
-                                now) for item in items],
+                "items": [_item(dataclasses.replace(item, reason=_redact(item.reason, visible)),
+                                queue, by_id, changes, owners, estimates, build_uuids, now)
+                          for item in items],
             })
         config = pipeline.config
         pipelines.append({"name": pipeline.name, "manager": config.manager,
                           "description": getattr(config, "description", None) or "",
                           "queues": queues})
     return {"generated_at": now, "pipelines": pipelines}
+
+
+_KEY = re.compile(r"\b(\d+),(\d+)\b")  # a change and patch set, "12,3"
+_NUMBERS = re.compile(r"\((\d+(?:, \d+)*)\)")  # "(12, 14)" of the changes an item needs
+HIDDEN = "a change you cannot see"
+
+
+def _redact(reason: str, visible: Callable[[int], bool] | None) -> str:
+    """``reason`` with the changes the caller may not see left unnamed."""
+    if visible is None or not reason:
+        return reason
+    shown = visible
+    reason = _KEY.sub(lambda m: m[0] if shown(int(m[1])) else HIDDEN, reason)
+    return _NUMBERS.sub(lambda m: "(" + ", ".join(
+        n if shown(int(n)) else HIDDEN for n in m[1].split(", ")) + ")", reason)
+
+
+def _shown_ahead(ahead: int | None, hidden: Mapping[int, int | None]) -> int | None:
+    while ahead is not None and ahead in hidden:
+        ahead = hidden[ahead]
+    return ahead
 
 
 def _item(item: gating.Item, queue: gating.ChangeQueue, by_id: dict[int, gating.Item],
@@ -84,7 +113,7 @@ def _item(item: gating.Item, queue: gating.ChangeQueue, by_id: dict[int, gating.
         "live": item.live, "active": buildset is not None,
         "enqueued_at": item.enqueued_at,
         "item_ahead": ahead.change.key if ahead is not None else None,
-        "items_behind": [i.change.key for i in queue.items if i.ahead == item.id],
+        "items_behind": [i.change.key for i in by_id.values() if i.ahead == item.id],
         "failing": failing,
         "waiting": item.reason or None,
         "jobs": _jobs(buildset, estimates, build_uuids, now) if item.live else [],

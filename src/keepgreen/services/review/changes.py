@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Connection, Row
 
+from keepgreen.domain import acl
 from keepgreen.domain import query as q
 from keepgreen.domain.account import Account, Principal
 from keepgreen.domain.change import Change, PatchSet, as_number
@@ -44,9 +45,9 @@ class ChangeService:
         self.projects = projects
 
     def _visibility(self, who: Principal):  # type: ignore[no-untyped-def]
-        readable = [p.name for p in self.projects.visible(who)]
+        readable, private = self.projects.change_readers(who)
         account_id = who.account.id if who.account else None
-        return change_query.visibility(readable, account_id, who.is_admin)
+        return change_query.visibility(readable, account_id, who.is_admin, private)
 
     def resolve(self, identifier: str, who: Principal) -> Change:
         """A change by number, ``project~number``, ``project~branch~Change-Id`` or Change-Id."""
@@ -74,21 +75,39 @@ class ChangeService:
             raise NotFound(f"change {identifier} not found")
         return visible[0]
 
+    def hidden_numbers(self, project: str, who: Principal) -> list[int]:
+        """The changes of ``project`` that ``who`` may not see (none for administrators)."""
+        if who.is_admin:
+            return []
+        with self.db.read() as conn:
+            return change_query.hidden_in_project(conn, project, self._visibility(who))
+
     def can_see(self, change: Change, who: Principal) -> bool:
         if who.is_admin:
             return True
         project = self.projects.exists(change.project)
-        if project is None or not self.projects.can(who, project, "read", "refs/heads/*"):
+        if project is None or project.state == "HIDDEN":
             return False
-        if change.private:
-            if who.account is None:
-                return False
-            if change.owner_id == who.account.id:
-                return True
-            with self.db.read() as conn:
-                people = store.people_of(conn, [change.number])[change.number]
-            return any(account_id == who.account.id for account_id, _ in people)
-        return True
+        rules = self.projects.rules(project)
+        if not acl.check(rules, who, acl.READ, "refs/heads/*"):
+            return False
+        with self.db.read() as conn:
+            return self.may_see_private(conn, change, who, rules)
+
+    @staticmethod
+    def may_see_private(conn: Connection, change: Change, who: Principal,
+                        rules: list[acl.Rule]) -> bool:
+        """Whether ``who``, who may read the project, may see ``change`` if it is private:
+        its owner, its reviewers and CCs, and holders of ``viewPrivateChanges``."""
+        if not change.private or who.is_admin:
+            return True
+        if who.account is None:
+            return False
+        if change.owner_id == who.account.id or acl.check(rules, who, acl.VIEW_PRIVATE,
+                                                          "refs/heads/*"):
+            return True
+        people = store.people_of(conn, [change.number])[change.number]
+        return any(account_id == who.account.id for account_id, _ in people)
 
     def query(self, text: str, who: Principal, limit: int | None,
               start: int) -> tuple[list[Change], bool]:

@@ -100,15 +100,26 @@ class ProjectService:
         return acl.check(self.rules(project), caller, permission, ref)
 
     def visible(self, caller: Principal) -> list[Project]:
+        return [p for p, _ in self._readable(caller)]
+
+    def _readable(self, caller: Principal) -> list[tuple[Project, list[acl.Rule]]]:
         with self.db.read() as conn:
             projects = store.all_projects(conn)
             own = review_store.all_rules(conn)
-        return [p for p in projects if p.state != "HIDDEN"
-                # Reading does not depend on whether CI jobs run, so the listing need not
-                # look into every repository.
-                if acl.check(acl.default_rules(p.name, p.anonymous_read)
-                             + own.get(p.name, []), caller, acl.READ,
-                             "refs/heads/*")]
+        # Reading does not depend on whether CI jobs run, so the listing need not look
+        # into every repository.
+        pairs = [(p, acl.default_rules(p.name, p.anonymous_read) + own.get(p.name, []))
+                 for p in projects if p.state != "HIDDEN"]
+        return [(p, rules) for p, rules in pairs
+                if acl.check(rules, caller, acl.READ, "refs/heads/*")]
+
+    def change_readers(self, caller: Principal) -> tuple[list[str], list[str]]:
+        """The projects whose changes ``caller`` may read, and among them those where they
+        may also read private changes they are not involved in."""
+        readable = self._readable(caller)
+        return ([p.name for p, _ in readable],
+                [p.name for p, rules in readable
+                 if acl.check(rules, caller, acl.VIEW_PRIVATE, "refs/heads/*")])
 
     def create(self, caller: Principal, name: str, description: str = "",
                create_empty_commit: bool = False, branches: list[str] | None = None,

@@ -30,6 +30,7 @@ from keepgreen.domain.refs import (
 from keepgreen.git import odb
 from keepgreen.git.hook_server import PushContext
 from keepgreen.git.repos import CommitData, FileStats, GitError, Repos
+from keepgreen.services.review.changes import ChangeService
 from keepgreen.services.review.patchsets import PatchSetWriter
 from keepgreen.services.review.projects import ProjectService
 from keepgreen.store import accounts as account_store
@@ -193,8 +194,7 @@ class ReceiveService:
         commits = list(by_sha.values())
         with self.db.write() as conn:
             ids = list({cid for c in commits for cid in change_ids(c.message)})
-            known = {c.change_id: upload.KnownChange(c.number, c.change_id, c.status,
-                                                     c.current_patch_set, sha)
+            known = {c.change_id: self._known(conn, ctx, c, sha)
                      for c, sha in store.known_on_branch(conn, project.name, branch, ids)}
             all_parents = {p for c in commits for p in c.parents}
             existing = store.patch_sets_with_shas(conn, project.name,
@@ -202,7 +202,8 @@ class ReceiveService:
             uploaded_shas = {sha for _, _, sha, _ in existing}
             decision = upload.plan(
                 [upload.Commit(c.sha, c.parents, c.message) for c in commits],
-                known, uploaded_shas, branch)
+                known, uploaded_shas, branch,
+                sets_state=options.wip is not None or options.private is not None)
             if isinstance(decision, upload.Refusal):
                 raise Refused(decision.reason, decision.hint.format(url=ctx.base_url))
             people = self._resolve_people(conn, options)
@@ -248,6 +249,21 @@ class ReceiveService:
             # Refs last, inside the transaction: if writing them fails, nothing is stored.
             odb.create_refs(self.repos.path(project.name), new_refs)
         return results
+
+    def _known(self, conn: Any, ctx: PushContext, change: Change,
+               sha: str) -> upload.KnownChange:
+        """An existing change as the upload decision sees it from the pusher's side."""
+        who = ctx.principal
+        owned = who.account is not None and who.account.id == change.owner_id
+        denied = ""
+        if not owned:
+            decision = acl.check(list(ctx.rules), who, acl.ADD_PATCH_SET,
+                                 f"refs/for/{HEADS}{change.branch}")
+            denied = "" if decision else decision.reason
+        return upload.KnownChange(
+            change.number, change.change_id, change.status, change.current_patch_set, sha,
+            visible=ChangeService.may_see_private(conn, change, who, list(ctx.rules)),
+            owned=owned or who.is_admin, denied=denied)
 
     def _check_vote(self, ctx: PushContext, project: Project, branch: str, label: str,
                     value: int) -> None:

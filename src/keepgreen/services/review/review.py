@@ -15,7 +15,15 @@ from sqlalchemy import Connection
 
 from keepgreen.domain import acl, events, labels
 from keepgreen.domain.account import Account, Principal
-from keepgreen.domain.change import ABANDONED, NEW, Change, PatchSet
+from keepgreen.domain.change import (
+    ABANDONED,
+    NEW,
+    Change,
+    PatchSet,
+    clean_hashtag,
+    hashtag_problem,
+    topic_problem,
+)
 from keepgreen.services.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from keepgreen.services.review.changes import ChangeService
 from keepgreen.services.review.projects import ProjectService
@@ -232,8 +240,9 @@ class ReviewService:
 
     def set_topic(self, who: Principal, change: Change, topic: str | None) -> None:
         self._require(who, change, acl.EDIT_TOPIC, "setting the topic")
-        if topic is not None and (len(topic) > 255 or "\n" in topic):
-            raise BadRequest("a topic is one line of at most 255 characters")
+        problem = topic_problem(topic) if topic is not None else None
+        if problem:
+            raise BadRequest(problem)
         assert who.account is not None
         now = utcnow()
         with self.db.write() as conn:
@@ -277,11 +286,12 @@ class ReviewService:
         self._require(who, change, acl.EDIT_TOPIC, "editing hashtags")
         assert who.account is not None
         for tag in add:
-            if not tag.strip() or "," in tag or len(tag) > 255:
-                raise BadRequest(f"hashtag {tag!r} must be non-empty, without commas")
+            problem = hashtag_problem(tag)
+            if problem:
+                raise BadRequest(problem)
         now = utcnow()
         with self.db.write() as conn:
-            store.add_hashtags(conn, change.number, [t.strip().lstrip("#") for t in add])
+            store.add_hashtags(conn, change.number, [clean_hashtag(t) for t in add])
             if remove:
                 store.remove_hashtags(conn, change.number, remove)
             store.update_change(conn, change.number, updated=now)

@@ -9,7 +9,7 @@ from typing import Any
 
 from keepgreen.domain import acl
 from keepgreen.domain.account import Principal
-from keepgreen.domain.change import NEW, Change, PatchSet, Person
+from keepgreen.domain.change import NEW, Change, PatchSet, Person, topic_problem
 from keepgreen.domain.changeid import change_ids, subject
 from keepgreen.domain.refs import valid_branch_name
 from keepgreen.git.merges import MergeConflict, Merger
@@ -170,6 +170,9 @@ class RevisionService:
             raise Forbidden(f"creating changes is not permitted: {decision.reason}")
         if not title.strip():
             raise BadRequest("a change needs a subject")
+        problem = topic_problem(topic) if topic else None
+        if problem:
+            raise BadRequest(problem)
         tip = self.repos.resolve(project_name, "refs/heads/" + branch)
         if tip is None:
             raise BadRequest(f"branch {branch} not found in {project_name}")

@@ -78,6 +78,22 @@ def test_basic_auth_failures_are_throttled_with_retry_after(throttled: Server) -
         assert admin.get("/a/accounts/self").status_code == 429
 
 
+def test_git_over_http_failures_are_throttled_per_address(throttled: Server) -> None:
+    password = throttled.create_account("carol")
+    throttled.create_project("org/throttled")
+    refs = "/a/org/throttled/info/refs?service=git-upload-pack"
+    with throttled.client("carol", "wrong") as wrong:
+        for _ in range(3):
+            assert wrong.get(refs).status_code == 401
+    # Another account from the same address: git's failures count for the address as well.
+    with throttled.admin_client() as admin:
+        refused = admin.get(refs)
+    assert refused.status_code == 429, refused.text
+    assert int(refused.headers["retry-after"]) > 0
+    with throttled.client("carol", password) as right:
+        assert right.get("/a/accounts/self").status_code == 429
+
+
 def test_sign_in_form_failures_are_throttled_with_retry_after(throttled: Server) -> None:
     password = throttled.create_account("bob")
     for _ in range(3):

@@ -21,7 +21,7 @@ from keepgreen.domain import acl, refs
 from keepgreen.domain.account import Principal
 from keepgreen.domain.project import Project
 from keepgreen.domain.refs import HEADS, TAGS
-from keepgreen.gerrit.http import basic_credentials, error_response
+from keepgreen.gerrit.http import basic_credentials, service_error_response
 from keepgreen.git import http_backend
 from keepgreen.git.hook_server import PushContext
 from keepgreen.services.errors import Forbidden, ServiceError, Unauthorized
@@ -69,7 +69,8 @@ class GitHttp:
             if required:
                 raise Unauthorized("sign in with your username and HTTP password")
             return Principal.anonymous()
-        principal = self.services.accounts.authenticate(*credentials)
+        client = request.client.host if request.client else ""
+        principal = self.services.accounts.authenticate(*credentials, client=client)
         if principal is None:
             raise Unauthorized("wrong username or HTTP password")
         return principal
@@ -103,7 +104,7 @@ class GitHttp:
             hidden_changes, hidden_refs = await run_in_threadpool(self._hidden, who, project,
                                                                   rules)
         except ServiceError as exc:
-            refusal = error_response(exc.status, exc.message, isinstance(exc, Unauthorized))
+            refusal = service_error_response(exc)
             if request.method == "POST":
                 # Closing is the only way not to read a body nobody will use.
                 refusal.headers["Connection"] = "close"

@@ -95,8 +95,9 @@ def build_services(settings: Settings) -> Services:
     site = settings.site
     db = Database(settings.database_url)
     repos = Repos(site / "git")
-    accounts = AccountService(db, LoginThrottle(settings.login_max_failures,
-                                                settings.login_failure_window))
+    accounts = AccountService(db, LoginThrottle(
+        settings.login_max_failures, settings.login_failure_window,
+        address_max_failures=settings.login_max_failures_per_address))
     projects = ProjectService(db, repos, settings.anonymous_read)
     changes = ChangeService(db, projects)
     merger = Merger(repos)

@@ -58,9 +58,15 @@ class Settings:
     )
     login_max_failures: int = field(
         default=10,
-        metadata=_meta("Failed sign-ins (HTTP Basic or the sign-in form) allowed per account "
-                       "and per client address within login_failure_window; more are "
-                       "refused with 429 until the window has passed."),
+        metadata=_meta("Failed sign-ins (HTTP Basic, git over HTTP or the sign-in form) "
+                       "allowed per account within login_failure_window; more are refused "
+                       "with 429 until the window has passed (0 turns the limit off)."),
+    )
+    login_max_failures_per_address: int = field(
+        default=100,
+        metadata=_meta("Failed sign-ins allowed per client address within "
+                       "login_failure_window, whatever the accounts (larger than the per "
+                       "account limit: people behind one proxy share an address)."),
     )
     login_failure_window: int = field(
         default=300,

@@ -14,7 +14,8 @@ import pytest
 from tests.conftest import PG_ADMIN_URL, drop_postgres_database, make_postgres_database
 from tests.support import Server, start_server
 
-THROTTLE = {"KEEPGREEN_LOGIN_MAX_FAILURES": "3", "KEEPGREEN_LOGIN_FAILURE_WINDOW": "120"}
+THROTTLE = {"KEEPGREEN_LOGIN_MAX_FAILURES": "3", "KEEPGREEN_LOGIN_MAX_FAILURES_PER_ADDRESS": "3",
+            "KEEPGREEN_LOGIN_FAILURE_WINDOW": "120"}
 
 
 @pytest.fixture

@@ -40,7 +40,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def accounts(db: Database, clock: Clock) -> AccountService:
-    service = AccountService(db, LoginThrottle(3, 60, clock=clock))
+    service = AccountService(db, LoginThrottle(3, 60, clock=clock, address_max_failures=3))
     service.ensure_builtin_groups()
     return service
 

@@ -193,6 +193,7 @@ def test_every_setting_is_described() -> None:
     names = [name for name, _, _ in rows]
     assert names == ["site", "listen", "database", "canonical_url", "anonymous_read",
                      "max_push_bytes", "max_request_bytes", "login_max_failures",
+                     "login_max_failures_per_address",
                      "login_failure_window", "log_level", "run_jobs", "nodes_min_ready",
                      "nodes_max_servers", "node_memory_limit", "node_cpu_limit",
                      "node_disk_limit"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from keepgreen.domain.throttle import LoginThrottle
+from keepgreen.domain.throttle import LoginThrottle, account_key, client_key
 
 
 class Clock:
@@ -28,7 +28,7 @@ def test_the_limit_holds_until_the_oldest_failure_leaves_the_window() -> None:
 
 
 def test_any_blocked_key_blocks_and_clearing_one_key_leaves_the_others() -> None:
-    throttle = LoginThrottle(2, 60, clock=Clock())
+    throttle = LoginThrottle(2, 60, clock=Clock(), address_max_failures=2)
     throttle.failed(["account:a", "client:1"])
     throttle.failed(["account:b", "client:1"])
     assert throttle.retry_after(["account:c", "client:1"]) == 60
@@ -44,3 +44,17 @@ def test_zero_turns_the_throttle_off_and_many_keys_stay_bounded() -> None:
     for n in range(1000):
         throttle.failed([f"account:{n}"])
     assert len(throttle) <= 100
+
+
+def test_an_address_gets_a_larger_allowance_than_an_account() -> None:
+    clock = Clock()
+    throttle = LoginThrottle(2, 60, clock=clock, address_max_failures=5)
+    for user in ("a", "b", "c", "d"):
+        throttle.failed([account_key(user), client_key("192.0.2.1")])
+    # Each account failed once; the address four times: still allowed.
+    assert throttle.retry_after([account_key("e"), client_key("192.0.2.1")]) == 0
+    throttle.failed([account_key("e"), client_key("192.0.2.1")])
+    assert throttle.retry_after([account_key("f"), client_key("192.0.2.1")]) > 0
+    assert throttle.retry_after([account_key("f"), client_key("192.0.2.2")]) == 0
+    throttle.failed([account_key("a")])
+    assert throttle.retry_after([account_key("a"), client_key("192.0.2.2")]) > 0

@@ -1,10 +1,12 @@
 """Failed sign-ins counted in a sliding window, per account and per client address.
 
 ``LoginThrottle`` is told of each failure under one or more keys (``account:alice``,
-``client:198.51.100.7``); once any key has ``max_failures`` failures younger than ``window``
-seconds, ``retry_after`` names the seconds until the oldest of them ages out, and the caller
-refuses the attempt without checking the password at all. The clock is injected, so tests
-move time instead of waiting for it.
+``client:198.51.100.7``). Once an account key has ``max_failures`` failures younger than
+``window`` seconds, or an address key ``address_max_failures`` (many people may share one
+address behind a proxy, so it gets a larger allowance that still stops a sweep across
+accounts), ``retry_after`` names the seconds until the oldest of them ages out, and the
+caller refuses the attempt without checking the password at all. The clock is injected, so
+tests move time instead of waiting for it.
 """
 
 from __future__ import annotations
@@ -28,8 +30,11 @@ class LoginThrottle:
     """Thread-safe failure counts; ``max_failures`` of 0 or less turns the throttle off."""
 
     def __init__(self, max_failures: int = 10, window: float = 300.0,
-                 clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000) -> None:
+                 clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000,
+                 address_max_failures: int | None = None) -> None:
         self.max_failures = max_failures
+        self.address_max_failures = (address_max_failures if address_max_failures is not None
+                                     else max_failures * 10)
         self.window = window
         self._clock = clock
         self._max_keys = max_keys
@@ -45,8 +50,9 @@ class LoginThrottle:
         with self._lock:
             for key in keys:
                 times = self._recent(key, now)
-                if len(times) >= self.max_failures:
-                    oldest = times[len(times) - self.max_failures]
+                limit = self._limit(key)
+                if limit > 0 and len(times) >= limit:
+                    oldest = times[len(times) - limit]
                     wait = max(wait, oldest + self.window - now)
         return math.ceil(wait) if wait > 0 else 0
 
@@ -64,8 +70,11 @@ class LoginThrottle:
             for key in keys:
                 times = self._failures.setdefault(key, deque())
                 times.append(now)
-                while len(times) > self.max_failures:
+                while len(times) > max(self._limit(key), 1):
                     times.popleft()
+
+    def _limit(self, key: str) -> int:
+        return self.address_max_failures if key.startswith("client:") else self.max_failures
 
     def __len__(self) -> int:
         """How many keys have failures on record (bounded by ``max_keys``)."""

@@ -16,14 +16,11 @@ from types import MappingProxyType
 
 from keepgreen.jobconf.frozen import FrozenJob, JobGraph
 from keepgreen.jobconf.inherit import JobBuilder, deep_merge
+from keepgreen.jobconf.layout import NOOP_JOB
 from keepgreen.jobconf.model import Job, Layout, Matcher, ProjectPipeline, any_matches
 from keepgreen.jobconf.source import ConfigError, Position
 
 COMMIT_MSG = "/COMMIT_MSG"  # Gerrit's pseudo-file for the commit message; never matched
-
-
-# Zuul's built-in job that succeeds at once; the only job that needs no "run" playbook.
-NOOP_JOB = "noop"
 
 
 class _Skip(Exception):

@@ -104,6 +104,11 @@ def _freeze_job(layout: Layout, name: str, pipeline_variants: list[Job], project
     if files and not (job.match_on_config_updates
                       and any((project, f) in builder.updated for f in files)):
         _check_files(job.name, job.files, job.irrelevant_files, files)
+    if job.allowed_projects is not None and project not in job.allowed_projects:
+        allowed = ", ".join(f'"{p}"' for p in job.allowed_projects) or "no project"
+        raise ConfigError.at(where, f'job "{name}" may not run for project "{project}": its '
+                                    f'"allowed-projects" ({builder.allowed_at}) allow only '
+                                    f"{allowed}")
     if job.abstract:
         raise ConfigError.at(where, f'job "{name}" is abstract and cannot run directly; run '
                                     "a job that inherits from it")

@@ -165,6 +165,8 @@ class Job:
     group_vars: Mapping[str, object] | None = None
     required_projects: tuple[RequiredProject, ...] | None = None
     timeout: int | None = None
+    pre_timeout: int | None = None
+    post_timeout: int | None = None
     attempts: int | None = None
     voting: bool | None = None
     files: tuple[Matcher, ...] | None = None
@@ -174,6 +176,10 @@ class Job:
     semaphores: tuple[str, ...] | None = None
     secrets: tuple[SecretUse, ...] | None = None
     tags: tuple[str, ...] | None = None
+    allowed_projects: tuple[str, ...] | None = None
+    override_checkout: str | None = None
+    provides: tuple[str, ...] | None = None
+    requires: tuple[str, ...] | None = None
     post_review: bool | None = None
     match_on_config_updates: bool | None = None
     override: frozenset[str] = frozenset()

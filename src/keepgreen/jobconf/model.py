@@ -316,6 +316,7 @@ class Pipeline:
     supercedes: tuple[str, ...] = ()
     dequeue_on_new_patchset: bool = True
     ignore_dependencies: bool = False
+    allow_other_connections: bool = True
     source: SourceContext | None = field(default=None, compare=False)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from keepgreen.jobconf.freeze import freeze_job_graph
+from keepgreen.jobconf.regex import normalise
 from keepgreen.jobconf.source import ConfigError
 from tests.jobconf.sample_site import errors, project, site
 
@@ -118,3 +119,35 @@ def test_an_untrusted_job_with_secrets_is_allowed_only_in_its_own_project() -> N
 def test_bad_job_attributes_are_refused_with_file_and_line(text: str, message: str) -> None:
     layout = site(project(APP, {".zuul.yaml": "- job:\n    name: x\n" + text}))
     assert [e.split(" in org/app")[0] for e in errors(layout)] == [message]
+
+
+def test_branch_matchers_in_re2_syntax_load_and_match_as_in_zuul() -> None:
+    layout = site(project(APP, {".zuul.yaml": """\
+- job:
+    name: stable-only
+    run: playbooks/unit.yaml
+    branches: ^*(stable/.*)$
+- project:
+    check:
+      jobs:
+        - stable-only
+"""}, branch="stable/2024.1"))
+    assert errors(layout) == []
+    graph = freeze_job_graph(layout, project=APP, branch="stable/2024.1", pipeline="check")
+    assert graph.names == ("stable-only",)
+    assert not layout.jobs["stable-only"][0].matches_branch("main")
+
+
+@pytest.mark.parametrize(("pattern", "normalised"), [
+    ("^*/(foo)$", "(?:^)*/(foo)$"),
+    ("a$?", "a(?:$)?"),
+    (r"\^*[$*]", r"\^*[$*]"),  # escaped or inside a class: left alone
+    ("^stable/.*$", "^stable/.*$"),
+])
+def test_repeated_anchors_are_grouped(pattern: str, normalised: str) -> None:
+    assert normalise(pattern) == normalised
+
+
+def test_a_regex_invalid_in_re2_too_is_still_refused() -> None:
+    layout = site(project(APP, {".zuul.yaml": "- job:\n    name: x\n    branches: (stable\n"}))
+    assert len(errors(layout)) == 1 and "invalid regular expression" in errors(layout)[0]

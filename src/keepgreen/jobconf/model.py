@@ -9,12 +9,12 @@ them back into dicts and lists for Ansible or JSON.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from keepgreen.jobconf.regex import compile_zuul
 from keepgreen.jobconf.source import ConfigError, Position
 
 EMPTY: Mapping[str, object] = MappingProxyType({})
@@ -70,6 +70,7 @@ class Matcher:
     """A Zuul regular expression: it matches from the start of the text (implicit ``^``).
 
     ``exact`` matchers compare whole names; Zuul uses them for implied branch matchers.
+    Patterns are read with RE2's syntax, as in Zuul (see ``regex``).
     """
 
     pattern: str
@@ -77,7 +78,8 @@ class Matcher:
     exact: bool = False
 
     def matches(self, text: str) -> bool:
-        found = text == self.pattern if self.exact else re.match(self.pattern, text) is not None
+        found = (text == self.pattern if self.exact
+                 else compile_zuul(self.pattern).match(text) is not None)
         return found != self.negate
 
     def __str__(self) -> str:
@@ -238,7 +240,7 @@ class ProjectConfig:
 
     def matches_project(self, project: str) -> bool:
         if self.name.startswith("^"):
-            return re.fullmatch(self.name, project) is not None
+            return compile_zuul(self.name).fullmatch(project) is not None
         return self.name == project
 
     def matches(self, project: str, branch: str) -> bool:

@@ -25,8 +25,8 @@ _WINDOW_KEYS = ("window", "window-floor", "window-ceiling", "window-increase-typ
                 "window-increase-factor", "window-decrease-type", "window-decrease-factor")
 PIPELINE_ATTRIBUTES = ("name", "manager", "description", "trigger", "require", "reject",
                        "precedence", "post-review", "supercedes", "dequeue-on-new-patchset",
-                       "ignore-dependencies", "allow-other-connections", *REPORTER_OUTCOMES, *PIPELINE_MESSAGES,
-                       *_WINDOW_KEYS)
+                       "ignore-dependencies", "allow-other-connections", *REPORTER_OUTCOMES,
+                       *PIPELINE_MESSAGES, *_WINDOW_KEYS)
 
 
 def parse_pipeline(node: Located, ctx: FileContext) -> Pipeline:

@@ -59,3 +59,12 @@ def test_seconds_field_must_be_zero() -> None:
 def test_bad_expressions_name_the_field(text: str, message: str) -> None:
     with pytest.raises(CronError, match=message):
         parse_cron(text)
+
+
+def test_zuuls_seven_field_form_with_seconds_and_jitter() -> None:
+    spec = parse_cron("0 0 * * * * 60")
+    assert spec.jitter == 60
+    assert spec.matches(CronTime(minute=0, hour=0, day=3, month=5, weekday=2))
+    assert not spec.matches(CronTime(minute=1, hour=0, day=3, month=5, weekday=2))
+    with pytest.raises(CronError, match=r"seventh field \(jitter\) must be a whole number"):
+        parse_cron("0 0 * * * 0 soon")

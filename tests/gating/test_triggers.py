@@ -97,7 +97,7 @@ def test_timer_trigger() -> None:
     ({"gerrit": ({"event": "comment-added", "approval": ({"Workflow": "yes"},)},)},
      "must be a vote value"),
     ({"gerrit": ({"event": "comment-added", "colour": "red"},)}, 'unknown key "colour"'),
-    ({"github": ({"event": "push"},)}, 'unknown connection "github"'),
+    ({"gihtub": ({"event": "push"},)}, 'unknown connection "gihtub"'),
     ({"timer": ({"time": "0 26 * * *"},)}, "not a valid hour"),
 ])
 def test_bad_triggers_say_what_is_wrong(trigger: dict[str, object], message: str) -> None:

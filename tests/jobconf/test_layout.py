@@ -29,7 +29,7 @@ def test_variants_are_kept_in_reading_order_with_the_config_project_first() -> N
     assert errors(layout) == []
     assert [(j.source.path, j.source.line) for j in layout.jobs["unit"]] == [
         (".zuul.d/01-jobs.yaml", 2), (".zuul.d/02-variants.yaml", 2)]
-    assert list(layout.jobs)[:2] == ["base", "lint"]
+    assert list(layout.jobs)[:3] == ["noop", "base", "lint"]  # the built-in job comes first
 
 
 def test_a_project_may_keep_its_configuration_in_one_place_only() -> None:

@@ -9,7 +9,6 @@ from keepgreen.jobconf.source import ConfigError, Located
 from keepgreen.jobconf.yaml_loader import load
 from keepgreen.services.gating.layout import (
     LayoutProblems,
-    builtin_source,
     check_site_layout,
     queue_of,
     runs_in,
@@ -63,7 +62,6 @@ def test_project_jobs_inherit_the_base_jobs_trusted_playbooks() -> None:
     app = load(".zuul.yaml", "- job:\n    name: unit\n    run: playbooks/unit.yaml\n"
                              "- project:\n    queue: integrated\n    check:\n      jobs: [unit]\n")
     layout = build_layout([ProjectFiles("config", "main", seed_files(), trusted=True),
-                           builtin_source(),
                            ProjectFiles("org/app", "main", {".zuul.yaml": app})])
     assert not layout.errors
     unit = freeze_job_graph(layout, project="org/app", branch="main", pipeline="check").jobs[0]

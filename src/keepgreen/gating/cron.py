@@ -1,7 +1,9 @@
 """Cron expressions for timer triggers: ``minute hour day-of-month month day-of-week``.
 
 Zuul's timer trigger takes cron syntax with an optional sixth field for seconds; keepgreen
-fires timers at whole minutes, so a sixth field must be ``0`` (or ``*``, read as ``0``).
+fires timers at whole minutes, so a sixth field must be ``0`` (or ``*``, read as ``0``). An
+optional seventh field is Zuul's jitter, a whole number of seconds by which a timer may fire
+late; it is kept in ``CronSpec.jitter`` but not applied (timers fire at the minute).
 Each field is ``*``, a number, a range ``a-b``, any of those with a step ``/n``, or a
 comma-separated list of them. Day of week runs 0-7 (0 and 7 are Sunday) and also takes
 ``mon``..``sun``; months take ``jan``..``dec``. As in cron, when both day fields are
@@ -51,6 +53,7 @@ class CronSpec:
     weekdays: frozenset[int]
     any_day: bool = True
     any_weekday: bool = True
+    jitter: int = 0
 
     def matches(self, when: CronTime) -> bool:
         """Whether the timer fires in the minute ``when``."""
@@ -67,6 +70,13 @@ class CronSpec:
 def parse_cron(text: str) -> CronSpec:
     """Parse ``text``; raises CronError naming the field that is wrong."""
     parts = text.split()
+    jitter = 0
+    if len(parts) == 7:
+        if not parts[6].isdigit():
+            raise CronError(f"cron expression {text!r}: the seventh field (jitter) must be a "
+                            f"whole number of seconds, not {parts[6]!r}")
+        jitter = int(parts[6])
+        parts = parts[:6]
     if len(parts) == 6:
         if parts[5] not in ("0", "*"):
             raise CronError(f"cron expression {text!r}: timers fire at whole minutes, so the "
@@ -78,7 +88,7 @@ def parse_cron(text: str) -> CronSpec:
     values = [_field(part, *spec, text=text) for part, spec in zip(parts, _FIELDS, strict=True)]
     weekdays = frozenset(0 if d == 7 else d for d in values[4])
     return CronSpec(text, values[0], values[1], values[2], values[3], weekdays,
-                    any_day=parts[2] == "*", any_weekday=parts[4] == "*")
+                    any_day=parts[2] == "*", any_weekday=parts[4] == "*", jitter=jitter)
 
 
 def _field(part: str, name: str, low: int, high: int, names: tuple[str, ...], offset: int, *,

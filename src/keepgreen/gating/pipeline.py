@@ -11,6 +11,13 @@ from dataclasses import dataclass
 
 from keepgreen.gating.window import WindowPolicy
 
+# Zuul connections keepgreen has no driver for. Their triggers never fire and their reports
+# are not sent (``smtp`` mail included), so a configuration written for a Zuul that also
+# serves these loads unchanged; only the ``gerrit`` (and ``timer``) parts take effect.
+UNSERVED_CONNECTIONS = frozenset({
+    "smtp", "github", "gitlab", "gitea", "pagure", "bitbucket", "mqtt", "elasticsearch",
+    "git"})
+
 # Report kinds: Zuul's reporter names, plus the two outcomes the core adds.
 START = "start"
 SUCCESS = "success"
@@ -57,7 +64,7 @@ def parse_reporter(section: Mapping[str, object], outcome: str) -> Reporter:
     votes: list[tuple[str, int]] = []
     submit, comment = False, True
     for connection, settings in section.items():
-        if connection in ("sql", "mysql"):
+        if connection in ("sql", "mysql") or connection in UNSERVED_CONNECTIONS:
             continue
         if connection != "gerrit":
             raise ReporterError(f'the {outcome} reporter uses unknown connection '
@@ -90,7 +97,7 @@ def reporters_from(sections: Mapping[str, Mapping[str, object]]) -> tuple[
     outcome: ``success``, ``merge-conflict``...), with Zuul's fallbacks, and the set of
     outcomes that report at all (the others are only logged). Raises ReporterError."""
     parsed = {kind: parse_reporter(section, kind) for kind, section in sections.items()
-              if kind in REPORT_KINDS}
+              if kind in REPORT_KINDS and not set(section) <= UNSERVED_CONNECTIONS}
     # In dict order, so a chain (config-error -> merge-conflict -> failure) settles at once.
     for kind, fallback in REPORTER_FALLBACKS.items():
         if kind not in parsed and fallback in parsed:

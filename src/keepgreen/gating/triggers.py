@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from keepgreen.gating.cron import CronError, CronSpec, parse_cron
+from keepgreen.gating.pipeline import UNSERVED_CONNECTIONS
 
 GERRIT = "gerrit"
 TIMER = "timer"
@@ -222,7 +223,7 @@ def parse_rules(trigger: Mapping[str, object], require: Mapping[str, object],
                     timers.append(parse_cron(str(body["time"])))
                 except CronError as exc:
                     raise RuleError(f"{where}: {exc}") from None
-        else:
+        elif connection not in UNSERVED_CONNECTIONS:
             raise RuleError(f'trigger uses unknown connection "{connection}"; use '
                             f'"{GERRIT}" or "{TIMER}"')
     return PipelineRules(tuple(triggers), tuple(timers),
@@ -234,8 +235,10 @@ def _requirement_section(section: Mapping[str, object], what: str) -> Requiremen
     if not section:
         return Requirement()
     for connection in section:
-        if connection != GERRIT:
+        if connection != GERRIT and connection not in UNSERVED_CONNECTIONS:
             raise RuleError(f'{what} uses unknown connection "{connection}"; use "{GERRIT}"')
+    if GERRIT not in section:
+        return Requirement()
     return _requirement(section[GERRIT], f"{what} {GERRIT}")
 
 

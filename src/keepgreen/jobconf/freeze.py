@@ -16,14 +16,11 @@ from types import MappingProxyType
 
 from keepgreen.jobconf.frozen import FrozenJob, JobGraph
 from keepgreen.jobconf.inherit import JobBuilder, deep_merge
+from keepgreen.jobconf.layout import NOOP_JOB
 from keepgreen.jobconf.model import Job, Layout, Matcher, ProjectPipeline, any_matches
 from keepgreen.jobconf.source import ConfigError, Position
 
 COMMIT_MSG = "/COMMIT_MSG"  # Gerrit's pseudo-file for the commit message; never matched
-
-
-# Zuul's built-in job that succeeds at once; the only job that needs no "run" playbook.
-NOOP_JOB = "noop"
 
 
 class _Skip(Exception):
@@ -107,6 +104,11 @@ def _freeze_job(layout: Layout, name: str, pipeline_variants: list[Job], project
     if files and not (job.match_on_config_updates
                       and any((project, f) in builder.updated for f in files)):
         _check_files(job.name, job.files, job.irrelevant_files, files)
+    if job.allowed_projects is not None and project not in job.allowed_projects:
+        allowed = ", ".join(f'"{p}"' for p in job.allowed_projects) or "no project"
+        raise ConfigError.at(where, f'job "{name}" may not run for project "{project}": its '
+                                    f'"allowed-projects" ({builder.allowed_at}) allow only '
+                                    f"{allowed}")
     if job.abstract:
         raise ConfigError.at(where, f'job "{name}" is abstract and cannot run directly; run '
                                     "a job that inherits from it")

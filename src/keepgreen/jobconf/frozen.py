@@ -68,6 +68,8 @@ class FrozenJob:
     project_vars: Mapping[str, object] = field(default_factory=_empty)
     required_projects: tuple[RequiredProject, ...] = ()
     timeout: int | None = None
+    pre_timeout: int | None = None
+    post_timeout: int | None = None
     attempts: int = 3
     voting: bool = True
     files: tuple[Matcher, ...] = ()
@@ -76,6 +78,10 @@ class FrozenJob:
     semaphores: tuple[str, ...] = ()
     secrets: Mapping[str, Secret] = field(default_factory=_empty)
     tags: tuple[str, ...] = ()
+    allowed_projects: tuple[str, ...] | None = None
+    override_checkout: str | None = None
+    provides: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
     abstract: bool = False
     final: bool = False
     protected: bool = False

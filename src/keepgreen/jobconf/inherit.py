@@ -10,8 +10,10 @@ definitions of the same name) and project-pipeline variants:
   definition winning; ``!override`` replaces them instead.
 - ``required-projects`` and ``tags`` are merged without duplicates unless ``!override``;
   ``dependencies``, ``files`` and ``irrelevant-files`` are replaced unless ``!inherit``.
-- ``semaphores`` accumulate. Other single values are replaced; a ``description`` belongs
-  to its own job and is not inherited.
+- ``semaphores``, ``provides`` and ``requires`` accumulate; ``allowed-projects`` narrows
+  (each definition that sets it leaves only the projects it also names), and an untrusted
+  definition with secrets allows only its own project. Other single values are replaced;
+  a ``description`` belongs to its own job and is not inherited.
 - ``final`` and ``protected`` can only be switched on. ``abstract`` is switched on by any
   variant and reset by a child. ``post-review`` sticks once set, and an untrusted
   definition with secrets sets it.
@@ -41,8 +43,9 @@ from keepgreen.jobconf.source import ConfigError, Position
 
 # Attributes that change how a job runs: a final (or protected) job keeps them.
 EXECUTION_ATTRIBUTES = ("nodeset", "pre_run", "run", "post_run", "vars", "extra_vars",
-                        "host_vars", "group_vars", "required_projects", "timeout", "attempts",
-                        "semaphores", "secrets", "post_review")
+                        "host_vars", "group_vars", "required_projects", "timeout", "pre_timeout",
+                        "post_timeout", "attempts", "override_checkout", "semaphores",
+                        "secrets", "post_review")
 VARIABLE_ATTRIBUTES = ("vars", "extra_vars", "host_vars", "group_vars")
 CONTEXT_ATTRIBUTES = "voting, branches, files, irrelevant-files, dependencies and tags"
 
@@ -105,6 +108,13 @@ class JobBuilder:
             attr: MappingProxyType({}) for attr in VARIABLE_ATTRIBUTES}
         self.required_projects: tuple[RequiredProject, ...] = ()
         self.timeout: int | None = None
+        self.pre_timeout: int | None = None
+        self.post_timeout: int | None = None
+        self.override_checkout: str | None = None
+        self.allowed_projects: tuple[str, ...] | None = None
+        self.allowed_at: Position | None = None  # the definition that last narrowed them
+        self.provides: tuple[str, ...] = ()
+        self.requires: tuple[str, ...] = ()
         self.attempts = 3
         self.voting = True
         self.match_on_config_updates = True
@@ -131,6 +141,9 @@ class JobBuilder:
             self.description = job.description  # a description is not inherited
         if job.timeout is not None:
             self.timeout = job.timeout
+        for attr in ("pre_timeout", "post_timeout", "override_checkout"):
+            if getattr(job, attr) is not None:
+                setattr(self, attr, getattr(job, attr))
         if job.attempts is not None:
             self.attempts = job.attempts
         if job.voting is not None:
@@ -146,6 +159,7 @@ class JobBuilder:
                 self.variables[attr] = (value if attr in job.override
                                         else deep_merge(self.variables[attr], value))
         self._lists(job)
+        self._allowed_projects(job)
         if job.post_review or (job.secrets and not job.source.trusted):
             self.post_review = True
         self.inheritance.append(f"{job.name} ({job.source})")
@@ -192,6 +206,19 @@ class JobBuilder:
         if job.post_run is not None:
             self.post_run = books(job.post_run) + self.post_run
 
+    def _allowed_projects(self, job: Job) -> None:
+        allowed = job.allowed_projects
+        where = job.where("allowed_projects")
+        if job.secrets and not job.source.trusted:
+            own = (job.source.project,)
+            allowed = own if allowed is None else tuple(p for p in allowed if p in own)
+            where = job.where("secrets") if job.allowed_projects is None else where
+        if allowed is None:
+            return
+        self.allowed_projects = (allowed if self.allowed_projects is None else
+                                 tuple(p for p in self.allowed_projects if p in allowed))
+        self.allowed_at = where
+
     def _lists(self, job: Job) -> None:
         if job.required_projects is not None:
             if "required_projects" in job.override:
@@ -204,6 +231,10 @@ class JobBuilder:
             self.tags = job.tags if "tags" in job.override else union(self.tags, job.tags)
         if job.semaphores is not None:
             self.semaphores = union(self.semaphores, job.semaphores)
+        if job.provides is not None:
+            self.provides = union(self.provides, job.provides)
+        if job.requires is not None:
+            self.requires = union(self.requires, job.requires)
         if job.dependencies is not None:
             if "dependencies" in job.inherit:
                 names = {d.name for d in job.dependencies}
@@ -227,7 +258,10 @@ class JobBuilder:
             vars=self.variables["vars"], extra_vars=self.variables["extra_vars"],
             host_vars=self.variables["host_vars"], group_vars=self.variables["group_vars"],
             project_vars=project_vars, required_projects=self.required_projects,
-            timeout=self.timeout, attempts=self.attempts, voting=self.voting,
+            timeout=self.timeout, pre_timeout=self.pre_timeout,
+            post_timeout=self.post_timeout, override_checkout=self.override_checkout,
+            allowed_projects=self.allowed_projects, provides=self.provides,
+            requires=self.requires, attempts=self.attempts, voting=self.voting,
             files=self.files, irrelevant_files=self.irrelevant_files,
             dependencies=self.dependencies, semaphores=self.semaphores,
             secrets=MappingProxyType(dict(self.secrets)), tags=self.tags,

@@ -59,14 +59,14 @@ JOB_ATTRIBUTES = frozenset({
     "pre-run", "run", "post-run", "vars", "extra-vars", "host-vars", "group-vars",
     "required-projects", "timeout", "attempts", "voting", "files", "irrelevant-files",
     "branches", "dependencies", "semaphore", "semaphores", "secrets", "tags", "post-review",
-    "match-on-config-updates",
+    "match-on-config-updates", "allowed-projects", "override-checkout", "override-branch",
+    "provides", "requires", "pre-timeout", "post-timeout",
 })
 # Zuul job attributes keepgreen knows but does not implement yet: refused by name.
 UNSUPPORTED_JOB_ATTRIBUTES = frozenset({
     "intermediate", "attribute-control", "success-message", "failure-message",
-    "success-url", "failure-url", "hold-following-changes", "roles", "allowed-projects",
-    "override-checkout", "override-branch", "pre-timeout", "post-timeout", "cleanup-run",
-    "provides", "requires", "include-vars", "failure-output", "deduplicate",
+    "success-url", "failure-url", "hold-following-changes", "roles", "cleanup-run",
+    "include-vars", "failure-output", "deduplicate",
     "workspace-scheme", "workspace-checkout", "ansible-version", "ansible-split-streams",
     "image-build-name", "type",
 })
@@ -76,6 +76,8 @@ OVERRIDABLE = frozenset({
     "dependencies", "files", "irrelevant-files",
 })
 _NOT_IN_PROJECT_PIPELINE = frozenset({"name", "parent"})
+# Old names Zuul still reads, and the attribute each one sets.
+_ALIASES = {"semaphore": "semaphores", "override-branch": "override-checkout"}
 
 
 def parse_job(node: Located, ctx: FileContext, *, variant_of: str | None = None) -> Job:
@@ -97,6 +99,10 @@ def parse_job(node: Located, ctx: FileContext, *, variant_of: str | None = None)
                 raise ConfigError.at(key_node, f'{what} may not set "{key}"; set it where the '
                                                "job is defined")
     schema.check_keys(body, what, allowed, UNSUPPORTED_JOB_ATTRIBUTES)
+    if "override-checkout" in body and "override-branch" in body:
+        raise ConfigError.at(body.key_node("override-branch") or body,
+                             f'{what} has both "override-checkout" and its old name '
+                             '"override-branch"; keep only "override-checkout"')
     if "semaphore" in body and "semaphores" in body:
         raise ConfigError.at(body.key_node("semaphore") or body,
                              f'{what} has both "semaphore" and "semaphores"; '
@@ -109,7 +115,7 @@ def parse_job(node: Located, ctx: FileContext, *, variant_of: str | None = None)
         key = str(key_node.value)
         if key == "name":
             continue
-        attr = "semaphores" if key == "semaphore" else key.replace("-", "_")
+        attr = _ALIASES.get(key, key).replace("-", "_")
         positions[attr] = value.position
         tagged = value.tag is not None
         if tagged:
@@ -141,7 +147,7 @@ def _read(key: str, node: Located, what: str, ctx: FileContext, tagged: bool) ->
     if key in ("abstract", "final", "protected", "voting", "post-review",
                "match-on-config-updates"):
         return schema.boolean(node, what, key)
-    if key == "description":
+    if key in ("description", "override-checkout", "override-branch"):
         return schema.text(node, what, key)
     if key == "nodeset":
         if isinstance(node, MappingNode):
@@ -153,7 +159,7 @@ def _read(key: str, node: Located, what: str, ctx: FileContext, tagged: bool) ->
         return schema.plain_mapping(node, what, key, tagged=tagged)
     if key == "required-projects":
         return _required_projects(node, what, key, tagged)
-    if key == "timeout":
+    if key in ("timeout", "pre-timeout", "post-timeout"):
         return schema.integer(node, what, key, 1, "a positive whole number of seconds")
     if key == "attempts":
         return schema.integer(node, what, key, 1, "a whole number of attempts, at least 1")
@@ -161,7 +167,7 @@ def _read(key: str, node: Located, what: str, ctx: FileContext, tagged: bool) ->
         return schema.matchers(node, what, key, tagged=tagged)
     if key == "dependencies":
         return _dependencies(node, what, key, tagged)
-    if key in ("semaphore", "semaphores", "tags"):
+    if key in ("semaphore", "semaphores", "tags", "allowed-projects", "provides", "requires"):
         return schema.text_list(node, what, key, tagged=tagged)
     assert key == "secrets"
     return _secrets(node, what, key)

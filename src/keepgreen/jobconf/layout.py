@@ -10,6 +10,9 @@ queue, secret or pipeline of the same name is an error naming both places, excep
 same definition may appear on several branches of one project. References are then checked:
 parents, nodesets, templates, pipelines, jobs, secrets and dependencies must exist; no job
 inherits from a ``final`` job, or from a ``protected`` one in another project.
+
+Zuul's built-in ``noop`` job is part of every layout: a base job with no nodes and no
+playbooks that succeeds at once. It belongs to no repository, so no project may redefine it.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from keepgreen.jobconf.model import (
     Queue,
     Secret,
     Semaphore,
+    SourceContext,
 )
 from keepgreen.jobconf.parser import PROJECT_ATTRIBUTES, parse_file
 from keepgreen.jobconf.schema import did_you_mean
@@ -38,6 +42,12 @@ CONFIG_ROOTS = ("zuul.yaml", "zuul.d", ".zuul.yaml", ".zuul.d")
 IGNORE_MARKER = ".zuul.ignore"
 
 Named = Nodeset | Semaphore | Queue | Secret | Pipeline
+
+BUILTIN_PROJECT = "keepgreen-builtin"
+NOOP_JOB = "noop"
+NOOP = Job(name=NOOP_JOB, source=SourceContext(BUILTIN_PROJECT, "main", "<built-in>", 1, 1,
+                                               trusted=True),
+           base=True, description="Succeeds at once, with no nodes and no playbooks.")
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,7 @@ def config_paths(paths: Iterable[str]) -> list[str]:
 def build_layout(sources: Sequence[ProjectFiles], *, default_parent: str = "base") -> Layout:
     """Parse, collect and cross-check the configuration of every project branch."""
     builder = _Builder(default_parent)
+    builder.add(NOOP)
     for source in sorted(sources, key=lambda s: not s.trusted):  # config project first
         builder.add_source(source)
     builder.check_references()

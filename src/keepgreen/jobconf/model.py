@@ -9,12 +9,12 @@ them back into dicts and lists for Ansible or JSON.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from keepgreen.jobconf.regex import compile_zuul
 from keepgreen.jobconf.source import ConfigError, Position
 
 EMPTY: Mapping[str, object] = MappingProxyType({})
@@ -70,6 +70,7 @@ class Matcher:
     """A Zuul regular expression: it matches from the start of the text (implicit ``^``).
 
     ``exact`` matchers compare whole names; Zuul uses them for implied branch matchers.
+    Patterns are read with RE2's syntax, as in Zuul (see ``regex``).
     """
 
     pattern: str
@@ -77,7 +78,8 @@ class Matcher:
     exact: bool = False
 
     def matches(self, text: str) -> bool:
-        found = text == self.pattern if self.exact else re.match(self.pattern, text) is not None
+        found = (text == self.pattern if self.exact
+                 else compile_zuul(self.pattern).match(text) is not None)
         return found != self.negate
 
     def __str__(self) -> str:
@@ -165,6 +167,8 @@ class Job:
     group_vars: Mapping[str, object] | None = None
     required_projects: tuple[RequiredProject, ...] | None = None
     timeout: int | None = None
+    pre_timeout: int | None = None
+    post_timeout: int | None = None
     attempts: int | None = None
     voting: bool | None = None
     files: tuple[Matcher, ...] | None = None
@@ -174,6 +178,10 @@ class Job:
     semaphores: tuple[str, ...] | None = None
     secrets: tuple[SecretUse, ...] | None = None
     tags: tuple[str, ...] | None = None
+    allowed_projects: tuple[str, ...] | None = None
+    override_checkout: str | None = None
+    provides: tuple[str, ...] | None = None
+    requires: tuple[str, ...] | None = None
     post_review: bool | None = None
     match_on_config_updates: bool | None = None
     override: frozenset[str] = frozenset()
@@ -232,7 +240,7 @@ class ProjectConfig:
 
     def matches_project(self, project: str) -> bool:
         if self.name.startswith("^"):
-            return re.fullmatch(self.name, project) is not None
+            return compile_zuul(self.name).fullmatch(project) is not None
         return self.name == project
 
     def matches(self, project: str, branch: str) -> bool:
@@ -310,6 +318,7 @@ class Pipeline:
     supercedes: tuple[str, ...] = ()
     dequeue_on_new_patchset: bool = True
     ignore_dependencies: bool = False
+    allow_other_connections: bool = True
     source: SourceContext | None = field(default=None, compare=False)
 
 

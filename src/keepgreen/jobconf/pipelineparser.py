@@ -25,8 +25,8 @@ _WINDOW_KEYS = ("window", "window-floor", "window-ceiling", "window-increase-typ
                 "window-increase-factor", "window-decrease-type", "window-decrease-factor")
 PIPELINE_ATTRIBUTES = ("name", "manager", "description", "trigger", "require", "reject",
                        "precedence", "post-review", "supercedes", "dequeue-on-new-patchset",
-                       "ignore-dependencies", *REPORTER_OUTCOMES, *PIPELINE_MESSAGES,
-                       *_WINDOW_KEYS)
+                       "ignore-dependencies", "allow-other-connections", *REPORTER_OUTCOMES,
+                       *PIPELINE_MESSAGES, *_WINDOW_KEYS)
 
 
 def parse_pipeline(node: Located, ctx: FileContext) -> Pipeline:
@@ -34,7 +34,7 @@ def parse_pipeline(node: Located, ctx: FileContext) -> Pipeline:
     name = schema.name_of(body, "pipeline")
     what = f'pipeline "{name}"'
     schema.check_keys(body, what, PIPELINE_ATTRIBUTES,
-                      ("allow-other-connections", "disable-after-consecutive-failures",
+                      ("disable-after-consecutive-failures",
                        "variant-description"))
     manager = body.get("manager")
     if manager is None:
@@ -96,6 +96,7 @@ def parse_pipeline(node: Located, ctx: FileContext) -> Pipeline:
                                                                   "supercedes"),
         dequeue_on_new_patchset=flag("dequeue-on-new-patchset", True),
         ignore_dependencies=flag("ignore-dependencies", False),
+        allow_other_connections=flag("allow-other-connections", True),
         source=ctx.source(body.position))
 
 

@@ -13,6 +13,7 @@ import re
 from collections.abc import Collection, Mapping
 
 from keepgreen.jobconf.model import Matcher, freeze_mapping
+from keepgreen.jobconf.regex import compile_zuul
 from keepgreen.jobconf.source import (
     ConfigError,
     Located,
@@ -134,7 +135,7 @@ def text_list(node: Located, what: str, key: str, *, tagged: bool = False) -> tu
 
 def compile_regex(node: Located, pattern: str, what: str, key: str) -> None:
     try:
-        re.compile(pattern)
+        compile_zuul(pattern)
     except re.error as exc:
         raise ConfigError.at(node, f'{what}: "{key}" has an invalid regular expression '
                                    f'"{pattern}": {exc}') from None

@@ -9,7 +9,7 @@ only when it loaded cleanly, so a bad state keeps the previous one running.
 
 ``ConfigSource`` reads configuration files from git, and freezes an item's jobs from the
 site layout plus the item's own project state (speculative config). Zuul's ``noop`` job is
-built in: it succeeds at once, with no nodes and no playbooks.
+built into every layout by ``keepgreen.jobconf``.
 """
 
 from __future__ import annotations
@@ -47,14 +47,6 @@ from keepgreen.jobconf.yaml_loader import load
 log = logging.getLogger(__name__)
 
 CONFIG_PROJECT = SITE_CONFIG
-NOOP = "noop"
-BUILTIN_PROJECT = "keepgreen-builtin"
-BUILTIN_CONFIG = f"""\
-- job:
-    name: {NOOP}
-    parent: null
-    description: Succeeds at once, with no nodes and no playbooks (Zuul's noop job).
-"""
 
 Files = dict[str, Located | ConfigError | None]
 
@@ -98,11 +90,6 @@ class SiteLayout:
         return next((p for p in self.pipelines if p.name == name), None)
 
 
-def builtin_source() -> ProjectFiles:
-    return ProjectFiles(BUILTIN_PROJECT, "main", {"zuul.yaml": load("zuul.yaml", BUILTIN_CONFIG)},
-                        trusted=True)
-
-
 def pipeline_def(pipeline: Pipeline) -> PipelineDef:
     """The gate core's view of a parsed pipeline. Raises RuleError or ReporterError (or
     ValueError for window settings) with a plain sentence."""
@@ -127,8 +114,7 @@ def pipeline_def(pipeline: Pipeline) -> PipelineDef:
 def check_site_layout(files: Files, sha: str | None) -> SiteLayout:
     """Validate a state of ``config`` given its configuration files; raises
     LayoutProblems naming file and line for every problem found."""
-    layout = build_layout([ProjectFiles(CONFIG_PROJECT, "main", files, trusted=True),
-                           builtin_source()])
+    layout = build_layout([ProjectFiles(CONFIG_PROJECT, "main", files, trusted=True)])
     problems = [str(e) for e in layout.errors]
     pipelines: list[PipelineDef] = []
     for pipeline in layout.pipelines.values():
@@ -191,9 +177,8 @@ class ConfigSource:
         and the project's own files at ``sha``."""
         if project == CONFIG_PROJECT:
             return build_layout([ProjectFiles(CONFIG_PROJECT, branch, self.files(project, sha),
-                                              trusted=True), builtin_source()])
+                                              trusted=True)])
         return build_layout([ProjectFiles(CONFIG_PROJECT, "main", site.files, trusted=True),
-                             builtin_source(),
                              ProjectFiles(project, branch, self.files(project, sha))])
 
     def freeze(self, site: SiteLayout, project: str, branch: str, sha: str,

@@ -1,0 +1,153 @@
+"""Constructs that real Zuul configurations use and that load unchanged: the built-in
+``noop`` job, job attributes such as ``allowed-projects`` and ``override-checkout``,
+semaphore forms and RE2-style branch matchers."""
+
+from __future__ import annotations
+
+import pytest
+
+from keepgreen.jobconf.freeze import freeze_job_graph
+from keepgreen.jobconf.regex import normalise
+from keepgreen.jobconf.source import ConfigError
+from tests.jobconf.sample_site import errors, project, site
+
+APP = "org/app"
+
+
+def test_the_builtin_noop_job_runs_without_nodes_or_playbooks() -> None:
+    layout = site(project(APP, {".zuul.yaml": """\
+- project:
+    check:
+      jobs:
+        - noop
+    gate:
+      jobs:
+        - noop:
+            voting: true
+"""}))
+    assert errors(layout) == []
+    for pipeline in ("check", "gate"):
+        graph = freeze_job_graph(layout, project=APP, branch="main", pipeline=pipeline)
+        assert graph.names == ("noop",), graph.reasons
+        noop = graph.job("noop")
+        assert not noop.playbooks and not noop.nodeset.nodes and noop.voting
+
+
+def test_a_project_may_not_redefine_noop() -> None:
+    layout = site(project(APP, {".zuul.yaml": "- job:\n    name: noop\n    run: x.yaml\n"}))
+    assert len(layout.errors) == 1
+    assert '.zuul.yaml:2' in errors(layout)[0] and 'job "noop" is already defined' in errors(
+        layout)[0]
+
+
+JOB_ATTRIBUTES = """\
+- job:
+    name: tox
+    parent: base
+    run: playbooks/tox.yaml
+    override-branch: stable/2024.1
+    post-timeout: 300
+    pre-timeout: 120
+    provides: [tox-venv]
+    allowed-projects: [org/app, org/lib]
+- job:
+    name: tox-py3
+    parent: tox
+    override-checkout: main
+    requires: tox-venv
+    provides: wheels
+    allowed-projects:
+      - org/app
+- project:
+    check:
+      jobs:
+        - tox-py3
+"""
+
+
+def test_job_attributes_are_kept_and_inherited() -> None:
+    layout = site(project(APP, {".zuul.yaml": JOB_ATTRIBUTES}))
+    assert errors(layout) == []
+    tox = layout.jobs["tox"][0]
+    assert tox.override_checkout == "stable/2024.1"  # the old name sets the same attribute
+    job = freeze_job_graph(layout, project=APP, branch="main", pipeline="check").job("tox-py3")
+    assert job.override_checkout == "main"
+    assert (job.pre_timeout, job.post_timeout) == (120, 300)
+    assert job.provides == ("tox-venv", "wheels") and job.requires == ("tox-venv",)
+    assert job.allowed_projects == (APP,)  # each definition narrows the list
+
+
+def test_a_job_not_allowed_for_a_project_is_an_error_naming_file_and_line() -> None:
+    text = JOB_ATTRIBUTES.replace("      - org/app\n", "      - org/lib\n")
+    layout = site(project(APP, {".zuul.yaml": text}))
+    assert errors(layout) == []
+    with pytest.raises(ConfigError) as caught:
+        freeze_job_graph(layout, project=APP, branch="main", pipeline="check")
+    assert str(caught.value).startswith(
+        '.zuul.yaml:21:11: job "tox-py3" may not run for project "org/app": its '
+        '"allowed-projects" (.zuul.yaml:17:7) allow only "org/lib"')
+
+
+def test_an_untrusted_job_with_secrets_is_allowed_only_in_its_own_project() -> None:
+    lib = project("org/lib", {".zuul.yaml": """\
+- secret:
+    name: token
+    data: {value: x}
+- job:
+    name: publish
+    run: playbooks/publish.yaml
+    secrets: [token]
+"""})
+    app = project(APP, {".zuul.yaml": "- project:\n    gate:\n      jobs: [publish]\n"})
+    layout = site(lib, app)
+    assert errors(layout) == []
+    with pytest.raises(ConfigError, match='may not run for project "org/app".*"org/lib"'):
+        freeze_job_graph(layout, project=APP, branch="main", pipeline="gate")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("    override-checkout: a\n    override-branch: b\n",
+     '.zuul.yaml:4:5: job "x" has both "override-checkout" and its old name '
+     '"override-branch"; keep only "override-checkout"'),
+    ("    post-timeout: soon\n",
+     '.zuul.yaml:3:19: job "x": "post-timeout" must be a positive whole number of seconds, '
+     'not text "soon"'),
+    ("    allowed-projects: {org/app: true}\n",
+     '.zuul.yaml:3:23: job "x": "allowed-projects" must be text or a list of texts, not a '
+     "mapping"),
+])
+def test_bad_job_attributes_are_refused_with_file_and_line(text: str, message: str) -> None:
+    layout = site(project(APP, {".zuul.yaml": "- job:\n    name: x\n" + text}))
+    assert [e.split(" in org/app")[0] for e in errors(layout)] == [message]
+
+
+def test_branch_matchers_in_re2_syntax_load_and_match_as_in_zuul() -> None:
+    layout = site(project(APP, {".zuul.yaml": """\
+- job:
+    name: stable-only
+    run: playbooks/unit.yaml
+    branches: ^*(stable/.*)$
+- project:
+    check:
+      jobs:
+        - stable-only
+"""}, branch="stable/2024.1"))
+    assert errors(layout) == []
+    graph = freeze_job_graph(layout, project=APP, branch="stable/2024.1", pipeline="check")
+    assert graph.names == ("stable-only",)
+    assert not layout.jobs["stable-only"][0].matches_branch("main")
+
+
+@pytest.mark.parametrize(("pattern", "normalised"), [
+    ("^*/(foo)$", "(?:^)*/(foo)$"),
+    ("a$?", "a(?:$)?"),
+    (r"\^*[$*]", r"\^*[$*]"),  # escaped or inside a class: left alone
+    ("^stable/.*$", "^stable/.*$"),
+])
+def test_repeated_anchors_are_grouped(pattern: str, normalised: str) -> None:
+    assert normalise(pattern) == normalised
+
+
+def test_a_regex_invalid_in_re2_too_is_still_refused() -> None:
+    layout = site(project(APP, {".zuul.yaml": "- job:\n    name: x\n    branches: (stable\n"}))
+    assert len(errors(layout)) == 1 and "invalid regular expression" in errors(layout)[0]

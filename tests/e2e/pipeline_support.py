@@ -30,6 +30,22 @@ PLAYBOOK = """\
 """
 
 
+# A check job on one local node running playbooks/hello.yaml (PLAYBOOK).
+HELLO_JOB_CONFIG = """\
+- job:
+    name: hello
+    run: playbooks/hello.yaml
+    nodeset:
+      nodes:
+        - name: node
+          label: local
+- project:
+    check:
+      jobs:
+        - hello
+"""
+
+
 def missing_build_tools() -> str | None:
     if os.geteuid() != 0:
         return "builds need root (local nodes and the bubblewrap sandbox); CI runs as root"

@@ -18,6 +18,7 @@ from keepgreen.store import builds as build_store
 from keepgreen.store.db import Database
 from tests.e2e.gitreview_support import git_review, gitreview_clone, review_change
 from tests.e2e.pipeline_support import (
+    HELLO_JOB_CONFIG,
     PLAYBOOK,
     change_info,
     ci_messages,
@@ -29,38 +30,6 @@ from tests.e2e.pipeline_support import (
     wait_for,
 )
 from tests.support import Server
-
-JOB_CONFIG = """\
-- job:
-    name: hello
-    run: playbooks/hello.yaml
-    nodeset:
-      nodes:
-        - name: node
-          label: local
-- project:
-    check:
-      jobs:
-        - hello
-"""
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +44,7 @@ def test_check_votes_on_jobs_from_the_change(ci_server: Server, make_user, proje
     repo = gitreview_clone(alice, project_name, tmp_path / "work")
     git_review(alice, repo, "-s")  # installs the commit-msg hook from the server
 
-    review_change(alice, repo, {".zuul.yaml": JOB_CONFIG,
+    review_change(alice, repo, {".zuul.yaml": HELLO_JOB_CONFIG,
                                 "playbooks/hello.yaml": PLAYBOOK.format(command="true")},
                   "Add a hello job")
     number = only_change(ci_server, project_name, "Add a hello job")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.pipeline_support import (
+    HELLO_JOB_CONFIG,
     PLAYBOOK,
     change_info,
     ci_messages,
@@ -27,19 +28,6 @@ from tests.e2e.pipeline_support import (
 from tests.support import Server, start_server
 
 MISSING = "ssh-keygen"
-JOB_CONFIG = """\
-- job:
-    name: hello
-    run: playbooks/hello.yaml
-    nodeset:
-      nodes:
-        - name: node
-          label: local
-- project:
-    check:
-      jobs:
-        - hello
-"""
 
 
 def path_without(tools: set[str], into: Path) -> str:
@@ -83,7 +71,7 @@ def test_a_check_job_fails_with_the_reason_on_the_change(server: Server, make_us
     server.create_project(project_name)
     alice = make_user(server, "alice")
     repo = alice.clone(project_name, tmp_path / "work")
-    push_change(alice, repo, {".zuul.yaml": JOB_CONFIG,
+    push_change(alice, repo, {".zuul.yaml": HELLO_JOB_CONFIG,
                               "playbooks/hello.yaml": PLAYBOOK.format(command="true")},
                 "Add a hello job")
     number = only_change(server, project_name, "Add a hello job")

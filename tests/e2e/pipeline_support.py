@@ -158,15 +158,18 @@ def wait_checked(server: Server, number: int) -> None:
              lambda: ci_verified(change_info(server, number)) == 1, server)
 
 
-def pipeline_server(tmp_path_factory: pytest.TempPathFactory, what: str) -> Iterator[Server]:
+def pipeline_server(tmp_path_factory: pytest.TempPathFactory, what: str,
+                    path: Callable[[Path], str] | None = None) -> Iterator[Server]:
     """A real server that runs builds; skipped (or, under CI as root, failed) without what
-    builds need."""
+    builds need. ``path`` makes the server's PATH from a folder of its own."""
     problem = missing_build_tools()
     if problem:
         if os.environ.get("CI") and os.geteuid() == 0:
             pytest.fail(f"the {what} pipeline must run under CI: {problem}")
         pytest.skip(problem)
-    server = start_server(tmp_path_factory.mktemp("site") / "site")
+    root = tmp_path_factory.mktemp("site")
+    server = start_server(root / "site",
+                          extra_env={"PATH": path(root / "bin")} if path else None)
     yield server
     server.stop()
 

@@ -20,12 +20,12 @@ from tests.e2e.pipeline_support import (
     change_info,
     ci_messages,
     ci_verified,
-    missing_build_tools,
     only_change,
+    pipeline_server,
     push_change,
     wait_for,
 )
-from tests.support import Server, start_server
+from tests.support import Server
 
 MISSING = "ssh-keygen"
 
@@ -46,16 +46,8 @@ def path_without(tools: set[str], into: Path) -> str:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    problem = missing_build_tools()
-    if problem:
-        if os.environ.get("CI") and os.geteuid() == 0:
-            pytest.fail(f"this test must run under CI: {problem}")
-        pytest.skip(problem)
-    root = tmp_path_factory.mktemp("no-keygen")
-    started = start_server(root / "site",
-                           extra_env={"PATH": path_without({MISSING, "bwrap"}, root / "bin")})
-    yield started
-    started.stop()
+    yield from pipeline_server(tmp_path_factory, "missing-tools",
+                               lambda folder: path_without({MISSING, "bwrap"}, folder))
 
 
 def test_serve_names_the_missing_tool_at_start(server: Server) -> None:

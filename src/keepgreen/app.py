@@ -43,6 +43,7 @@ from keepgreen.services.nodes.settings import node_defaults
 from keepgreen.services.review.accounts import AccountService
 from keepgreen.services.review.changes import ChangeService
 from keepgreen.services.review.patchsets import PatchSetWriter
+from keepgreen.services.review.project_keys import ProjectKeyService
 from keepgreen.services.review.projects import ProjectService
 from keepgreen.services.review.receive import ReceiveService
 from keepgreen.services.review.review import ReviewService
@@ -56,6 +57,7 @@ from keepgreen.web import ui as ui_pages
 from keepgreen.web.builds import BuildsWeb
 from keepgreen.web.edge import Edge
 from keepgreen.web.git_http import GitHttp, parse_git_path
+from keepgreen.web.keys_api import KeysApi
 from keepgreen.web.session import Sessions
 from keepgreen.web.status_api import StatusApi
 from keepgreen.web.ui.router import STATIC, Ui, WebUI
@@ -83,6 +85,7 @@ class Services:
     scheduler: Scheduler
     launcher: LauncherService | None = None  # the node pool; None when jobs do not run
     siteconf: SiteConfigService | None = None  # applies the config project's merged tip
+    project_keys: ProjectKeyService | None = None  # key pairs for the projects' secrets
 
     def base_url(self, request: Request | None = None) -> str:
         """The site's URL for links, redirects and fetch URLs: the canonical URL, else one
@@ -127,7 +130,7 @@ def build_services(settings: Settings) -> Services:
         siteconf.after_apply.append(launcher.reload_nodes)
     return Services(settings, db, repos, accounts, projects, changes, receive, review, submit,
                     revisions, merger, hook_server, site / "hooks", scheduler, launcher,
-                    siteconf)
+                    siteconf, ProjectKeyService(db, projects, site_key(site)))
 
 
 def executor_factory(site: Path, launcher: LauncherService) -> ExecutorFactory | None:
@@ -171,6 +174,7 @@ def build_app(services: Services) -> Starlette:
                         services.settings.base_url.startswith("https:"))
     builds_web = BuildsWeb(services, sessions)
     status_api = StatusApi(services)
+    keys_api = KeysApi(services)
     web_ui = WebUI(Ui(services, sessions), ui_pages.ROUTES)
     hook_text = commit_msg_hook()
 
@@ -190,6 +194,8 @@ def build_app(services: Services) -> Starlette:
             return await builds_web(request)
         if StatusApi.handles(path):
             return await status_api(request)
+        if KeysApi.handles(path):
+            return await keys_api(request)
         return await router(request)
 
     @contextlib.asynccontextmanager

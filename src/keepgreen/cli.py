@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from keepgreen import cli_gate, cli_nodes
+from keepgreen import cli_gate, cli_nodes, cli_secrets
 from keepgreen import settings as settings_mod
 from keepgreen.site import SiteError, init, is_site, prepare_store
 from keepgreen.store.db import StoreError
@@ -215,3 +215,7 @@ main.add_command(cli_nodes.autohold_command)
 main.add_command(cli_nodes.autohold_list_command)
 main.add_command(cli_nodes.autohold_delete_command)
 main.add_command(cli_nodes.image_group)
+
+# Secrets for job config (keepgreen.cli_secrets).
+main.add_command(cli_secrets.encrypt_command)
+main.add_command(cli_secrets.rotate_key_command)

@@ -443,3 +443,14 @@ pipeline_items = Table(
     Index("ix_pipeline_items_pipeline", "pipeline"),
     sqlite_autoincrement=True,
 )
+
+# Each project's RSA key pair for Zuul secrets. ``private_pem`` is encrypted PKCS#8 whose
+# passphrase is the site key (secrets/site.key), so the database alone opens no secret.
+project_keys = Table(
+    "project_keys",
+    metadata,
+    Column("project", String(255), primary_key=True),
+    Column("public_pem", Text, nullable=False),
+    Column("private_pem", Text, nullable=False),
+    Column("created", DateTime, nullable=False),
+)

@@ -151,3 +151,24 @@ def test_repeated_anchors_are_grouped(pattern: str, normalised: str) -> None:
 def test_a_regex_invalid_in_re2_too_is_still_refused() -> None:
     layout = site(project(APP, {".zuul.yaml": "- job:\n    name: x\n    branches: (stable\n"}))
     assert len(errors(layout)) == 1 and "invalid regular expression" in errors(layout)[0]
+
+
+def test_the_frozen_graph_carries_each_semaphores_max() -> None:
+    layout = site(project(APP, {".zuul.yaml": """\
+- job:
+    name: deploy
+    run: playbooks/deploy.yaml
+    semaphore: publish
+- job:
+    name: migrate
+    run: playbooks/migrate.yaml
+    semaphores: [publish, undefined-lock]
+- project:
+    check:
+      jobs: [deploy, migrate]
+"""}))
+    assert errors(layout) == []
+    graph = freeze_job_graph(layout, project=APP, branch="main", pipeline="check")
+    assert graph.job("migrate").semaphores == ("publish", "undefined-lock")
+    assert graph.semaphore_limit("publish") == 1
+    assert graph.semaphore_limit("undefined-lock") == 1  # as Zuul: an undefined one admits one

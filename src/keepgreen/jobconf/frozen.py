@@ -106,6 +106,12 @@ class JobGraph:
     queue: str | None = None
     fail_fast: bool = False
     debug: bool = False
+    semaphore_max: Mapping[str, int] = field(default_factory=_empty)
+
+    def semaphore_limit(self, name: str) -> int:
+        """How many builds may hold semaphore ``name`` at once; one, as for Zuul, when the
+        layout does not define it."""
+        return self.semaphore_max.get(name, 1)
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -438,7 +438,9 @@ class Scheduler:
             gating.Job(job.name, tuple(gating.JobDependency(d.name, d.soft)
                                        for d in job.dependencies),
                        # The executor retries by itself; the core sees the final result.
-                       voting=job.voting, attempts=1)
+                       voting=job.voting, attempts=1,
+                       semaphores=tuple(gating.Semaphore(name, jobs.semaphore_limit(name))
+                                        for name in job.semaphores))
             for job in jobs.jobs))
         for name, reason in jobs.reasons.items():
             log.info("%s: job %s does not run: %s", change.key, name, reason)

@@ -439,7 +439,6 @@ def test_site_object_mistakes(text: str, message: str) -> None:
 
 
 @pytest.mark.parametrize(("kind", "plural"), [("pipeline", "pipelines"),
-                                              ("semaphore", "semaphores"),
                                               ("queue", "queues")])
 def test_site_wide_objects_only_in_the_config_project(kind: str, plural: str) -> None:
     assert problems(f"- {kind}:\n    name: x\n") == [

@@ -172,3 +172,61 @@ def test_the_frozen_graph_carries_each_semaphores_max() -> None:
     assert graph.job("migrate").semaphores == ("publish", "undefined-lock")
     assert graph.semaphore_limit("publish") == 1
     assert graph.semaphore_limit("undefined-lock") == 1  # as Zuul: an undefined one admits one
+
+
+SEMAPHORE_FORMS = """\
+- semaphore:
+    name: lab-hardware
+    max: 2
+- job:
+    name: deploy
+    run:
+      - playbooks/prepare.yaml
+      - name: playbooks/deploy.yaml
+        semaphores: [prod-db]
+      - name: playbooks/smoke.yaml
+        semaphore: lab-hardware
+    semaphores:
+      - name: prod-deploy
+      - prod-db
+- job:
+    name: deploy-canary
+    parent: deploy
+    semaphore: {name: canary}
+- project:
+    gate:
+      jobs: [deploy-canary]
+"""
+
+
+def test_semaphores_in_any_project_and_in_every_form_zuul_documents() -> None:
+    layout = site(project(APP, {".zuul.yaml": SEMAPHORE_FORMS}))
+    assert errors(layout) == []
+    assert layout.semaphores["lab-hardware"].max == 2  # defined outside the config project
+    deploy = layout.jobs["deploy"][0]
+    assert deploy.run == ("playbooks/prepare.yaml", "playbooks/deploy.yaml",
+                          "playbooks/smoke.yaml")
+    # A playbook's semaphores are held for the whole build.
+    assert deploy.semaphores == ("prod-deploy", "prod-db", "lab-hardware")
+    graph = freeze_job_graph(layout, project=APP, branch="main", pipeline="gate")
+    job = graph.job("deploy-canary")
+    assert set(job.semaphores) == {"prod-deploy", "prod-db", "lab-hardware", "canary"}
+    assert graph.semaphore_limit("lab-hardware") == 2
+
+
+def test_a_project_may_not_redefine_a_semaphore_of_the_config_project() -> None:
+    layout = site(project(APP, {".zuul.yaml": "- semaphore:\n    name: publish\n    max: 9\n"}))
+    assert len(errors(layout)) == 1
+    assert 'semaphore "publish" is already defined' in errors(layout)[0]
+    assert layout.semaphores["publish"].max == 1
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("    semaphores: [{}]\n", 'an entry of "semaphores" needs "name"'),
+    ("    semaphores: [{name: a, max: 2}]\n", 'has unknown key "max"'),
+    ("    run: [{name: a.yaml, semaphores: {x: 1}}]\n", '"run.semaphores"'),
+])
+def test_bad_semaphore_forms_name_file_and_line(text: str, message: str) -> None:
+    layout = site(project(APP, {".zuul.yaml": "- job:\n    name: x\n" + text}))
+    (problem,) = errors(layout)
+    assert problem.startswith(".zuul.yaml:3:") and message in problem, problem

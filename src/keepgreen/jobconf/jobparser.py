@@ -111,6 +111,7 @@ def parse_job(node: Located, ctx: FileContext, *, variant_of: str | None = None)
     positions: dict[str, Position] = {}
     override: set[str] = set()
     inherit: set[str] = set()
+    playbook_semaphores: list[str] = []
     for key_node, value in body.entries:
         key = str(key_node.value)
         if key == "name":
@@ -136,7 +137,17 @@ def parse_job(node: Located, ctx: FileContext, *, variant_of: str | None = None)
             else:
                 fields["parent"] = schema.text(value, what, key)
             continue
+        if key in ("pre-run", "run", "post-run"):
+            fields[attr], locks = _playbooks(value, what, key)
+            playbook_semaphores.extend(locks)
+            continue
         fields[attr] = _read(key, value, what, ctx, tagged)
+    if playbook_semaphores:
+        # A playbook's own semaphores are held for the whole build: stricter than holding
+        # them for that playbook only, never looser.
+        known = tuple(fields.get("semaphores") or ())
+        fields["semaphores"] = known + tuple(dict.fromkeys(
+            s for s in playbook_semaphores if s not in known))
     if "branches" not in fields and variant_of is None and ctx.implied_branches is not None:
         fields["branches"] = ctx.implied_branches
     return Job(name=name, source=ctx.source(body.position), override=frozenset(override),
@@ -153,8 +164,6 @@ def _read(key: str, node: Located, what: str, ctx: FileContext, tagged: bool) ->
         if isinstance(node, MappingNode):
             return parse_nodeset(node, ctx, anonymous=True, what=f"{what}: the inline nodeset")
         return schema.text(node, what, key)
-    if key in ("pre-run", "run", "post-run"):
-        return _playbooks(node, what, key)
     if key in ("vars", "extra-vars", "host-vars", "group-vars"):
         return schema.plain_mapping(node, what, key, tagged=tagged)
     if key == "required-projects":
@@ -167,7 +176,9 @@ def _read(key: str, node: Located, what: str, ctx: FileContext, tagged: bool) ->
         return schema.matchers(node, what, key, tagged=tagged)
     if key == "dependencies":
         return _dependencies(node, what, key, tagged)
-    if key in ("semaphore", "semaphores", "tags", "allowed-projects", "provides", "requires"):
+    if key in ("semaphore", "semaphores"):
+        return semaphore_names(node, what, key, tagged)
+    if key in ("tags", "allowed-projects", "provides", "requires"):
         return schema.text_list(node, what, key, tagged=tagged)
     assert key == "secrets"
     return _secrets(node, what, key)
@@ -188,16 +199,35 @@ def _optional_bool(item: MappingNode, key: str, what: str, label: str) -> bool:
     return False if value is None else schema.boolean(value, what, label)
 
 
-def _playbooks(node: Located, what: str, key: str) -> tuple[str, ...]:
-    paths = []
+def semaphore_names(node: Located, what: str, key: str, tagged: bool = False
+                    ) -> tuple[str, ...]:
+    """Semaphore names as Zuul writes them: a name, a list of names, or ``{name: ...}``
+    entries (the two list forms may be mixed)."""
+    names: list[str] = []
+    for item in schema.items(node, what, key, tagged=tagged):
+        if isinstance(item, MappingNode):
+            names.append(_entry_name(item, what, key, ("name",)))
+        else:
+            names.extend(schema.text_list(item, what, key))
+    return tuple(dict.fromkeys(names))
+
+
+def _playbooks(node: Located, what: str, key: str) -> tuple[tuple[str, ...], list[str]]:
+    """The playbook paths of ``pre-run``/``run``/``post-run`` and the semaphores their
+    ``{name: ..., semaphores: ...}`` entries ask for."""
+    paths: list[str] = []
+    semaphores: list[str] = []
     for item in schema.items(node, what, key):
         if isinstance(item, MappingNode):
-            schema.check_keys(item, f'{what}: a playbook in "{key}"', ("name",),
-                              ("semaphore", "semaphores", "cleanup"))
-            paths.append(_entry_name(item, what, key, ("name",)))
+            allowed = ("name", "semaphore", "semaphores")
+            schema.check_keys(item, f'{what}: a playbook in "{key}"', allowed, ("cleanup",))
+            paths.append(_entry_name(item, what, key, allowed))
+            for lock in ("semaphore", "semaphores"):
+                if (value := item.get(lock)) is not None:
+                    semaphores.extend(semaphore_names(value, what, f"{key}.{lock}"))
         else:
             paths.extend(schema.text_list(item, what, key))
-    return tuple(paths)
+    return tuple(paths), semaphores
 
 
 def _required_projects(node: Located, what: str, key: str,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from keepgreen.jobconf.freeze import freeze_job_graph
+from keepgreen.jobconf.model import RoleRepo, implicit_role_name
 from keepgreen.jobconf.regex import normalise
 from keepgreen.jobconf.source import ConfigError
 from tests.jobconf.sample_site import errors, project, site
@@ -230,3 +231,33 @@ def test_bad_semaphore_forms_name_file_and_line(text: str, message: str) -> None
     layout = site(project(APP, {".zuul.yaml": "- job:\n    name: x\n" + text}))
     (problem,) = errors(layout)
     assert problem.startswith(".zuul.yaml:3:") and message in problem, problem
+
+
+def test_roles_accumulate_along_inheritance_with_the_implicit_roles() -> None:
+    layout = site(project(APP, {".zuul.yaml": """\
+- job:
+    name: tox
+    run: playbooks/tox.yaml
+    roles:
+      - zuul: org/zuul-jobs
+- job:
+    name: tox-py3
+    parent: tox
+    roles:
+      - zuul: org/ansible-role-venv
+        name: venv
+      - zuul: org/app
+        name: app-role
+- project:
+    check:
+      jobs: [tox-py3]
+"""}))
+    assert errors(layout) == []
+    job = freeze_job_graph(layout, project=APP, branch="main", pipeline="check").job("tox-py3")
+    assert job.roles == (
+        RoleRepo("config", "config", implicit=True),
+        RoleRepo(APP, "app-role"),  # named explicitly: no longer only implicit
+        RoleRepo("org/zuul-jobs", "zuul-jobs"),
+        RoleRepo("org/ansible-role-venv", "venv"))
+    assert implicit_role_name("org/ansible-role-venv") == "venv"
+    assert implicit_role_name("x/openstack-ansible") == "openstack"

@@ -18,6 +18,7 @@ from keepgreen.jobconf.model import (
     Matcher,
     Nodeset,
     RequiredProject,
+    RoleRepo,
     Secret,
     SecretUse,
     SourceContext,
@@ -76,6 +77,7 @@ class FrozenJob:
     irrelevant_files: tuple[Matcher, ...] = ()
     dependencies: tuple[Dependency, ...] = ()
     semaphores: tuple[str, ...] = ()
+    roles: tuple[RoleRepo, ...] = ()
     secrets: Mapping[str, Secret] = field(default_factory=_empty)
     tags: tuple[str, ...] = ()
     allowed_projects: tuple[str, ...] | None = None

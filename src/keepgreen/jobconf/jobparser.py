@@ -21,6 +21,7 @@ from keepgreen.jobconf.model import (
     Node,
     Nodeset,
     RequiredProject,
+    RoleRepo,
     SecretUse,
     SourceContext,
 )
@@ -60,12 +61,12 @@ JOB_ATTRIBUTES = frozenset({
     "required-projects", "timeout", "attempts", "voting", "files", "irrelevant-files",
     "branches", "dependencies", "semaphore", "semaphores", "secrets", "tags", "post-review",
     "match-on-config-updates", "allowed-projects", "override-checkout", "override-branch",
-    "provides", "requires", "pre-timeout", "post-timeout",
+    "provides", "requires", "pre-timeout", "post-timeout", "roles",
 })
 # Zuul job attributes keepgreen knows but does not implement yet: refused by name.
 UNSUPPORTED_JOB_ATTRIBUTES = frozenset({
     "intermediate", "attribute-control", "success-message", "failure-message",
-    "success-url", "failure-url", "hold-following-changes", "roles", "cleanup-run",
+    "success-url", "failure-url", "hold-following-changes", "cleanup-run",
     "include-vars", "failure-output", "deduplicate",
     "workspace-scheme", "workspace-checkout", "ansible-version", "ansible-split-streams",
     "image-build-name", "type",
@@ -168,6 +169,8 @@ def _read(key: str, node: Located, what: str, ctx: FileContext, tagged: bool) ->
         return schema.plain_mapping(node, what, key, tagged=tagged)
     if key == "required-projects":
         return _required_projects(node, what, key, tagged)
+    if key == "roles":
+        return _roles(node, what, key)
     if key in ("timeout", "pre-timeout", "post-timeout"):
         return schema.integer(node, what, key, 1, "a positive whole number of seconds")
     if key == "attempts":
@@ -197,6 +200,24 @@ def _entry_name(item: MappingNode, what: str, key: str, allowed: tuple[str, ...]
 def _optional_bool(item: MappingNode, key: str, what: str, label: str) -> bool:
     value = item.get(key)
     return False if value is None else schema.boolean(value, what, label)
+
+
+def _roles(node: Located, what: str, key: str) -> tuple[RoleRepo, ...]:
+    """``roles``: ``{zuul: org/repo}`` entries, each with an optional role ``name``."""
+    roles: list[RoleRepo] = []
+    for item in schema.items(node, what, key):
+        if not isinstance(item, MappingNode):
+            raise schema.wrong(item, what, key, 'a list of "{zuul: org/repo}" entries')
+        label = f'{what}: an entry of "{key}"'
+        schema.check_keys(item, label, ("zuul", "name"), ("galaxy",))
+        project = _entry_name(item, what, key, ("zuul", "name"), field="zuul")
+        name_node = item.get("name")
+        name = (schema.text(name_node, what, f"{key}.name") if name_node is not None
+                else project.rsplit("/", 1)[-1])
+        if any(r.project == project for r in roles):
+            raise ConfigError.at(item, f'{what}: "{key}" names {project} twice')
+        roles.append(RoleRepo(project, name))
+    return tuple(roles)
 
 
 def semaphore_names(node: Located, what: str, key: str, tagged: bool = False

@@ -16,6 +16,7 @@ from keepgreen.jobconf.model import (
     Node,
     Nodeset,
     RequiredProject,
+    RoleRepo,
     SecretUse,
     SourceContext,
     thaw,
@@ -157,7 +158,10 @@ def test_unit_is_frozen_through_base_and_tox_exactly() -> None:
         project_vars=MappingProxyType({"site": "example.org"}),
         required_projects=(RequiredProject("org/lib"),),
         timeout=1800, attempts=3, voting=True,
-        dependencies=(Dependency("lint"),))
+        dependencies=(Dependency("lint"),),
+        # Each definition offers its own project's roles, as Zuul's implicit roles.
+        roles=(RoleRepo("config", "config", implicit=True),
+               RoleRepo(APP, "app", implicit=True)))
     assert [p.path for p in unit.playbooks] == [
         "playbooks/base/pre.yaml", "playbooks/tox/pre.yaml", "playbooks/tox/run.yaml",
         "playbooks/tox/post.yaml", "playbooks/base/post-logs.yaml"]

@@ -166,8 +166,14 @@ def test_pragma_controls_implied_branches_for_the_whole_file() -> None:
      '.zuul.yaml:3:5: job "unit" has unknown key "nodset"; did you mean "nodeset"?'),
     ("- job:\n    name: unit\n    colour: blue\n",
      '.zuul.yaml:3:5: job "unit" has unknown key "colour"'),
-    ("- job:\n    name: unit\n    roles: [{zuul: org/roles}]\n",
-     '.zuul.yaml:3:5: job "unit" uses "roles", which keepgreen does not support yet'),
+    ("- job:\n    name: unit\n    roles: [{galaxy: geerlingguy.pip}]\n",
+     '.zuul.yaml:3:14: job "unit": an entry of "roles" uses "galaxy", which keepgreen does '
+     'not support yet'),
+    ("- job:\n    name: unit\n    roles: [org/roles]\n",
+     '.zuul.yaml:3:13: job "unit": "roles" must be a list of "{zuul: org/repo}" entries, not '
+     'text "org/roles"'),
+    ("- job:\n    name: unit\n    roles: [{name: x}]\n",
+     '.zuul.yaml:3:13: job "unit": an entry of "roles" needs "zuul"'),
     ("- job:\n    run: unit.yaml\n",
      '.zuul.yaml:2:5: this job has no "name"; add one'),
     ("- job:\n    name: ''\n",
@@ -439,7 +445,6 @@ def test_site_object_mistakes(text: str, message: str) -> None:
 
 
 @pytest.mark.parametrize(("kind", "plural"), [("pipeline", "pipelines"),
-                                              ("semaphore", "semaphores"),
                                               ("queue", "queues")])
 def test_site_wide_objects_only_in_the_config_project(kind: str, plural: str) -> None:
     assert problems(f"- {kind}:\n    name: x\n") == [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from keepgreen.gating.triggers import ReviewEvent
 from keepgreen.jobconf import ProjectFiles, build_layout, freeze_job_graph
 from keepgreen.jobconf.source import ConfigError, Located
 from keepgreen.jobconf.yaml_loader import load
@@ -85,3 +86,25 @@ def test_a_broken_pipeline_names_file_and_line(text: str, expected: str) -> None
     with pytest.raises(LayoutProblems) as raised:
         check_site_layout(seed_files(**{"zuul.d/nightly.yaml": text}), None)
     assert any(expected in problem for problem in raised.value.problems), raised.value.problems
+
+
+STABLE_CHECK = """\
+- pipeline:
+    name: stable-check
+    manager: independent
+    trigger:
+      gerrit:
+        - event: patchset-created
+          branch: ^*stable/.*$
+        - event: comment-added
+          comment: (?i)^(Patch Set [0-9]+:)?( [\\w\\\\+-]*)*(\\n\\n)?\\s*recheck
+"""
+
+
+def test_trigger_regexes_are_read_in_re2_syntax_as_branch_matchers_are() -> None:
+    site = check_site_layout(seed_files(**{"zuul.d/stable.yaml": STABLE_CHECK}), None)
+    pipeline = site.pipeline("stable-check")
+    assert pipeline is not None
+    rules = pipeline.rules
+    assert rules.trigger_for(ReviewEvent("patchset-created", "org/app", "stable/2024.1"))
+    assert not rules.trigger_for(ReviewEvent("patchset-created", "org/app", "main"))

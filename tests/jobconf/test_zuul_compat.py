@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from keepgreen.jobconf.freeze import freeze_job_graph
+from keepgreen.jobconf.model import RoleRepo, implicit_role_name
 from keepgreen.jobconf.regex import normalise
 from keepgreen.jobconf.source import ConfigError
 from tests.jobconf.sample_site import errors, project, site
@@ -151,3 +152,112 @@ def test_repeated_anchors_are_grouped(pattern: str, normalised: str) -> None:
 def test_a_regex_invalid_in_re2_too_is_still_refused() -> None:
     layout = site(project(APP, {".zuul.yaml": "- job:\n    name: x\n    branches: (stable\n"}))
     assert len(errors(layout)) == 1 and "invalid regular expression" in errors(layout)[0]
+
+
+def test_the_frozen_graph_carries_each_semaphores_max() -> None:
+    layout = site(project(APP, {".zuul.yaml": """\
+- job:
+    name: deploy
+    run: playbooks/deploy.yaml
+    semaphore: publish
+- job:
+    name: migrate
+    run: playbooks/migrate.yaml
+    semaphores: [publish, undefined-lock]
+- project:
+    check:
+      jobs: [deploy, migrate]
+"""}))
+    assert errors(layout) == []
+    graph = freeze_job_graph(layout, project=APP, branch="main", pipeline="check")
+    assert graph.job("migrate").semaphores == ("publish", "undefined-lock")
+    assert graph.semaphore_limit("publish") == 1
+    assert graph.semaphore_limit("undefined-lock") == 1  # as Zuul: an undefined one admits one
+
+
+SEMAPHORE_FORMS = """\
+- semaphore:
+    name: lab-hardware
+    max: 2
+- job:
+    name: deploy
+    run:
+      - playbooks/prepare.yaml
+      - name: playbooks/deploy.yaml
+        semaphores: [prod-db]
+      - name: playbooks/smoke.yaml
+        semaphore: lab-hardware
+    semaphores:
+      - name: prod-deploy
+      - prod-db
+- job:
+    name: deploy-canary
+    parent: deploy
+    semaphore: {name: canary}
+- project:
+    gate:
+      jobs: [deploy-canary]
+"""
+
+
+def test_semaphores_in_any_project_and_in_every_form_zuul_documents() -> None:
+    layout = site(project(APP, {".zuul.yaml": SEMAPHORE_FORMS}))
+    assert errors(layout) == []
+    assert layout.semaphores["lab-hardware"].max == 2  # defined outside the config project
+    deploy = layout.jobs["deploy"][0]
+    assert deploy.run == ("playbooks/prepare.yaml", "playbooks/deploy.yaml",
+                          "playbooks/smoke.yaml")
+    # A playbook's semaphores are held for the whole build.
+    assert deploy.semaphores == ("prod-deploy", "prod-db", "lab-hardware")
+    graph = freeze_job_graph(layout, project=APP, branch="main", pipeline="gate")
+    job = graph.job("deploy-canary")
+    assert set(job.semaphores) == {"prod-deploy", "prod-db", "lab-hardware", "canary"}
+    assert graph.semaphore_limit("lab-hardware") == 2
+
+
+def test_a_project_may_not_redefine_a_semaphore_of_the_config_project() -> None:
+    layout = site(project(APP, {".zuul.yaml": "- semaphore:\n    name: publish\n    max: 9\n"}))
+    assert len(errors(layout)) == 1
+    assert 'semaphore "publish" is already defined' in errors(layout)[0]
+    assert layout.semaphores["publish"].max == 1
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("    semaphores: [{}]\n", 'an entry of "semaphores" needs "name"'),
+    ("    semaphores: [{name: a, max: 2}]\n", 'has unknown key "max"'),
+    ("    run: [{name: a.yaml, semaphores: {x: 1}}]\n", '"run.semaphores"'),
+])
+def test_bad_semaphore_forms_name_file_and_line(text: str, message: str) -> None:
+    layout = site(project(APP, {".zuul.yaml": "- job:\n    name: x\n" + text}))
+    (problem,) = errors(layout)
+    assert problem.startswith(".zuul.yaml:3:") and message in problem, problem
+
+
+def test_roles_accumulate_along_inheritance_with_the_implicit_roles() -> None:
+    layout = site(project(APP, {".zuul.yaml": """\
+- job:
+    name: tox
+    run: playbooks/tox.yaml
+    roles:
+      - zuul: org/zuul-jobs
+- job:
+    name: tox-py3
+    parent: tox
+    roles:
+      - zuul: org/ansible-role-venv
+        name: venv
+      - zuul: org/app
+        name: app-role
+- project:
+    check:
+      jobs: [tox-py3]
+"""}))
+    assert errors(layout) == []
+    job = freeze_job_graph(layout, project=APP, branch="main", pipeline="check").job("tox-py3")
+    assert job.roles == (
+        RoleRepo("config", "config", implicit=True),
+        RoleRepo(APP, "app-role"),  # named explicitly: no longer only implicit
+        RoleRepo("org/zuul-jobs", "zuul-jobs"),
+        RoleRepo("org/ansible-role-venv", "venv"))
+    assert implicit_role_name("org/ansible-role-venv") == "venv"
+    assert implicit_role_name("x/openstack-ansible") == "openstack"

@@ -125,14 +125,15 @@ def test_change_argument_is_number_comma_patchset() -> None:
             parse_change(bad)
 
 
-def _gate_with_two_items() -> tuple[gating.GatingState, list[gating.Action]]:
+def _gate_with_two_items(job: gating.Job | None = None
+                         ) -> tuple[gating.GatingState, list[gating.Action]]:
     state = gating.initial_state([gating.PipelineConfig("gate", "dependent")], now=100.0)
     actions: list[gating.Action] = []
     for number in (1, 2):
         state, out = gating.step(state, gating.Enqueue(
             "gate", gating.ChangeRef(number, 1, "app", approved=True)))
         actions += out
-    graph = gating.JobGraph((gating.Job("unit"),))
+    graph = gating.JobGraph((job or gating.Job("unit"),))
     for action in [a for a in actions if isinstance(a, gating.RequestMerge)]:
         state, out = gating.step(state, gating.MergeCompleted(action.buildset, jobs=graph))
         actions += out
@@ -163,6 +164,17 @@ def test_status_shows_queue_order_jobs_and_estimates(db: Database) -> None:
                    "url": "/build/abc", "waiting": None}
     assert second["jobs"][0]["waiting"] == "waiting for a node"
     assert snapshot(state, db, {}, project="other")["pipelines"][0]["queues"] == []
+
+
+def test_status_shows_a_job_waiting_for_its_semaphore(db: Database) -> None:
+    deploy = gating.Job("deploy", semaphores=(gating.Semaphore("prod", 1),))
+    state, actions = _gate_with_two_items(deploy)
+    starts = [a for a in actions if isinstance(a, gating.StartBuild)]
+    assert [a.item for a in starts] == [starts[0].item]  # only the first item's deploy
+    first, second = snapshot(state, db, {}, now=130.0)["pipelines"][0]["queues"][0]["items"]
+    assert first["jobs"][0]["waiting"] == "waiting for a node"
+    assert second["jobs"][0]["waiting"] == "waiting for semaphore prod (1 of 1 held)"
+    assert second["waiting"] == "job deploy waits for semaphore prod (1 of 1 held)"
 
 
 def test_status_names_no_neighbour_the_caller_may_not_see(db: Database) -> None:

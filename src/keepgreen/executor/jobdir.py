@@ -2,7 +2,8 @@
 
     <root>/
       ansible/      read-only in the sandbox: ansible.cfg, inventory.yaml, zuul-vars.json,
-                    known_hosts, the node login keys, the sandbox's passwd and group
+                    known_hosts, the node login keys, the sandbox's passwd and group,
+                    roles/<n>/ (copies of the job's role repositories, in order)
       work/         read-write: src/<canonical name>/ (the repositories under test),
                     logs/ (job-output.txt and whatever the job keeps: zuul.executor.log_root),
                     results.json (zuul_return data)
@@ -24,7 +25,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from keepgreen.executor.model import Project
+from keepgreen.executor.model import Project, RoleSource
 from keepgreen.executor.sandbox import PLUGINS, RELAY, Sandbox
 
 
@@ -52,6 +53,8 @@ class JobDir:
         self.group = self.ansible / "group"
         self.results = self.work / "results.json"
         self.job_output = self.logs / "job-output.txt"
+        self.roles = self.ansible / "roles"
+        self.roles_path: list[Path] = []  # searched in order, before the build user's own
         self.relay: Path | None = None
 
     def create(self, sandbox: Sandbox) -> None:
@@ -105,6 +108,26 @@ class JobDir:
                 shutil.copytree(project.source, target, symlinks=True)
         _chown_tree(self.src, sandbox.uid, sandbox.gid)
 
+    def copy_roles(self, roles: Iterable[RoleSource]) -> None:
+        """Copy each role repository under ``ansible/roles/<n>`` (read-only in the sandbox)
+        and put it on the roles path: its ``roles/`` folder if it has one, otherwise the
+        repository itself as the role ``name``. The job's own project is skipped when it
+        has neither a ``roles/`` folder nor the shape of a role."""
+        for index, role in enumerate(roles):
+            if not role.source.is_dir():
+                raise JobDirError(f"roles repository {role.project} was not checked out "
+                                  f"({role.source} does not exist)")
+            target = self.roles / str(index)
+            if (role.source / "roles").is_dir():
+                shutil.copytree(role.source / "roles", target / "roles", symlinks=True)
+                self.roles_path.append(target / "roles")
+            elif not role.implicit or _looks_like_a_role(role.source):
+                shutil.copytree(role.source, target / role.name, symlinks=True,
+                                ignore=shutil.ignore_patterns(".git"))
+                self.roles_path.append(target)
+        if self.roles.is_dir():
+            _readable_tree(self.roles)
+
     def write_inventory(self, inventory: dict[str, Any]) -> None:
         # JSON is YAML: Ansible's YAML inventory plugin reads it, and no value can turn
         # into a tag or an anchor on the way.
@@ -152,7 +175,8 @@ def ansible_config(jobdir: JobDir, *, forks: int) -> str:
         f"fact_caching_connection = {jobdir.state / 'facts'}",
         f"local_tmp = {home / '.ansible' / 'tmp'}",
         f"collections_path = {home / '.ansible' / 'collections'}",
-        f"roles_path = {home / '.ansible' / 'roles'}",
+        "roles_path = " + ":".join(
+            str(p) for p in (*jobdir.roles_path, home / ".ansible" / "roles")),
         f"forks = {forks}",
         "timeout = 30",
         "",
@@ -163,6 +187,23 @@ def ansible_config(jobdir: JobDir, *, forks: int) -> str:
         "pipelining = True",
         "",
     ])
+
+
+ROLE_FOLDERS = ("tasks", "handlers", "meta", "defaults", "vars", "library")
+
+
+def _looks_like_a_role(folder: Path) -> bool:
+    return any((folder / name).is_dir() for name in ROLE_FOLDERS)
+
+
+def _readable_tree(root: Path) -> None:
+    """Everyone may read (not write) the copies: the build user reads, root owns."""
+    for folder, _dirs, files in os.walk(root):
+        os.chmod(folder, 0o755)
+        for name in files:
+            path = os.path.join(folder, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o755 if os.access(path, os.X_OK) else 0o644)
 
 
 def _chown_tree(root: Path, uid: int, gid: int) -> None:

@@ -71,6 +71,20 @@ class GroupSpec:
 
 
 @dataclass(frozen=True)
+class RoleSource:
+    """A repository the job's playbooks take Ansible roles from, checked out in ``source``.
+
+    As in Zuul, a repository with a top-level ``roles/`` folder offers the roles in it;
+    otherwise the repository is itself one role, called ``name``. ``implicit`` marks the
+    job's own project, which is used only when it holds roles."""
+
+    project: str
+    source: Path
+    name: str
+    implicit: bool = False
+
+
+@dataclass(frozen=True)
 class JobSpec:
     """A frozen job, ready to run.
 
@@ -93,6 +107,7 @@ class JobSpec:
     attempts: int = 3
     voting: bool = True
     tags: tuple[str, ...] = ()
+    roles: tuple[RoleSource, ...] = ()
 
 
 @dataclass(frozen=True)

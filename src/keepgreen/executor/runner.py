@@ -306,6 +306,7 @@ class Executor:
         """Copy sources, write keys, inventory, vars and config; start ``relays``."""
         sandbox = self.settings.sandbox
         jobdir.copy_sources(request.projects, sandbox)
+        jobdir.copy_roles(request.job.roles)
         python = shlex.quote(str(Path(sys.executable)))
         hosts: list[zuulvars.Host] = []
         known: list[str] = []

@@ -34,6 +34,7 @@ from keepgreen.gating.events import (
 from keepgreen.gating.jobgraph import Job, JobDependency, JobGraph
 from keepgreen.gating.pipeline import PipelineConfig, Reporter, Reporters
 from keepgreen.gating.scheduler import initial_state, reconfigure, step
+from keepgreen.gating.semaphores import Semaphore
 from keepgreen.gating.state import ChangeQueue, GatingState, Item, PipelineState
 from keepgreen.gating.window import WindowPolicy
 
@@ -42,6 +43,6 @@ __all__ = [
     "CancelBuild", "ChangeQueue", "ChangeRef", "Dequeue", "Enqueue", "Event", "GatingState",
     "Item", "Job", "JobDependency", "JobGraph", "MergeCompleted", "PipelineConfig",
     "PipelineState", "Promote", "Refused", "Report", "Reporter", "Reporters", "RequestMerge",
-    "StartBuild", "SubmitResult", "Tick", "Waiting", "WindowPolicy", "initial_state",
+    "Semaphore", "StartBuild", "SubmitResult", "Tick", "Waiting", "WindowPolicy", "initial_state",
     "reconfigure", "step",
 ]

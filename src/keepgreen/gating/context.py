@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from keepgreen.gating.actions import Action
+from keepgreen.gating.semaphores import SemaphorePool
 
 
 class StepContext:
     """Collects what one step does. Ids grow from the state's counter, so replaying the same
     events from the same state hands out the same ids."""
 
-    def __init__(self, now: float, serial: int) -> None:
+    def __init__(self, now: float, serial: int,
+                 semaphores: SemaphorePool | None = None) -> None:
         self.now = now
         self.serial = serial
         self.actions: list[Action] = []
+        self.semaphores = semaphores if semaphores is not None else SemaphorePool()
 
     def next_id(self) -> int:
         self.serial += 1

@@ -5,9 +5,12 @@ fires timers at whole minutes, so a sixth field must be ``0`` (or ``*``, read as
 optional seventh field is Zuul's jitter, a whole number of seconds by which a timer may fire
 late; it is kept in ``CronSpec.jitter`` but not applied (timers fire at the minute).
 Each field is ``*``, a number, a range ``a-b``, any of those with a step ``/n``, or a
-comma-separated list of them. Day of week runs 0-7 (0 and 7 are Sunday) and also takes
-``mon``..``sun``; months take ``jan``..``dec``. As in cron, when both day fields are
-restricted a day matching either one matches.
+comma-separated list of them. Months take ``jan``..``dec``.
+
+Zuul reads the expression with APScheduler's cron trigger, not with Vixie cron, and two
+things differ from a crontab; keepgreen follows Zuul: day of week runs 0-6 with **0 for
+Monday** (``mon``..``sun`` are accepted too; 7 is refused), and every field must match, so
+``0 0 1 * mon`` fires only on a 1st that is a Monday (cron would fire on either).
 """
 
 from __future__ import annotations
@@ -15,20 +18,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # APScheduler's order: mon is 0
 # name, lowest, highest, names (index + offset gives the value)
 _FIELDS: tuple[tuple[str, int, int, tuple[str, ...], int], ...] = (
     ("minute", 0, 59, (), 0),
     ("hour", 0, 23, (), 0),
     ("day of month", 1, 31, (), 0),
     ("month", 1, 12, _MONTHS, 1),
-    ("day of week", 0, 7, _DAYS, 0),
+    ("day of week", 0, 6, _DAYS, 0),
 )
 
 
 @dataclass(frozen=True)
 class CronTime:
-    """One minute of the calendar, as the caller's clock gives it (Sunday is weekday 0)."""
+    """One minute of the calendar, as the caller's clock gives it; ``weekday`` as Python's
+    ``datetime.weekday()`` (Monday is 0)."""
 
     minute: int
     hour: int
@@ -43,7 +47,7 @@ class CronError(ValueError):
 
 @dataclass(frozen=True)
 class CronSpec:
-    """A parsed expression: the allowed values of each field (Sunday is 0)."""
+    """A parsed expression: the allowed values of each field (Monday is weekday 0)."""
 
     text: str
     minutes: frozenset[int]
@@ -51,8 +55,6 @@ class CronSpec:
     days: frozenset[int]
     months: frozenset[int]
     weekdays: frozenset[int]
-    any_day: bool = True
-    any_weekday: bool = True
     jitter: int = 0
 
     def matches(self, when: CronTime) -> bool:
@@ -60,11 +62,7 @@ class CronSpec:
         if (when.minute not in self.minutes or when.hour not in self.hours
                 or when.month not in self.months):
             return False
-        day_ok = when.day in self.days
-        weekday_ok = when.weekday % 7 in self.weekdays
-        if not self.any_day and not self.any_weekday:
-            return day_ok or weekday_ok
-        return day_ok and weekday_ok
+        return when.day in self.days and when.weekday in self.weekdays
 
 
 def parse_cron(text: str) -> CronSpec:
@@ -86,9 +84,8 @@ def parse_cron(text: str) -> CronSpec:
         raise CronError(f"cron expression {text!r} needs five fields (minute hour "
                         f"day-of-month month day-of-week), found {len(parts)}")
     values = [_field(part, *spec, text=text) for part, spec in zip(parts, _FIELDS, strict=True)]
-    weekdays = frozenset(0 if d == 7 else d for d in values[4])
-    return CronSpec(text, values[0], values[1], values[2], values[3], weekdays,
-                    any_day=parts[2] == "*", any_weekday=parts[4] == "*", jitter=jitter)
+    return CronSpec(text, values[0], values[1], values[2], values[3], values[4],
+                    jitter=jitter)
 
 
 def _field(part: str, name: str, low: int, high: int, names: tuple[str, ...], offset: int, *,

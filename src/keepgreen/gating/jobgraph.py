@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from keepgreen.gating.semaphores import Semaphore
+
 
 @dataclass(frozen=True)
 class JobDependency:
@@ -22,12 +24,14 @@ class JobDependency:
 @dataclass(frozen=True)
 class Job:
     """One job of a build set. ``attempts`` counts runs, so a RETRY result runs it again
-    until ``attempts`` runs have been made, then becomes RETRY_LIMIT (Zuul's default is 3)."""
+    until ``attempts`` runs have been made, then becomes RETRY_LIMIT (Zuul's default is 3).
+    ``semaphores``: a build of it starts only when each of them has a free slot."""
 
     name: str
     dependencies: tuple[JobDependency, ...] = ()
     voting: bool = True
     attempts: int = 3
+    semaphores: tuple[Semaphore, ...] = ()
 
     @classmethod
     def of(cls, name: str, *after: str, voting: bool = True, soft: tuple[str, ...] = (),

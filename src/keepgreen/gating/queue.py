@@ -48,6 +48,7 @@ def cancel_builds(ctx: StepContext, config: PipelineConfig, item: Item, reason: 
         return item
     for build in item.buildset.unfinished():
         ctx.emit(CancelBuild(config.name, item.id, build.id, build.job, reason))
+        ctx.semaphores.release(build.id)
     return replace(item, buildset=None)
 
 
@@ -216,10 +217,13 @@ class QueueProcessor:
                 ctx.next_id(), job.name, job.voting, 1, ctx.now, state=COMPLETED,
                 result=SKIPPED))
         for job in start:
+            if ctx.semaphores.wait_reason(job.name, job.semaphores):
+                continue  # not started, so no node is asked for either
             previous = buildset.latest(job.name)
             build = Build(ctx.next_id(), job.name, job.voting,
                           previous.attempt + 1 if previous else 1, ctx.now)
             buildset = buildset.with_build(build)
+            ctx.semaphores.acquire(build.id, job.semaphores)
             ctx.emit(StartBuild(self.config.name, item.id, buildset.id, build.id, job.name,
                                 item.change, buildset.changes, job.voting, build.attempt))
         return replace(item, buildset=buildset)
@@ -278,6 +282,9 @@ class QueueProcessor:
                     f"the queue{behind}")
         if buildset.complete():
             return f"all jobs finished; waiting for the item ahead to merge{behind}"
+        locked = self._semaphore_waits(buildset) if actionable else []
+        if locked:
+            return "; ".join(locked)
         if not buildset.unfinished():
             waiting = buildset.waiting_jobs()
             if not actionable:
@@ -285,6 +292,15 @@ class QueueProcessor:
                         f"{self.queue.name}, window {self.window}")
             return "; ".join(waiting)
         return ""
+
+    def _semaphore_waits(self, buildset: BuildSet) -> list[str]:
+        """One sentence per job that could start but whose semaphore is full."""
+        reasons = []
+        for job in buildset.next_jobs()[0]:
+            why = self.ctx.semaphores.wait_reason(job.name, job.semaphores)
+            if why:
+                reasons.append(why)
+        return reasons
 
     def _explained(self, item: Item, reason: str) -> Item:
         if reason == item.reason:

@@ -45,6 +45,7 @@ from keepgreen.gating.events import (
 from keepgreen.gating.managers import manager_for
 from keepgreen.gating.pipeline import PipelineConfig
 from keepgreen.gating.queue import QueueProcessor, land, remove_item
+from keepgreen.gating.semaphores import SemaphorePool
 from keepgreen.gating.state import ChangeQueue, GatingState, Item, PipelineState
 
 MAX_PASSES = 10_000
@@ -82,7 +83,16 @@ def step(state: GatingState, event: Event) -> tuple[GatingState, tuple[Action, .
     """Apply ``event``, settle every queue, and return the new state and what to do."""
     ctx = StepContext(state.now, state.serial)
     state = _apply(ctx, state, event)
-    pipelines = tuple(_settle(ctx, p) for p in state.pipelines)
+    # Semaphores span pipelines: a slot freed in one may let a job of another start.
+    ctx.semaphores = SemaphorePool.of(state.semaphore_holders())
+    pipelines = state.pipelines
+    for _ in range(MAX_PASSES):
+        ctx.semaphores.released = False
+        settled = tuple(_settle(ctx, p) for p in pipelines)
+        if settled == pipelines or not ctx.semaphores.released:
+            pipelines = settled
+            break
+        pipelines = settled
     return GatingState(pipelines, now=ctx.now, serial=ctx.serial), tuple(ctx.actions)
 
 

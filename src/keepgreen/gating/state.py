@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from keepgreen.gating.buildset import BuildSet
+from keepgreen.gating.buildset import COMPLETED, BuildSet
 from keepgreen.gating.change import ChangeRef
 from keepgreen.gating.pipeline import PipelineConfig
+from keepgreen.gating.semaphores import Semaphore
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,18 @@ class GatingState:
     def with_pipeline(self, pipeline: PipelineState) -> GatingState:
         return replace(self, pipelines=tuple(pipeline if p.name == pipeline.name else p
                                              for p in self.pipelines))
+
+    def semaphore_holders(self) -> Iterator[tuple[int, tuple[Semaphore, ...]]]:
+        """Every unfinished build whose job uses semaphores, with those semaphores."""
+        for pipeline in self.pipelines:
+            for _queue, item in pipeline.items():
+                buildset = item.buildset
+                if buildset is None:
+                    continue
+                for build in buildset.builds:
+                    job = buildset.jobs.get(build.job)
+                    if build.state != COMPLETED and job is not None and job.semaphores:
+                        yield build.id, job.semaphores
 
     def find_buildset(self, buildset_id: int) -> tuple[PipelineState, ChangeQueue, Item] | None:
         for pipeline in self.pipelines:

@@ -13,18 +13,22 @@ or raises ``RuleError`` with a plain sentence naming the offending key. Matching
   refused by its ``reject``; None when it may be enqueued.
 
 Approval values match exactly, as in Zuul: ``Verified: [1, 2]`` accepts +1 and +2. Branch,
-ref and username patterns are anchored at the start (``re.match``), comments are searched.
+ref and username patterns are anchored at the start (``re.match``), comments are searched;
+the site reads them in RE2 syntax, as Zuul does (it passes ``keepgreen.jobconf.regex``'s
+reader to ``parse_rules``).
 Timer triggers (``timer: - time: '0 2 * * *'``) are parsed into ``CronSpec`` values.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from keepgreen.gating.cron import CronError, CronSpec, parse_cron
 from keepgreen.gating.pipeline import UNSERVED_CONNECTIONS
+
+Compile = Callable[[str], "re.Pattern[str]"]  # reads one regular expression
 
 GERRIT = "gerrit"
 TIMER = "timer"
@@ -203,15 +207,19 @@ class PipelineRules:
 
 
 def parse_rules(trigger: Mapping[str, object], require: Mapping[str, object],
-                reject: Mapping[str, object]) -> PipelineRules:
+                reject: Mapping[str, object],
+                compile_regex: Compile = re.compile) -> PipelineRules:
     """The rules of a pipeline from its plain ``trigger``, ``require`` and ``reject``
-    sections (each keyed by connection name). Raises RuleError."""
+    sections (each keyed by connection name). ``compile_regex`` reads each pattern: the
+    site passes the same RE2-style reader branch matchers use. Raises RuleError."""
+    rx = compile_regex
     triggers: list[TriggerFilter] = []
     timers: list[CronSpec] = []
     for connection, entries in trigger.items():
         if connection == GERRIT:
             for index, entry in enumerate(_list(entries, f"trigger {GERRIT}")):
-                triggers.append(_trigger_filter(entry, f"trigger {GERRIT} entry {index + 1}"))
+                triggers.append(_trigger_filter(entry, f"trigger {GERRIT} entry {index + 1}",
+                                                rx))
         elif connection == TIMER:
             for index, entry in enumerate(_list(entries, f"trigger {TIMER}")):
                 where = f"trigger {TIMER} entry {index + 1}"
@@ -227,11 +235,12 @@ def parse_rules(trigger: Mapping[str, object], require: Mapping[str, object],
             raise RuleError(f'trigger uses unknown connection "{connection}"; use '
                             f'"{GERRIT}" or "{TIMER}"')
     return PipelineRules(tuple(triggers), tuple(timers),
-                         _requirement_section(require, "require"),
-                         _requirement_section(reject, "reject"))
+                         _requirement_section(require, "require", rx),
+                         _requirement_section(reject, "reject", rx))
 
 
-def _requirement_section(section: Mapping[str, object], what: str) -> Requirement:
+def _requirement_section(section: Mapping[str, object], what: str,
+                         rx: Compile) -> Requirement:
     if not section:
         return Requirement()
     for connection in section:
@@ -239,10 +248,10 @@ def _requirement_section(section: Mapping[str, object], what: str) -> Requiremen
             raise RuleError(f'{what} uses unknown connection "{connection}"; use "{GERRIT}"')
     if GERRIT not in section:
         return Requirement()
-    return _requirement(section[GERRIT], f"{what} {GERRIT}")
+    return _requirement(section[GERRIT], f"{what} {GERRIT}", rx)
 
 
-def _requirement(value: object, where: str) -> Requirement:
+def _requirement(value: object, where: str, rx: Compile) -> Requirement:
     body = _mapping(value, where)
     _check_keys(body, where, _REQUIRE_KEYS)
     status = body.get("status")
@@ -251,10 +260,10 @@ def _requirement(value: object, where: str) -> Requirement:
         wip=_bool(body, "wip", where),
         status=tuple(str(s).upper() for s in _list(status, f"{where} status"))
         if status is not None else (),
-        approvals=_approvals(body.get("approval"), f"{where} approval"))
+        approvals=_approvals(body.get("approval"), f"{where} approval", rx))
 
 
-def _trigger_filter(value: object, where: str) -> TriggerFilter:
+def _trigger_filter(value: object, where: str, rx: Compile) -> TriggerFilter:
     body = _mapping(value, where)
     _check_keys(body, where, _FILTER_KEYS)
     if "event" not in body:
@@ -264,35 +273,36 @@ def _trigger_filter(value: object, where: str) -> TriggerFilter:
         if event not in EVENT_TYPES:
             raise RuleError(f'{where} has unknown event "{event}"; use one of '
                             + ", ".join(EVENT_TYPES[:7]))
-    require = _requirement(body["require"], f"{where} require") if "require" in body else (
-        Requirement())
-    reject = _requirement(body["reject"], f"{where} reject") if "reject" in body else (
-        Requirement())
+    require = (_requirement(body["require"], f"{where} require", rx) if "require" in body
+               else Requirement())
+    reject = (_requirement(body["reject"], f"{where} reject", rx) if "reject" in body
+              else Requirement())
     if "require-approval" in body:
         require = Requirement(require.open, require.current_patchset, require.wip,
                               require.status, require.approvals + _approvals(
-                                  body["require-approval"], f"{where} require-approval"))
+                                  body["require-approval"], f"{where} require-approval", rx))
     if "reject-approval" in body:
         reject = Requirement(reject.open, reject.current_patchset, reject.wip, reject.status,
                              reject.approvals + _approvals(body["reject-approval"],
-                                                           f"{where} reject-approval"))
+                                                           f"{where} reject-approval", rx))
     return TriggerFilter(
-        events=events, branches=_patterns(body.get("branch"), f"{where} branch"),
-        refs=_patterns(body.get("ref"), f"{where} ref"),
-        comments=_patterns(body.get("comment"), f"{where} comment"),
-        approvals=_approvals(body.get("approval"), f"{where} approval"),
-        usernames=_patterns(body.get("username"), f"{where} username"),
+        events=events, branches=_patterns(body.get("branch"), f"{where} branch", rx),
+        refs=_patterns(body.get("ref"), f"{where} ref", rx),
+        comments=_patterns(body.get("comment"), f"{where} comment", rx),
+        approvals=_approvals(body.get("approval"), f"{where} approval", rx),
+        usernames=_patterns(body.get("username"), f"{where} username", rx),
         require=require, reject=reject)
 
 
-def _approvals(value: object, where: str) -> tuple[ApprovalFilter, ...]:
+def _approvals(value: object, where: str, rx: Compile) -> tuple[ApprovalFilter, ...]:
     if value is None:
         return ()
     found: list[ApprovalFilter] = []
     for entry in _list(value, where):
         body = _mapping(entry, where)
         username = body.get("username")
-        pattern = _pattern(username, f"{where} username") if username is not None else None
+        pattern = (_pattern(username, f"{where} username", rx) if username is not None
+                   else None)
         labels = [k for k in body if k not in _APPROVAL_META]
         if not labels:
             raise RuleError(f"{where} names no label (e.g. Verified: 1)")
@@ -311,15 +321,15 @@ def _vote(value: object, where: str) -> int:
         raise RuleError(f"{where} must be a vote value such as 1 or -2, not {value!r}") from None
 
 
-def _patterns(value: object, where: str) -> tuple[re.Pattern[str], ...]:
+def _patterns(value: object, where: str, rx: Compile) -> tuple[re.Pattern[str], ...]:
     if value is None:
         return ()
-    return tuple(_pattern(v, where) for v in _list(value, where))
+    return tuple(_pattern(v, where, rx) for v in _list(value, where))
 
 
-def _pattern(value: object, where: str) -> re.Pattern[str]:
+def _pattern(value: object, where: str, rx: Compile) -> re.Pattern[str]:
     try:
-        return re.compile(str(value))
+        return rx(str(value))
     except re.error as exc:
         raise RuleError(f"{where} is not a valid regular expression ({value!r}: {exc})") from None
 

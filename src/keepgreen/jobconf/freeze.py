@@ -73,8 +73,10 @@ def freeze_job_graph(layout: Layout, *, project: str, branch: str, pipeline: str
                                     files, project_vars, post_review))
         except _Skip as skip:
             reasons[name] = str(skip)
+    limits = {name: layout.semaphores[name].max for job in jobs for name in job.semaphores
+              if name in layout.semaphores}
     graph = JobGraph(project, branch, pipeline, tuple(jobs), MappingProxyType(reasons),
-                     queue, bool(fail_fast), debug)
+                     queue, bool(fail_fast), debug, MappingProxyType(limits))
     return _resolve_dependencies(graph)
 
 

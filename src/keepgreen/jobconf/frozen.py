@@ -18,6 +18,7 @@ from keepgreen.jobconf.model import (
     Matcher,
     Nodeset,
     RequiredProject,
+    RoleRepo,
     Secret,
     SecretUse,
     SourceContext,
@@ -76,6 +77,7 @@ class FrozenJob:
     irrelevant_files: tuple[Matcher, ...] = ()
     dependencies: tuple[Dependency, ...] = ()
     semaphores: tuple[str, ...] = ()
+    roles: tuple[RoleRepo, ...] = ()
     secrets: Mapping[str, Secret] = field(default_factory=_empty)
     tags: tuple[str, ...] = ()
     allowed_projects: tuple[str, ...] | None = None
@@ -106,6 +108,12 @@ class JobGraph:
     queue: str | None = None
     fail_fast: bool = False
     debug: bool = False
+    semaphore_max: Mapping[str, int] = field(default_factory=_empty)
+
+    def semaphore_limit(self, name: str) -> int:
+        """How many builds may hold semaphore ``name`` at once; one, as for Zuul, when the
+        layout does not define it."""
+        return self.semaphore_max.get(name, 1)
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -35,9 +35,11 @@ from keepgreen.jobconf.model import (
     Matcher,
     Nodeset,
     RequiredProject,
+    RoleRepo,
     Secret,
     SecretUse,
     SourceContext,
+    implicit_role_name,
 )
 from keepgreen.jobconf.source import ConfigError, Position
 
@@ -122,6 +124,7 @@ class JobBuilder:
         self.irrelevant_files: tuple[Matcher, ...] = ()
         self.dependencies: tuple[Dependency, ...] = ()
         self.semaphores: tuple[str, ...] = ()
+        self.roles: tuple[RoleRepo, ...] = ()
         self.secrets: dict[str, Secret] = {}
         self.tags: tuple[str, ...] = ()
 
@@ -231,6 +234,16 @@ class JobBuilder:
             self.tags = job.tags if "tags" in job.override else union(self.tags, job.tags)
         if job.semaphores is not None:
             self.semaphores = union(self.semaphores, job.semaphores)
+        # Roles add up along inheritance, as in Zuul; each definition also offers its own
+        # project's roles (an implicit role repository).
+        own = job.source.project
+        offered = (RoleRepo(own, implicit_role_name(own), implicit=True), *(job.roles or ()))
+        for role in offered:
+            if all(r.project != role.project for r in self.roles):
+                self.roles = (*self.roles, role)
+            elif not role.implicit:  # an explicit entry wins over the implicit one
+                self.roles = tuple(role if r.project == role.project and r.implicit else r
+                                   for r in self.roles)
         if job.provides is not None:
             self.provides = union(self.provides, job.provides)
         if job.requires is not None:
@@ -263,7 +276,7 @@ class JobBuilder:
             allowed_projects=self.allowed_projects, provides=self.provides,
             requires=self.requires, attempts=self.attempts, voting=self.voting,
             files=self.files, irrelevant_files=self.irrelevant_files,
-            dependencies=self.dependencies, semaphores=self.semaphores,
+            dependencies=self.dependencies, semaphores=self.semaphores, roles=self.roles,
             secrets=MappingProxyType(dict(self.secrets)), tags=self.tags,
             abstract=self.abstract, final=self.final_at is not None,
             protected=self.protected_by is not None, post_review=self.post_review,

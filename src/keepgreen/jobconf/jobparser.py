@@ -21,6 +21,7 @@ from keepgreen.jobconf.model import (
     Node,
     Nodeset,
     RequiredProject,
+    RoleRepo,
     SecretUse,
     SourceContext,
 )
@@ -60,12 +61,12 @@ JOB_ATTRIBUTES = frozenset({
     "required-projects", "timeout", "attempts", "voting", "files", "irrelevant-files",
     "branches", "dependencies", "semaphore", "semaphores", "secrets", "tags", "post-review",
     "match-on-config-updates", "allowed-projects", "override-checkout", "override-branch",
-    "provides", "requires", "pre-timeout", "post-timeout",
+    "provides", "requires", "pre-timeout", "post-timeout", "roles",
 })
 # Zuul job attributes keepgreen knows but does not implement yet: refused by name.
 UNSUPPORTED_JOB_ATTRIBUTES = frozenset({
     "intermediate", "attribute-control", "success-message", "failure-message",
-    "success-url", "failure-url", "hold-following-changes", "roles", "cleanup-run",
+    "success-url", "failure-url", "hold-following-changes", "cleanup-run",
     "include-vars", "failure-output", "deduplicate",
     "workspace-scheme", "workspace-checkout", "ansible-version", "ansible-split-streams",
     "image-build-name", "type",
@@ -111,6 +112,7 @@ def parse_job(node: Located, ctx: FileContext, *, variant_of: str | None = None)
     positions: dict[str, Position] = {}
     override: set[str] = set()
     inherit: set[str] = set()
+    playbook_semaphores: list[str] = []
     for key_node, value in body.entries:
         key = str(key_node.value)
         if key == "name":
@@ -136,7 +138,17 @@ def parse_job(node: Located, ctx: FileContext, *, variant_of: str | None = None)
             else:
                 fields["parent"] = schema.text(value, what, key)
             continue
+        if key in ("pre-run", "run", "post-run"):
+            fields[attr], locks = _playbooks(value, what, key)
+            playbook_semaphores.extend(locks)
+            continue
         fields[attr] = _read(key, value, what, ctx, tagged)
+    if playbook_semaphores:
+        # A playbook's own semaphores are held for the whole build: stricter than holding
+        # them for that playbook only, never looser.
+        known = tuple(fields.get("semaphores") or ())
+        fields["semaphores"] = known + tuple(dict.fromkeys(
+            s for s in playbook_semaphores if s not in known))
     if "branches" not in fields and variant_of is None and ctx.implied_branches is not None:
         fields["branches"] = ctx.implied_branches
     return Job(name=name, source=ctx.source(body.position), override=frozenset(override),
@@ -153,12 +165,12 @@ def _read(key: str, node: Located, what: str, ctx: FileContext, tagged: bool) ->
         if isinstance(node, MappingNode):
             return parse_nodeset(node, ctx, anonymous=True, what=f"{what}: the inline nodeset")
         return schema.text(node, what, key)
-    if key in ("pre-run", "run", "post-run"):
-        return _playbooks(node, what, key)
     if key in ("vars", "extra-vars", "host-vars", "group-vars"):
         return schema.plain_mapping(node, what, key, tagged=tagged)
     if key == "required-projects":
         return _required_projects(node, what, key, tagged)
+    if key == "roles":
+        return _roles(node, what, key)
     if key in ("timeout", "pre-timeout", "post-timeout"):
         return schema.integer(node, what, key, 1, "a positive whole number of seconds")
     if key == "attempts":
@@ -167,7 +179,9 @@ def _read(key: str, node: Located, what: str, ctx: FileContext, tagged: bool) ->
         return schema.matchers(node, what, key, tagged=tagged)
     if key == "dependencies":
         return _dependencies(node, what, key, tagged)
-    if key in ("semaphore", "semaphores", "tags", "allowed-projects", "provides", "requires"):
+    if key in ("semaphore", "semaphores"):
+        return semaphore_names(node, what, key, tagged)
+    if key in ("tags", "allowed-projects", "provides", "requires"):
         return schema.text_list(node, what, key, tagged=tagged)
     assert key == "secrets"
     return _secrets(node, what, key)
@@ -188,16 +202,53 @@ def _optional_bool(item: MappingNode, key: str, what: str, label: str) -> bool:
     return False if value is None else schema.boolean(value, what, label)
 
 
-def _playbooks(node: Located, what: str, key: str) -> tuple[str, ...]:
-    paths = []
+def _roles(node: Located, what: str, key: str) -> tuple[RoleRepo, ...]:
+    """``roles``: ``{zuul: org/repo}`` entries, each with an optional role ``name``."""
+    roles: list[RoleRepo] = []
+    for item in schema.items(node, what, key):
+        if not isinstance(item, MappingNode):
+            raise schema.wrong(item, what, key, 'a list of "{zuul: org/repo}" entries')
+        label = f'{what}: an entry of "{key}"'
+        schema.check_keys(item, label, ("zuul", "name"), ("galaxy",))
+        project = _entry_name(item, what, key, ("zuul", "name"), field="zuul")
+        name_node = item.get("name")
+        name = (schema.text(name_node, what, f"{key}.name") if name_node is not None
+                else project.rsplit("/", 1)[-1])
+        if any(r.project == project for r in roles):
+            raise ConfigError.at(item, f'{what}: "{key}" names {project} twice')
+        roles.append(RoleRepo(project, name))
+    return tuple(roles)
+
+
+def semaphore_names(node: Located, what: str, key: str, tagged: bool = False
+                    ) -> tuple[str, ...]:
+    """Semaphore names as Zuul writes them: a name, a list of names, or ``{name: ...}``
+    entries (the two list forms may be mixed)."""
+    names: list[str] = []
+    for item in schema.items(node, what, key, tagged=tagged):
+        if isinstance(item, MappingNode):
+            names.append(_entry_name(item, what, key, ("name",)))
+        else:
+            names.extend(schema.text_list(item, what, key))
+    return tuple(dict.fromkeys(names))
+
+
+def _playbooks(node: Located, what: str, key: str) -> tuple[tuple[str, ...], list[str]]:
+    """The playbook paths of ``pre-run``/``run``/``post-run`` and the semaphores their
+    ``{name: ..., semaphores: ...}`` entries ask for."""
+    paths: list[str] = []
+    semaphores: list[str] = []
     for item in schema.items(node, what, key):
         if isinstance(item, MappingNode):
-            schema.check_keys(item, f'{what}: a playbook in "{key}"', ("name",),
-                              ("semaphore", "semaphores", "cleanup"))
-            paths.append(_entry_name(item, what, key, ("name",)))
+            allowed = ("name", "semaphore", "semaphores")
+            schema.check_keys(item, f'{what}: a playbook in "{key}"', allowed, ("cleanup",))
+            paths.append(_entry_name(item, what, key, allowed))
+            for lock in ("semaphore", "semaphores"):
+                if (value := item.get(lock)) is not None:
+                    semaphores.extend(semaphore_names(value, what, f"{key}.{lock}"))
         else:
             paths.extend(schema.text_list(item, what, key))
-    return tuple(paths)
+    return tuple(paths), semaphores
 
 
 def _required_projects(node: Located, what: str, key: str,

@@ -9,6 +9,7 @@ them back into dicts and lists for Ansible or JSON.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -106,6 +107,28 @@ class RequiredProject:
 
 
 @dataclass(frozen=True)
+class RoleRepo:
+    """A repository a job takes Ansible roles from (``roles: [{zuul: org/repo}]``).
+
+    ``name`` is the role's name when the repository is itself one role; ``implicit`` marks
+    the job's own project, which Zuul always offers and which is used only when it holds
+    roles."""
+
+    project: str
+    name: str
+    implicit: bool = False
+
+
+def implicit_role_name(project: str) -> str:
+    """The role name Zuul gives a project offered as an implicit role: its short name
+    without an ``ansible-`` / ``role-`` prefix or ``-ansible`` / ``-role`` suffix."""
+    name = project.rsplit("/", 1)[-1]
+    for pattern in (r"^ansible[-_.+]*", r"[-_.+]*ansible$", r"^role[-_.+]*", r"[-_.+]*role$"):
+        name = re.sub(pattern, "", name)
+    return name or project.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
 class SecretUse:
     """A job's use of a secret: ``secret`` is exposed to playbooks as variable ``name``."""
 
@@ -166,6 +189,7 @@ class Job:
     host_vars: Mapping[str, object] | None = None
     group_vars: Mapping[str, object] | None = None
     required_projects: tuple[RequiredProject, ...] | None = None
+    roles: tuple[RoleRepo, ...] | None = None
     timeout: int | None = None
     pre_timeout: int | None = None
     post_timeout: int | None = None

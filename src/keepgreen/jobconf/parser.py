@@ -3,8 +3,8 @@
 ``parse_file`` reads the list of objects of one file (``- job: ...``, ``- project: ...``),
 applies the file's ``pragma``, parses each object with its own parser, and collects one
 ``ConfigError`` per broken object so a single typo does not hide the others. Objects that
-only the trusted config project may define (pipelines, base jobs, semaphores, queues) are
-refused anywhere else.
+only the trusted config project may define (pipelines, base jobs, queues) are refused
+anywhere else.
 """
 
 from __future__ import annotations
@@ -49,7 +49,9 @@ OBJECT_TYPES = ("job", "project", "project-template", "nodeset", "semaphore", "q
                 "secret", "pipeline", "pragma")
 # keepgreen keeps these site-wide objects in the reviewed config project only: they are not
 # applied speculatively, so an untrusted project could otherwise change them for everyone.
-TRUSTED_ONLY = {"pipeline": "pipelines", "semaphore": "semaphores", "queue": "queues"}
+# Semaphores may be defined in any project, as in Zuul; names are unique across the site, so
+# a project cannot redefine one the config project (read first) defines.
+TRUSTED_ONLY = {"pipeline": "pipelines", "queue": "queues"}
 MERGE_MODES = ("merge", "merge-resolve", "cherry-pick", "squash-merge", "rebase")
 
 

@@ -6,13 +6,19 @@ trusted ``config`` project (the base job's pre-run and post-run), ``config`` at 
 site layout was loaded from. Zuul runs trusted playbooks from the merged config project,
 never from a change under review, and so does keepgreen.
 
+Projects outside the item's state that a job names (``required-projects``, ``roles``) are
+checked out at the branch Zuul picks: the first override the project has (the entry's own
+``override-checkout``, then the job's), else the item's branch if the project has it, else
+the project's default branch. Each is checked out once per build set (``RepoCheckouts``).
+
 Zuul's built-in ``noop`` job needs no nodes and no executor: it succeeds at once.
 """
 
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +43,90 @@ def checkout(repos: Repos, project: str, sha: str, target: Path) -> None:
         raise GitError(f"git archive of {sha} in {project} failed")
 
 
+def pick_branch(branches: Collection[str], default: str, item_branch: str,
+                *overrides: str | None) -> str:
+    """The branch to check out of a project with ``branches`` (Zuul's rule, above)."""
+    for candidate in (*overrides, item_branch):
+        if candidate and candidate in branches:
+            return candidate
+    return default
+
+
+@dataclass
+class RepoCheckouts:
+    """Branch checkouts of projects outside an item's state, made once per build set into
+    folders from ``make_folder`` (the caller removes ``folders`` with the build set)."""
+
+    repos: Repos
+    make_folder: Callable[[], Path]
+    folders: list[Path] = field(default_factory=list)
+    made: dict[tuple[str, str], tuple[Path, str]] = field(default_factory=dict)
+
+    def get(self, project: str, item_branch: str,
+            *overrides: str | None) -> tuple[Path, str, str] | None:
+        """(folder, branch, commit) of ``project``, or None when it does not exist."""
+        if not self.repos.exists(project):
+            return None
+        prefix = "refs/heads/"
+        branches = {ref[len(prefix):] for ref in self.repos.ref_names(project, prefix)}
+        default = self.repos.head(project).removeprefix(prefix)
+        branch = pick_branch(branches, default, item_branch, *overrides)
+        known = self.made.get((project, branch))
+        if known is None:
+            sha = self.repos.resolve(project, prefix + branch)
+            if sha is None:
+                return None
+            folder = self.make_folder()
+            self.folders.append(folder)
+            checkout(self.repos, project, sha, folder)
+            known = self.made[(project, branch)] = (folder, sha)
+        return known[0], branch, known[1]
+
+
+def job_sources(job: FrozenJob, item_branch: str, sources: Mapping[str, Path],
+                checkouts: RepoCheckouts, trusted: tuple[str, Path] | None
+                ) -> tuple[tuple[ex.Project, ...], tuple[ex.RoleSource, ...]]:
+    """The required projects and role repositories of ``job``. Projects of the item's state
+    (``sources``) are used as merged there; ``trusted`` is the config project's checkout,
+    used for its implicit roles. Raises BuildSetupError naming a project that is missing."""
+    required = []
+    for entry in job.required_projects:
+        if entry.name in sources:
+            required.append(ex.Project(entry.name, source=sources[entry.name],
+                                       checkout=item_branch, required=True))
+            continue
+        found = checkouts.get(entry.name, item_branch, entry.override_checkout,
+                              job.override_checkout)
+        if found is None:
+            raise BuildSetupError(f'job "{job.name}" requires project {entry.name}, which '
+                                  "does not exist")
+        folder, branch, sha = found
+        required.append(ex.Project(entry.name, source=folder, checkout=branch, commit=sha,
+                                   required=True))
+    roles = []
+    for role in job.roles:
+        if role.project in sources:
+            folder = sources[role.project]
+        elif trusted is not None and role.project == trusted[0]:
+            folder = trusted[1]
+        elif role.implicit:
+            continue  # a job's own project outside the state: Zuul would offer it, rarely used
+        else:
+            checked = checkouts.get(role.project, item_branch, job.override_checkout)
+            if checked is None:
+                raise BuildSetupError(f'job "{job.name}" takes roles from project '
+                                      f"{role.project}, which does not exist")
+            folder = checked[0]
+        roles.append(ex.RoleSource(role.project, folder, role.name, role.implicit))
+    return tuple(required), tuple(roles)
+
+
 def is_noop(job: FrozenJob) -> bool:
     return job.name == "noop" and not job.playbooks and not job.nodeset.nodes
 
 
 def job_spec(job: FrozenJob, project: str, sources: Mapping[str, Path],
-             trusted: Path | None) -> ex.JobSpec:
+             trusted: Path | None, roles: tuple[ex.RoleSource, ...] = ()) -> ex.JobSpec:
     """The executor's view of a frozen job of ``project``. ``sources`` holds the checkout of
     each project of the item's state; ``trusted`` the checkout of ``config`` for trusted
     playbooks (None when the site has no config project)."""
@@ -75,7 +159,7 @@ def job_spec(job: FrozenJob, project: str, sources: Mapping[str, Path],
         host_vars={k: _plain(v) for k, v in _plain(job.host_vars).items()},
         group_vars={k: _plain(v) for k, v in _plain(job.group_vars).items()},
         timeout=float(job.timeout) if job.timeout else 1800.0,
-        attempts=job.attempts, voting=job.voting, tags=job.tags)
+        attempts=job.attempts, voting=job.voting, tags=job.tags, roles=roles)
 
 
 def _plain(value: object) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from keepgreen.jobconf import (
     freeze_job_graph,
 )
 from keepgreen.jobconf.model import Pipeline
+from keepgreen.jobconf.regex import compile_zuul
 from keepgreen.jobconf.source import Located
 from keepgreen.jobconf.yaml_loader import load
 
@@ -93,7 +94,7 @@ class SiteLayout:
 def pipeline_def(pipeline: Pipeline) -> PipelineDef:
     """The gate core's view of a parsed pipeline. Raises RuleError or ReporterError (or
     ValueError for window settings) with a plain sentence."""
-    rules = parse_rules(pipeline.trigger, pipeline.require, pipeline.reject)
+    rules = parse_rules(pipeline.trigger, pipeline.require, pipeline.reject, compile_zuul)
     sections = {k: v for k, v in pipeline.reporters.items() if isinstance(v, Mapping)}
     reporters, reporting = reporters_from(sections)
     window = pipeline.window

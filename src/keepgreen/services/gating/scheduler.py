@@ -58,7 +58,14 @@ from keepgreen.gating.managers import manager_for
 from keepgreen.git.repos import GitError, Repos
 from keepgreen.jobconf import ConfigError, JobGraph
 from keepgreen.services.gating import status as status_view
-from keepgreen.services.gating.builds import BuildSetupError, checkout, is_noop, job_spec
+from keepgreen.services.gating.builds import (
+    BuildSetupError,
+    RepoCheckouts,
+    checkout,
+    is_noop,
+    job_sources,
+    job_spec,
+)
 from keepgreen.services.gating.buildsets import BuildsetRecorder
 from keepgreen.services.gating.gate import (
     MergeItem,
@@ -112,6 +119,14 @@ class _Buildset:
     trusted: Path | None = None
     plan: tuple[str, ...] = ()
     folders: list[Path] = field(default_factory=list)
+    extra: RepoCheckouts | None = None
+
+    def checkouts(self, repos: Repos, make_folder: Callable[[int], Path],
+                  buildset: int) -> RepoCheckouts:
+        """Checkouts of the projects outside the state its jobs name, kept with it."""
+        if self.extra is None:
+            self.extra = RepoCheckouts(repos, lambda: make_folder(buildset), self.folders)
+        return self.extra
 
 
 @dataclass(frozen=True)
@@ -438,7 +453,9 @@ class Scheduler:
             gating.Job(job.name, tuple(gating.JobDependency(d.name, d.soft)
                                        for d in job.dependencies),
                        # The executor retries by itself; the core sees the final result.
-                       voting=job.voting, attempts=1)
+                       voting=job.voting, attempts=1,
+                       semaphores=tuple(gating.Semaphore(name, jobs.semaphore_limit(name))
+                                        for name in job.semaphores))
             for job in jobs.jobs))
         for name, reason in jobs.reasons.items():
             log.info("%s: job %s does not run: %s", change.key, name, reason)
@@ -489,15 +506,19 @@ class Scheduler:
         ahead = self.shared.items_ahead(action.buildset, action.changes, project)
         sources = {p.name: p.source for p in (project, *(i.project for i in ahead))
                    if p.source is not None}
+        trusted = (CONFIG_PROJECT, buildset.trusted) if buildset.trusted else None
         try:
-            spec = job_spec(job, change.project, sources, buildset.trusted)
+            required, roles = job_sources(job, change.branch, sources,
+                                          buildset.checkouts(self.repos, self._folder,
+                                                             action.buildset), trusted)
+            spec = job_spec(job, change.project, sources, buildset.trusted, roles)
         except BuildSetupError as exc:
             self._results.put(_Finished(action.build, build_uuid, ex.Result.ERROR.value,
                                         str(exc), None))
             return
         request = ex.BuildRequest(uuid=build_uuid, job=spec, item=item,
                                   pipeline=action.pipeline, buildset=str(action.buildset),
-                                  items_ahead=ahead)
+                                  items_ahead=ahead, required_projects=required)
         threading.Thread(target=self._run_build, name=f"build-{build_uuid[:8]}", daemon=True,
                          args=(action.build, request)).start()
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from keepgreen import gating
 from keepgreen.gating.buildset import COMPLETED, BuildSet
+from keepgreen.gating.semaphores import SemaphorePool
 from keepgreen.store import accounts as account_store
 from keepgreen.store import builds as build_store
 from keepgreen.store import changes as change_store
@@ -45,6 +46,7 @@ def snapshot(state: gating.GatingState, db: Database, build_uuids: Mapping[int, 
             if account is not None:
                 owners[owner_id] = account.username
         estimates = build_store.estimated_durations(conn, jobs) if jobs else {}
+    semaphores = SemaphorePool.of(state.semaphore_holders())
     pipelines = []
     for pipeline in state.pipelines:
         queues = []
@@ -64,7 +66,8 @@ def snapshot(state: gating.GatingState, db: Database, build_uuids: Mapping[int, 
                 "window": queue.window or None,
                 "projects": sorted({i.change.project for i in items}),
                 "items": [_item(dataclasses.replace(item, reason=_redact(item.reason, visible)),
-                                queue, by_id, changes, owners, estimates, build_uuids, now)
+                                queue, by_id, changes, owners, estimates, build_uuids, now,
+                                semaphores)
                           for item in items],
             })
         config = pipeline.config
@@ -97,7 +100,8 @@ def _shown_ahead(ahead: int | None, hidden: Mapping[int, int | None]) -> int | N
 
 def _item(item: gating.Item, queue: gating.ChangeQueue, by_id: dict[int, gating.Item],
           changes: Mapping[int, Any], owners: Mapping[int, str], estimates: Mapping[str, float],
-          build_uuids: Mapping[int, str], now: float) -> dict[str, Any]:
+          build_uuids: Mapping[int, str], now: float,
+          semaphores: SemaphorePool) -> dict[str, Any]:
     ref = item.change
     change = changes.get(ref.number)
     ahead = by_id.get(item.ahead) if item.ahead is not None else None
@@ -116,15 +120,21 @@ def _item(item: gating.Item, queue: gating.ChangeQueue, by_id: dict[int, gating.
         "items_behind": [i.change.key for i in by_id.values() if i.ahead == item.id],
         "failing": failing,
         "waiting": item.reason or None,
-        "jobs": _jobs(buildset, estimates, build_uuids, now) if item.live else [],
+        "jobs": (_jobs(buildset, estimates, build_uuids, now, semaphores)
+                 if item.live else []),
     }
 
 
 def _jobs(buildset: BuildSet | None, estimates: Mapping[str, float],
-          build_uuids: Mapping[int, str], now: float) -> list[dict[str, Any]]:
+          build_uuids: Mapping[int, str], now: float,
+          semaphores: SemaphorePool) -> list[dict[str, Any]]:
     if buildset is None:
         return []
     waits = {}
+    for job in buildset.next_jobs()[0]:
+        locked = semaphores.wait_reason(job.name, job.semaphores)
+        if locked:
+            waits[job.name] = locked.replace(f"job {job.name} waits", "waiting", 1)
     for job in buildset.jobs.jobs:
         pending = [d.name for d in job.dependencies
                    if buildset.jobs.get(d.name) is not None

@@ -229,7 +229,7 @@ def _minutes(after: datetime, until: datetime) -> list[CronTime]:
     found = []
     while minute <= until:
         found.append(CronTime(minute.minute, minute.hour, minute.day, minute.month,
-                              minute.isoweekday() % 7))
+                              minute.weekday()))
         minute += timedelta(minutes=1)
     return found
 

@@ -121,8 +121,10 @@ def build_services(settings: Settings) -> Services:
     hook_server = HookServer(site / "run", on_push)
     launcher = (LauncherService(db, site, node_defaults(settings), repos=repos)
                 if settings.run_jobs else None)
+    keys = ProjectKeyService(db, projects, site_key(site))
     scheduler = Scheduler(db, repos, review, accounts,
-                          executor_factory(site, launcher) if launcher else None, submit=submit)
+                          executor_factory(site, launcher, keys) if launcher else None,
+                          submit=submit)
     siteconf = SiteConfigService(db, repos, site, settings.anonymous_read,
                                  review_reporter(db, review, accounts, CI_ACCOUNT))
     projects.site = accounts.site = siteconf
@@ -130,15 +132,18 @@ def build_services(settings: Settings) -> Services:
         siteconf.after_apply.append(launcher.reload_nodes)
     return Services(settings, db, repos, accounts, projects, changes, receive, review, submit,
                     revisions, merger, hook_server, site / "hooks", scheduler, launcher,
-                    siteconf, ProjectKeyService(db, projects, site_key(site)))
+                    siteconf, keys)
 
 
-def executor_factory(site: Path, launcher: LauncherService) -> ExecutorFactory | None:
-    """How the scheduler gets its executor: builds take their nodes from the node pool."""
+def executor_factory(site: Path, launcher: LauncherService,
+                     keys: ProjectKeyService | None = None) -> ExecutorFactory | None:
+    """How the scheduler gets its executor: builds take their nodes from the node pool,
+    and the private keys of projects whose secrets they use from ``keys``."""
 
     def make() -> Executor:
         return Executor(ExecutorSettings(builds_root=site / "builds"),
-                        nodes=PoolNodes(launcher))
+                        nodes=PoolNodes(launcher),
+                        secret_keys=keys.private_key if keys is not None else None)
 
     return make
 

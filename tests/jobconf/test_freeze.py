@@ -377,6 +377,30 @@ def test_secrets_bind_to_playbooks_and_make_untrusted_jobs_post_review() -> None
         "not one")
 
 
+def test_an_encrypted_secret_in_a_post_review_pipeline_raises_no_warning() -> None:
+    assert freeze(layout_with(SECRET_JOBS), pipeline="gate").warnings == ()
+
+
+def test_a_plain_text_credential_in_a_secret_is_warned_about_with_its_place() -> None:
+    text = SECRET_JOBS.replace("      token: !encrypted/pkcs1-oaep QUJD\n",
+                               "      user: uploader\n      api_token: pypi-AgEN1234\n")
+    (warning,) = freeze(layout_with(text), pipeline="gate").warnings
+    assert warning == (
+        f'.zuul.yaml:{line_of(text, "name: pypi")}: secret "pypi" holds "api_token" in plain '
+        "text; anyone who can read the repository can read it: encrypt it with "
+        "`keepgreen encrypt`")
+
+
+def test_a_trusted_job_with_a_secret_in_check_is_warned_about() -> None:
+    config = CONFIG_JOBS + SECRET_JOBS.split("- project:")[0].replace("upload", "site-upload")
+    app = "- project:\n    check:\n      jobs: [site-upload]\n"
+    graph = freeze(layout_with(app, **{"zuul.d/jobs.yaml": config}), pipeline="check")
+    assert graph.job("site-upload").secrets  # it runs: trusted jobs may use secrets anywhere
+    assert graph.warnings == (
+        'job "site-upload" uses secret "pypi" in pipeline "check", which is not post-review: '
+        "its playbooks hold the secret while they test changes that nobody has reviewed yet",)
+
+
 # --- configurations that cannot run ----------------------------------------------------------
 
 

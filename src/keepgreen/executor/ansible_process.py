@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from keepgreen.executor.secrets import Redactor
 from keepgreen.executor.verdict import PlaybookRun, Status
 
 LineSink = Callable[[str], None]
@@ -46,6 +47,7 @@ class OutputLog:
 
     path: Path
     on_line: LineSink | None = None
+    redactor: Redactor = field(default_factory=Redactor)  # secrets never reach the log
     _handle: IO[str] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -59,6 +61,8 @@ class OutputLog:
 
     def line(self, text: str) -> None:
         text = text.rstrip("\r\n")
+        if self.redactor:
+            text = self.redactor(text)
         stamp = datetime.datetime.now().isoformat(sep=" ", timespec="milliseconds")
         with self._lock:
             if self._handle is not None:

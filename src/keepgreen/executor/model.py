@@ -37,6 +37,17 @@ class Result(enum.Enum):
 
 
 @dataclass(frozen=True)
+class SecretBinding:
+    """A secret a playbook receives as variable ``name``: ``data`` as written in the config
+    of ``project`` (its ``Encrypted`` values still ciphertext)."""
+
+    name: str
+    secret: str
+    project: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Playbook:
     """One playbook of a job: ``path`` relative to the ``source`` folder of its project.
 
@@ -48,6 +59,7 @@ class Playbook:
     source: Path
     path: str
     nesting_level: int = 0
+    secrets: tuple[SecretBinding, ...] = ()
 
     @property
     def label(self) -> str:

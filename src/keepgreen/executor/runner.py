@@ -32,18 +32,19 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
 from keepgreen.domain.node import Node, Provider
-from keepgreen.executor import ansible_process, verdict, zuulvars
+from keepgreen.executor import ansible_process, secrets, verdict, zuulvars
 from keepgreen.executor.ansible_process import EventTail, LineSink, OutputLog
 from keepgreen.executor.jobdir import JobDir, JobDirError
 from keepgreen.executor.model import AttemptRecord, BuildRequest, BuildResult, Playbook, Result
 from keepgreen.executor.relay import NodeRelay
 from keepgreen.executor.sandbox import PLUGINS, RELAY, Sandbox, python_roots
+from keepgreen.executor.secrets import KeySource
 from keepgreen.executor.verdict import PlaybookRun, Status, Verdict
 
 EarlyFailureSink = Callable[[str], None]
@@ -142,8 +143,9 @@ class Executor:
     """Runs builds; safe to use from one thread per build. ``abort`` stops them all."""
 
     def __init__(self, settings: ExecutorSettings, provider: Provider | None = None, *,
-                 nodes: NodeSource | None = None) -> None:
+                 nodes: NodeSource | None = None, secret_keys: KeySource | None = None) -> None:
         self.settings = settings
+        self.secret_keys = secret_keys  # private keys of projects, for their secrets
         self.provider = provider
         self.nodes = nodes if nodes is not None else (
             ProviderNodes(provider) if provider is not None else None)
@@ -295,6 +297,10 @@ class Executor:
             jobdir.close()
         no_retry = (returned.get("zuul") or {}).get("retry") is False
         outcome = verdict.decide(runs, no_retry=no_retry)
+        if log.redactor:
+            outcome = replace(outcome, reason=log.redactor(outcome.reason))
+            runs = [replace(run, detail=log.redactor(run.detail)) for run in runs]
+            returned = json.loads(log.redactor(json.dumps(returned)))  # JSON forms masked
         shown = outcome.result.value if outcome.result else "RETRY"
         log.line(f"[executor] result: {shown}: {outcome.reason}")
         log.close()
@@ -399,7 +405,7 @@ class Executor:
                   early: EarlyFailureSink | None = None) -> PlaybookRun:
         """Run one playbook; ``limits`` is (seconds it may take, the job's limit).
         ``early`` is told of the first failed task while the playbook runs."""
-        timeout, limit = limits
+        timeout = limits[0]
         label = playbook.label
         if self._abort.is_set():
             return PlaybookRun(phase, label, Status.ABORTED, "the build was aborted")
@@ -411,12 +417,36 @@ class Executor:
         if not path.is_file():
             return PlaybookRun(phase, label, Status.ERROR,
                                f"playbook {playbook.path} not found in {playbook.source}")
-        events = jobdir.events(phase, index)
         assert jobdir.relay is not None
-        sandbox = self.settings.sandbox
         command = [str(self.settings.ansible_playbook), "-e", f"@{jobdir.zuul_vars}", str(path)]
         if extra:
             command += ["-e", json.dumps(dict(extra))]
+        secret_vars = jobdir.ansible / f"secrets-{phase}-{index}.yaml"
+        if playbook.secrets:
+            try:
+                values = secrets.open_bindings(playbook.secrets, self.secret_keys)
+            except secrets.SecretsError as exc:
+                return PlaybookRun(phase, label, Status.ERROR, str(exc))
+            log.redactor.add(values)
+            secrets.write_vars(secret_vars, values,
+                               (self.settings.sandbox.uid, self.settings.sandbox.gid))
+            command += ["-e", f"@{secret_vars}"]
+        try:
+            return self._sandboxed(jobdir, log, phase, index, playbook, limits, command, early)
+        finally:
+            secret_vars.unlink(missing_ok=True)
+            events = jobdir.events(phase, index)
+            if log.redactor and events.exists():  # task results stay with the build
+                events.write_text(log.redactor(events.read_text(errors="replace")))
+
+    def _sandboxed(self, jobdir: JobDir, log: OutputLog, phase: str, index: int,
+                   playbook: Playbook, limits: tuple[float | None, float | None],
+                   command: list[str], early: EarlyFailureSink | None) -> PlaybookRun:
+        timeout, limit = limits
+        label = playbook.label
+        source = playbook.source.resolve()
+        events = jobdir.events(phase, index)
+        sandbox = self.settings.sandbox
         argv = sandbox.argv(
             read_only=[jobdir.ansible, source, *self._ansible_root()],
             read_write=[jobdir.work, jobdir.home, jobdir.state],

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from types import MappingProxyType
 
+from keepgreen.jobconf.exposure import secret_warnings
 from keepgreen.jobconf.frozen import FrozenJob, JobGraph
 from keepgreen.jobconf.inherit import JobBuilder, deep_merge
 from keepgreen.jobconf.layout import NOOP_JOB
@@ -77,7 +78,8 @@ def freeze_job_graph(layout: Layout, *, project: str, branch: str, pipeline: str
               if name in layout.semaphores}
     graph = JobGraph(project, branch, pipeline, tuple(jobs), MappingProxyType(reasons),
                      queue, bool(fail_fast), debug, MappingProxyType(limits))
-    return _resolve_dependencies(graph)
+    graph = _resolve_dependencies(graph)
+    return replace(graph, warnings=secret_warnings(graph, post_review))
 
 
 def _freeze_job(layout: Layout, name: str, pipeline_variants: list[Job], project: str,

@@ -109,6 +109,8 @@ class JobGraph:
     fail_fast: bool = False
     debug: bool = False
     semaphore_max: Mapping[str, int] = field(default_factory=_empty)
+    warnings: tuple[str, ...] = ()
+    """Secrets that look exposed (``keepgreen.jobconf.exposure``), for the item's report."""
 
     def semaphore_limit(self, name: str) -> int:
         """How many builds may hold semaphore ``name`` at once; one, as for Zuul, when the

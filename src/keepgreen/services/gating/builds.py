@@ -145,8 +145,19 @@ def job_spec(job: FrozenJob, project: str, sources: Mapping[str, Path],
             f"{playbook.project}; only playbooks of the projects under test and of the "
             f"config project can run yet")
 
+    def bindings(playbook: Playbook) -> tuple[ex.SecretBinding, ...]:
+        bound = []
+        for use in playbook.secrets:
+            secret = job.secrets.get(use.secret)
+            if secret is None or secret.source is None:
+                raise BuildSetupError(f'secret "{use.secret}" of job "{job.name}" is not '
+                                      "defined")
+            bound.append(ex.SecretBinding(use.name, use.secret, secret.source.project,
+                                          _plain(secret.data)))
+        return tuple(bound)
+
     def playbooks(items: tuple[Playbook, ...]) -> tuple[ex.Playbook, ...]:
-        return tuple(ex.Playbook(source_of(p), p.path) for p in items)
+        return tuple(ex.Playbook(source_of(p), p.path, secrets=bindings(p)) for p in items)
 
     nodeset = job.nodeset
     return ex.JobSpec(

@@ -195,6 +195,38 @@ class ConfigSource:
             return JobGraph(project, branch, pipeline)
         return freeze_job_graph(layout, project=project, branch=branch, pipeline=pipeline)
 
+    def check_secrets(self, site: SiteLayout, project: str, branch: str,
+                      jobs: JobGraph) -> list[str]:
+        """``unmerged_secrets`` of an item's jobs against ``project``'s merged ``branch``."""
+        if not any(j.secrets for j in jobs.jobs):
+            return []
+        try:
+            tip = self.repos.resolve(project, f"refs/heads/{branch}")
+        except GitError:
+            tip = None
+        merged = (self.item_layout(site, project, branch, tip) if tip is not None
+                  else build_layout([ProjectFiles(CONFIG_PROJECT, "main", site.files,
+                                                  trusted=True)]))
+        return unmerged_secrets(jobs, merged)
+
+
+def unmerged_secrets(jobs: JobGraph, merged: Layout) -> list[str]:
+    """Sentences for each job of ``jobs`` that would open a secret of an untrusted project
+    which its branch does not hold as is (the change under test, or one ahead of it, adds
+    or alters it). Such a secret is used only once it has merged: a change cannot set a
+    secret and read it back in the same review."""
+    problems = []
+    for job in jobs.jobs:
+        for name, secret in job.secrets.items():
+            if secret.source is None or secret.source.trusted:
+                continue
+            if merged.secrets.get(name) != secret:
+                problems.append(
+                    f'job "{job.name}" uses secret "{name}", which this change (or one ahead '
+                    f"of it) adds or alters in {secret.source.project}; jobs can use a secret "
+                    "only once the change that sets it has merged")
+    return problems
+
 
 def runs_in(layout: Layout, project: str, branch: str, pipeline: str) -> bool:
     """Whether ``project`` on ``branch`` lists jobs for ``pipeline`` (directly or through a

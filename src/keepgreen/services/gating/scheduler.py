@@ -438,8 +438,13 @@ class Scheduler:
         try:
             jobs = self.source.freeze(self.site, change.project, change.branch, sha,
                                       action.pipeline)
+            unmerged = [] if change.is_ref else self.source.check_secrets(
+                self.site, change.project, change.branch, jobs)
         except ConfigError as exc:
             return gating.MergeCompleted(action.buildset, CONFIG_ERROR, message=str(exc))
+        if unmerged:
+            return gating.MergeCompleted(action.buildset, CONFIG_ERROR,
+                                         message="; ".join(unmerged))
         buildset = _Buildset(jobs, self._folder(action.buildset), plan=plan)
         buildset.folders.append(buildset.source)
         self._checkout(change.project, sha, buildset.source)
@@ -549,14 +554,18 @@ class Scheduler:
     def _report(self, action: gating.Report) -> None:
         self.records.reported(action)
         plan: tuple[str, ...] = ()
+        warnings: tuple[str, ...] = ()
         if action.buildset is not None and action.kind != kinds.START:
             done = self._buildsets.pop(action.buildset, None)
             if done is not None:
-                plan = done.plan
+                plan, warnings = done.plan, done.jobs.warnings
                 _remove(done)
             self.shared.release(action.buildset)
         extra = "Plan:\n" + "\n".join(f"- {line}" for line in plan) if (
             plan and action.kind == kinds.SUCCESS) else ""
+        if warnings:
+            extra += ("\n\n" if extra else "") + "Warnings:\n" + "\n".join(
+                f"- {line}" for line in warnings)
         answer = self.reporting.report(self.site, action, extra)
         if answer is not None:
             self._pending.append(answer)

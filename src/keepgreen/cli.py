@@ -214,6 +214,7 @@ main.add_command(cli_gate.promote_command)
 main.add_command(cli_nodes.autohold_command)
 main.add_command(cli_nodes.autohold_list_command)
 main.add_command(cli_nodes.autohold_delete_command)
+main.add_command(cli_nodes.static_key_command)
 main.add_command(cli_nodes.image_group)
 
 # Secrets for job config (keepgreen.cli_secrets).

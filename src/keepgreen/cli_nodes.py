@@ -1,9 +1,10 @@
-"""Node pool commands: ``autohold``, ``autohold-list``, ``autohold-delete`` and
-``image build``. They work on the site's store, so they run beside a running server."""
+"""Node pool commands: ``autohold``, ``autohold-list``, ``autohold-delete``, ``static-key``
+and ``image build``. They work on the site's store, so they run beside a running server."""
 
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -111,6 +112,24 @@ def autohold_delete_command(site: Path, request_id: int) -> None:
         _fail(f"there is no autohold request {request_id}; see keepgreen autohold-list")
         return
     click.echo(f"deleted autohold request {request_id}")
+
+
+@click.command("static-key")
+@click.argument("site", type=click.Path(path_type=Path))
+def static_key_command(site: Path) -> None:
+    """Print the public SSH key SITE logs in to static hosts with (made on first use): put it
+    in each host's authorized_keys for the user the nodes config names."""
+    from keepgreen.nodes.static import login_key
+
+    if not is_site(site):
+        _fail(f"{site} is not a keepgreen site folder (keepgreen init makes one)")
+        return
+    try:
+        key = login_key(site)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        _fail(f"cannot make the static hosts' key in {site / 'secrets'}: {exc}")
+        return
+    click.echo(key.with_name(key.name + ".pub").read_text().strip())
 
 
 @click.group("image")

@@ -200,3 +200,20 @@ def test_a_site_made_with_relative_paths_serves_from_another_folder(tmp_path: Pa
         assert "1: Add a" in shown.stdout
     finally:
         server.stop()
+
+
+def test_static_key_prints_one_stable_key_from_a_relative_site(tmp_path: Path):
+    made = run("init", "site", "--admin", "root", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    first = run("static-key", "site", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("ssh-ed25519 ") and first.stdout.count("\n") == 1
+    private = tmp_path / "site" / "secrets" / "static-hosts"
+    assert private.stat().st_mode & 0o077 == 0
+    assert run("static-key", "site", cwd=tmp_path).stdout == first.stdout  # made once
+
+    missing = run("static-key", str(tmp_path / "nowhere"))
+    assert missing.returncode == 1
+    assert "is not a keepgreen site folder" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    assert not (tmp_path / "nowhere").exists()

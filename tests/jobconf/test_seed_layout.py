@@ -34,7 +34,9 @@ def test_the_seed_is_opendevs_set() -> None:
     site = check_site_layout(seed_files(), "0" * 40)
     assert [(p.name, p.manager) for p in site.pipelines] == [
         ("check", "independent"), ("gate", "dependent"), ("post", "supercedent"),
-        ("promote", "supercedent"), ("periodic", "independent")]
+        ("promote", "supercedent"), ("deploy", "serial"), ("periodic", "independent")]
+    assert site.layout is not None
+    assert all(p.post_review for p in site.layout.pipelines.values() if p.name != "check")
     gate = site.pipeline("gate")
     assert gate is not None and gate.submits
     assert gate.config.reporters is not None
@@ -45,6 +47,8 @@ def test_the_seed_is_opendevs_set() -> None:
     assert "start" in gate.reporting and "start" not in check.reporting
     periodic = site.pipeline("periodic")
     assert periodic is not None and [t.text for t in periodic.rules.timers] == ["0 2 * * *"]
+    deploy = site.pipeline("deploy")  # each merged state of main, in order, one at a time
+    assert deploy is not None and not deploy.submits
 
 
 def test_the_config_project_runs_noop_in_check_and_gate() -> None:

@@ -28,6 +28,27 @@ _TCP_PROBE = ("import socket, sys; "
               "timeout=float(sys.argv[3])).close()")
 
 
+LOGIN_KEY = Path("secrets") / "static-hosts"
+"""The site's SSH key for static hosts, under the site folder (``.pub`` beside it)."""
+
+
+def login_key(site: Path) -> Path:
+    """The private key keepgreen logs in to static hosts with, made (ed25519, 0600) the
+    first time it is asked for; its public half goes in each host's ``authorized_keys``."""
+    path = site / LOGIN_KEY
+    if not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".new")
+        partial.unlink(missing_ok=True)
+        partial.with_name(partial.name + ".pub").unlink(missing_ok=True)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
+                        f"keepgreen@{site.resolve().name}", "-f", str(partial)],
+                       check=True, capture_output=True)
+        partial.with_name(partial.name + ".pub").rename(path.with_name(path.name + ".pub"))
+        partial.rename(path)  # last: a key without its .pub is never left behind
+    return path
+
+
 class StaticHostError(RuntimeError):
     """No host could take the node; the message names each host tried and why it failed."""
 

@@ -34,7 +34,7 @@ from keepgreen.nodes.siteconfig import (
     ProviderConfig,
     parse_nodes_config,
 )
-from keepgreen.nodes.static import StaticHost, StaticProvider
+from keepgreen.nodes.static import StaticHost, StaticProvider, login_key
 from keepgreen.services.errors import Conflict, NotFound
 from keepgreen.siteconf.model import SiteProblem
 from keepgreen.store import nodes as store
@@ -353,8 +353,9 @@ class LauncherService:
     def _provider_for(self, config: ProviderConfig) -> Provider:
         folder = "nodes" if config.name == "local" else f"nodes-{config.name}"
         if config.driver == "static":
+            key = login_key(self.site)  # the site's own key reaches every static host
             hosts = [StaticHost(h.host, h.labels, h.username, h.host_key, h.connection_port,
-                                h.max_parallel_jobs) for h in config.hosts]
+                                h.max_parallel_jobs, key) for h in config.hosts]
             return StaticProvider(hosts, self.site / folder, name=config.name)
         debian = self.site / folder / DEBIAN_IMAGE
         # ``keepgreen image build --from debootstrap`` made one: nodes boot from it.

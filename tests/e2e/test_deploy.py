@@ -1,0 +1,235 @@
+"""keepgreen runs production: static hosts in site config, reached with the site's own key,
+and a deploy pipeline that applies a merged change to them with its secret, one deploy at a
+time.
+
+Two local nodes stand in for a site's production machines. They are made by the test, not
+by the server, and kept running; each is offered to the server at a loopback port, the way
+a real host is offered at its address. The server learns of them only through a change to
+the nodes config of ``config``, and reaches them only with the key ``keepgreen static-key``
+prints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from keepgreen.crypto import oaep
+from keepgreen.domain.node import Node
+from keepgreen.executor.relay import socket_in_netns
+from keepgreen.nodes.local import LocalProvider
+from tests.e2e.pipeline_support import (
+    approve,
+    make_core,
+    new_change,
+    only_change,
+    pipeline_server,
+    status,
+    wait_checked,
+    wait_for,
+)
+from tests.support import KEEPGREEN, Server
+
+SECRET = "motd-signing-key-8d1f"
+
+SITE_PLAYBOOK = """\
+- hosts: prod
+  tasks:
+    - name: Write the message of the day from the template and the secret
+      template:
+        src: ../templates/motd.j2
+        dest: /etc/keepgreen-motd
+        mode: "0644"
+    - name: Hold the deploy long enough for the next merge to queue behind it
+      command: sleep {pause}
+"""
+
+TEMPLATE = ("{{ greeting }} from {{ inventory_hostname }}\n"
+            "signed {{ signing.key | hash('sha256') }}\n")
+
+
+def zuul_yaml(chunks: list[str], greeting: str) -> str:
+    items = "\n".join(f"          - {chunk}" for chunk in chunks)
+    return f"""\
+- semaphore:
+    name: prod-hosts
+    max: 1
+- secret:
+    name: motd_signing
+    data:
+      key: !encrypted/pkcs1-oaep
+{items}
+- job:
+    name: deploy-motd
+    run: playbooks/site.yaml
+    semaphores: prod-hosts
+    vars:
+      greeting: {greeting}
+    secrets:
+      - name: signing
+        secret: motd_signing
+    nodeset:
+      nodes:
+        - name: web1
+          label: prod
+        - name: web2
+          label: prod
+      groups:
+        - name: prod
+          nodes: [web1, web2]
+- project:
+    check:
+      jobs: [noop]
+    gate:
+      jobs: [noop]
+    deploy:
+      jobs: [deploy-motd]
+"""
+
+
+class LoopbackPort:
+    """Offers a node's sshd at 127.0.0.1:``port``: the node lives in a network namespace of
+    its own, as a production host lives behind its address."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket_in_netns(self.node.netns[-1])
+                upstream.connect((self.node.host, self.node.port))
+            except OSError:
+                client.close()
+                continue
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from pipeline_server(tmp_path_factory, "deploy")
+
+
+@pytest.fixture(scope="module")
+def production(server: Server, tmp_path_factory: pytest.TempPathFactory
+               ) -> Iterator[tuple[LocalProvider, list[Node], list[LoopbackPort]]]:
+    provider = LocalProvider(tmp_path_factory.mktemp("production"), name="production")
+    hosts = [provider.create("local", f"prod{i}") for i in (1, 2)]
+    ports = [LoopbackPort(host) for host in hosts]
+    yield provider, hosts, ports
+    for port in ports:
+        port.close()
+    for host in hosts:
+        provider.delete(host)
+
+
+def on_host(provider: LocalProvider, node: Node, command: str) -> str:
+    result = subprocess.run([*provider.ssh_command(node), command], capture_output=True,
+                            text=True, timeout=30, check=False, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def deploy_builds(server: Server, project: str) -> list[dict]:
+    with server.client() as c:
+        found = c.get("/api/builds", params={"project": project, "job": "deploy-motd"})
+    return sorted(found.json(), key=lambda b: b["start_time"] or "")
+
+
+def test_merged_changes_deploy_to_the_static_hosts_one_at_a_time(
+        server: Server, production, make_user, project_name: str, tmp_path: Path) -> None:
+    provider, hosts, ports = production
+    # The site's key, as an operator gets it, goes into each host's authorized_keys.
+    printed = subprocess.run([*KEEPGREEN, "static-key", str(server.site)],
+                             capture_output=True, text=True, check=False)
+    assert printed.returncode == 0, printed.stderr
+    public = printed.stdout.strip()
+    assert public.startswith("ssh-ed25519 ")
+    for host in hosts:
+        on_host(provider, host, f"echo '{public}' >> /root/.ssh/authorized_keys")
+
+    owner, core1, core2 = (make_user(server, n) for n in ("owner", "core1", "core2"))
+    admins = make_user(server, "ops", groups=["Administrators"])
+    nodes_yaml = "providers:\n  - name: local\n    driver: local\n    labels: [local]\n" \
+        "  - name: production\n    driver: static\n    labels: [prod]\n    hosts:\n" + "".join(
+            f"      - host: 127.0.0.1\n        connection-port: {port.port}\n"
+            f"        labels: [prod]\n        host-key: {host.host_key}\n"
+            for host, port in zip(hosts, ports, strict=True)) + \
+        "labels:\n  - name: local\n  - name: prod\n"
+    config = admins.clone("config", tmp_path / "config")
+    (config / "nodes" / "providers.yaml").write_text(nodes_yaml)
+    admins.git("commit", "-qam", "Add the production hosts", cwd=config)
+    pushed = admins.git("push", "-q", "origin", "HEAD:refs/heads/main", cwd=config, check=False)
+    assert pushed.returncode == 0, pushed.stderr
+
+    server.create_project(project_name)
+    make_core(server, project_name, core1, core2)
+    repo: Path = owner.clone(project_name, tmp_path / "work")
+    with server.client() as c:
+        key = c.get(f"/api/tenant/main/key/{project_name}.pub").content
+    chunks = oaep.encrypt(key, SECRET.encode())
+    files = {".zuul.yaml": zuul_yaml(chunks, "hello"),
+             "playbooks/site.yaml": SITE_PLAYBOOK.format(pause=12),
+             "templates/motd.j2": TEMPLATE}
+    new_change(owner, repo, files, "Deploy the message of the day")
+    first = only_change(server, project_name, "Deploy the message of the day")
+    wait_checked(server, first)
+    approve(server, first, core1, core2)
+    wait_for(f"change {first} to merge", lambda: status(server, first) == "MERGED", server)
+    wait_for("the first deploy to start", lambda: any(
+        b["result"] is None for b in deploy_builds(server, project_name)), server)
+
+    # A second change merges while the first deploy holds the hosts.
+    new_change(owner, repo, {".zuul.yaml": zuul_yaml(chunks, "welcome"),
+                             "playbooks/site.yaml": SITE_PLAYBOOK.format(pause=0)},
+               "Say welcome instead")
+    second = only_change(server, project_name, "Say welcome instead")
+    wait_checked(server, second)
+    approve(server, second, core1, core2)
+    wait_for(f"change {second} to merge", lambda: status(server, second) == "MERGED", server)
+
+    done = wait_for("both deploys", lambda: (b := deploy_builds(server, project_name))
+                    and len(b) == 2 and all(x["result"] for x in b) and b, server, timeout=240)
+    assert [b["result"] for b in done] == ["SUCCESS", "SUCCESS"], done
+    assert [b["pipeline"] for b in done] == ["deploy", "deploy"]
+    # One at a time: the second started only once the first had finished.
+    assert done[1]["start_time"] >= done[0]["end_time"], done
+
+    signed = hashlib.sha256(SECRET.encode()).hexdigest()
+    for index, host in enumerate(hosts, start=1):
+        motd = on_host(provider, host, "cat /etc/keepgreen-motd")
+        assert motd == f"welcome from web{index}\nsigned {signed}\n"
+    with server.client() as c:
+        log = c.get(f"/api/builds/{done[0]['uuid']}/log").text
+    assert SECRET not in log and "web1" in log and "web2" in log

@@ -19,8 +19,9 @@ its problems (and those of the change's own pipeline and job definitions) make a
 CONFIG_ERROR with file and line; otherwise the plan of what merging would do is added to
 the report under "Plan:".
 
-Threads: one loop thread owns the gate state and does every ``step``; build threads only run
-the executor and hand their results back through a queue, so the core is never shared. A
+Threads: one loop thread owns the gate state and does every ``step``; build threads
+(``services.gating.running``) only run the executor and hand their results back through a
+queue, so the core is never shared. A
 build's early failure (a failed task in a run playbook, told by the executor while the build
 goes on) travels through the same queue and becomes ``gating.BuildEarlyFailure``, which
 re-tests the items behind at once.
@@ -35,36 +36,24 @@ from the start; builds that were running are not resumed.
 from __future__ import annotations
 
 import logging
-import queue
-import shutil
-import tempfile
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from keepgreen import gating
-from keepgreen.domain.refs import patch_set_ref
-from keepgreen.executor import model as ex
-from keepgreen.executor.runner import Executor
 from keepgreen.gating import pipeline as kinds
 from keepgreen.gating.buildset import CONFIG_ERROR, MERGE_CONFLICT, MERGED
 from keepgreen.gating.managers import manager_for
 from keepgreen.git.repos import GitError, Repos
-from keepgreen.jobconf import ConfigError, JobGraph
+from keepgreen.jobconf import ConfigError
 from keepgreen.services.gating import status as status_view
 from keepgreen.services.gating.builds import (
-    BuildSetupError,
-    RepoCheckouts,
     checkout,
-    is_noop,
-    job_sources,
-    job_spec,
 )
 from keepgreen.services.gating.buildsets import BuildsetRecorder
 from keepgreen.services.gating.gate import (
@@ -87,6 +76,14 @@ from keepgreen.services.gating.layout import (
 from keepgreen.services.gating.operator import OperatorCommands
 from keepgreen.services.gating.pipeline_items import QueuedItems, restored_enqueue
 from keepgreen.services.gating.reporting import Reporting
+from keepgreen.services.gating.running import (
+    BuildRunner,
+    Buildset,
+    ExecutorFactory,
+    FailingEarly,
+    Finished,
+    make_folder,
+)
 from keepgreen.services.gating.triggering import Triggering
 from keepgreen.services.review.accounts import AccountService
 from keepgreen.services.review.review import ReviewService
@@ -105,47 +102,6 @@ CI_ACCOUNT = "keepgreen-ci"
 CONSUMER = "scheduler"
 POLL_SECONDS = 0.2
 STOPPED = "the server stopped while this build ran"
-
-ExecutorFactory = Callable[[], Executor]
-
-
-@dataclass
-class _Buildset:
-    """A merged item: its frozen jobs, the checkouts its builds copy, and the plan lines a
-    ``config`` change adds to its report."""
-
-    jobs: JobGraph
-    source: Path
-    trusted: Path | None = None
-    plan: tuple[str, ...] = ()
-    folders: list[Path] = field(default_factory=list)
-    extra: RepoCheckouts | None = None
-
-    def checkouts(self, repos: Repos, make_folder: Callable[[int], Path],
-                  buildset: int) -> RepoCheckouts:
-        """Checkouts of the projects outside the state its jobs name, kept with it."""
-        if self.extra is None:
-            self.extra = RepoCheckouts(repos, lambda: make_folder(buildset), self.folders)
-        return self.extra
-
-
-@dataclass(frozen=True)
-class _Finished:
-    build: int
-    uuid: str
-    result: str
-    reason: str
-    log_dir: str | None
-
-
-@dataclass(frozen=True)
-class _FailingEarly:
-    """A build's run playbook has a failed task; the build itself goes on."""
-
-    build: int
-    uuid: str
-    reason: str
-
 
 class Scheduler:
     """Runs the site's pipelines. ``executor`` None means builds are turned off: events are
@@ -168,14 +124,11 @@ class Scheduler:
         self.site = SiteLayout(None, {})
         self._refused_sha: str | None = None
         self._executor_factory = executor
-        self._executor: Executor | None = None
-        self._executor_lock = threading.Lock()
         self.state = gating.initial_state([], now=time.time())
         self.cursor = 0
         self._timers_checked = datetime.now(UTC)
         self._pending: deque[gating.Event] = deque()
-        self._results: queue.Queue[_Finished | _FailingEarly] = queue.Queue()
-        self._buildsets: dict[int, _Buildset] = {}
+        self._buildsets: dict[int, Buildset] = {}
         self._uuids: dict[int, str] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -185,6 +138,8 @@ class Scheduler:
         self.shared = SharedStates(self.speculative, self._checkout,
                                    lambda name: project_merge_mode(db, self.site.layout, name))
         self.queued = QueuedItems(db)
+        self.runner = (BuildRunner(repos, self.shared, executor) if executor is not None
+                       else None)
         self._restore: list[StoredItem] | None = None
         self._restoring = False
 
@@ -219,10 +174,10 @@ class Scheduler:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        if self._executor is not None:
-            self._executor.abort()
+        if self.runner is not None:
+            self.runner.abort()
         for buildset in self._buildsets.values():
-            _remove(buildset)
+            buildset.remove()
         self.shared.release_all()
 
     def _loop(self) -> None:
@@ -238,9 +193,9 @@ class Scheduler:
         the previous process had queued."""
         if self._restore is not None:
             self._restore_items()
-        while not self._results.empty():
-            news = self._results.get_nowait()
-            if isinstance(news, _FailingEarly):
+        while self.runner is not None and not self.runner.results.empty():
+            news = self.runner.results.get_nowait()
+            if isinstance(news, FailingEarly):
                 log.info("build %s is failing: %s; resetting the items behind it",
                          news.uuid, news.reason)
                 self._send(gating.BuildEarlyFailure(news.build))
@@ -333,7 +288,7 @@ class Scheduler:
 
     # -- the core -------------------------------------------------------------------------
 
-    def _finished(self, done: _Finished) -> None:
+    def _finished(self, done: Finished) -> None:
         with self.db.write() as conn:
             build_store.finish_build(conn, done.uuid, done.result, done.reason, utcnow(),
                                      done.log_dir)
@@ -445,12 +400,12 @@ class Scheduler:
         if unmerged:
             return gating.MergeCompleted(action.buildset, CONFIG_ERROR,
                                          message="; ".join(unmerged))
-        buildset = _Buildset(jobs, self._folder(action.buildset), plan=plan)
+        buildset = Buildset(jobs, make_folder(action.buildset), plan=plan)
         buildset.folders.append(buildset.source)
         self._checkout(change.project, sha, buildset.source)
         if self.site.sha is not None and any(p.trusted for j in jobs.jobs
                                              for p in j.playbooks):
-            buildset.trusted = self._folder(action.buildset)
+            buildset.trusted = make_folder(action.buildset)
             buildset.folders.append(buildset.trusted)
             self._checkout(CONFIG_PROJECT, self.site.sha, buildset.trusted)
         self._buildsets[action.buildset] = buildset
@@ -494,62 +449,8 @@ class Scheduler:
                                   buildset=self.records.uuid_of(action.buildset))
         self._pending.append(gating.Tick(time.time()))
         self._pending.append(gating.BuildStarted(action.build))
-        job = buildset.jobs.job(action.job)
-        if is_noop(job):
-            self._results.put(_Finished(action.build, build_uuid, ex.Result.SUCCESS.value,
-                                        "noop", None))
-            return
-        project = ex.Project(name=change.project, source=buildset.source,
-                             checkout=change.branch)
-        if change.is_ref:
-            item = ex.Item(project, branch=change.branch, ref=change.ref or "",
-                           newrev=change.newrev)
-        else:
-            item = ex.Item(project, branch=change.branch,
-                           ref=patch_set_ref(change.number, change.patchset),
-                           change=str(change.number), patchset=str(change.patchset))
-        ahead = self.shared.items_ahead(action.buildset, action.changes, project)
-        sources = {p.name: p.source for p in (project, *(i.project for i in ahead))
-                   if p.source is not None}
-        trusted = (CONFIG_PROJECT, buildset.trusted) if buildset.trusted else None
-        try:
-            required, roles = job_sources(job, change.branch, sources,
-                                          buildset.checkouts(self.repos, self._folder,
-                                                             action.buildset), trusted)
-            spec = job_spec(job, change.project, sources, buildset.trusted, roles)
-        except BuildSetupError as exc:
-            self._results.put(_Finished(action.build, build_uuid, ex.Result.ERROR.value,
-                                        str(exc), None))
-            return
-        request = ex.BuildRequest(uuid=build_uuid, job=spec, item=item,
-                                  pipeline=action.pipeline, buildset=str(action.buildset),
-                                  items_ahead=ahead, required_projects=required)
-        threading.Thread(target=self._run_build, name=f"build-{build_uuid[:8]}", daemon=True,
-                         args=(action.build, request)).start()
-
-    def _run_build(self, build: int, request: ex.BuildRequest) -> None:
-        """In a build thread: run the build and queue its result for the loop thread (and,
-        through the same queue, its early failure: only the loop thread steps the core)."""
-
-        def failing(reason: str) -> None:
-            self._results.put(_FailingEarly(build, request.uuid, reason))
-
-        try:
-            result = self._get_executor().run_build(request, on_early_failure=failing)
-            done = _Finished(build, request.uuid, result.result.value, result.reason,
-                             str(result.log_dir) if result.log_dir else None)
-        except Exception as exc:  # noqa: BLE001 - any crash must still end the build
-            log.exception("build %s of job %s crashed", request.uuid, request.job.name)
-            done = _Finished(build, request.uuid, ex.Result.ERROR.value,
-                             f"the build could not run: {exc}", None)
-        self._results.put(done)
-
-    def _get_executor(self) -> Executor:
-        with self._executor_lock:
-            if self._executor is None:
-                assert self._executor_factory is not None
-                self._executor = self._executor_factory()
-            return self._executor
+        assert self.runner is not None
+        self.runner.start(action, buildset, build_uuid)
 
     def _report(self, action: gating.Report) -> None:
         self.records.reported(action)
@@ -559,7 +460,7 @@ class Scheduler:
             done = self._buildsets.pop(action.buildset, None)
             if done is not None:
                 plan, warnings = done.plan, done.jobs.warnings
-                _remove(done)
+                done.remove()
             self.shared.release(action.buildset)
         extra = "Plan:\n" + "\n".join(f"- {line}" for line in plan) if (
             plan and action.kind == kinds.SUCCESS) else ""
@@ -583,16 +484,6 @@ class Scheduler:
         except (ConfigError, ValueError, GitError):
             return None
 
-    def _folder(self, buildset: int) -> Path:
-        folder = Path(tempfile.mkdtemp(prefix=f"keepgreen-{buildset}-"))
-        # mkdtemp makes it private, but ansible runs sandboxed as an unprivileged user.
-        folder.chmod(0o755)
-        return folder
-
     def _checkout(self, project: str, sha: str, target: Path) -> None:
         checkout(self.repos, project, sha, target)
 
-
-def _remove(buildset: _Buildset) -> None:
-    for folder in buildset.folders:
-        shutil.rmtree(folder, ignore_errors=True)

@@ -124,7 +124,8 @@ def build_services(settings: Settings) -> Services:
     keys = ProjectKeyService(db, projects, site_key(site))
     scheduler = Scheduler(db, repos, review, accounts,
                           executor_factory(site, launcher, keys) if launcher else None,
-                          submit=submit)
+                          submit=submit,
+                          dry_run_labels=launcher.dry_run_labels if launcher else None)
     siteconf = SiteConfigService(db, repos, site, settings.anonymous_read,
                                  review_reporter(db, review, accounts, CI_ACCOUNT))
     projects.site = accounts.site = siteconf

@@ -11,7 +11,6 @@ prints.
 
 from __future__ import annotations
 
-import hashlib
 import socket
 import subprocess
 import threading
@@ -26,6 +25,8 @@ from keepgreen.executor.relay import socket_in_netns
 from keepgreen.nodes.local import LocalProvider
 from tests.e2e.pipeline_support import (
     approve,
+    change_info,
+    ci_messages,
     make_core,
     new_change,
     only_change,
@@ -50,8 +51,8 @@ SITE_PLAYBOOK = """\
       command: sleep {pause}
 """
 
-TEMPLATE = ("{{ greeting }} from {{ inventory_hostname }}\n"
-            "signed {{ signing.key | hash('sha256') }}\n")
+TEMPLATE = "{{ greeting }} from {{ inventory_hostname }}\nkey {{ signing.key }}\n"
+READ_ONLY = "keepgreen-ro"
 
 
 def zuul_yaml(chunks: list[str], greeting: str) -> str:
@@ -77,9 +78,9 @@ def zuul_yaml(chunks: list[str], greeting: str) -> str:
     nodeset:
       nodes:
         - name: web1
-          label: prod
+          label: prod1
         - name: web2
-          label: prod
+          label: prod2
       groups:
         - name: prod
           nodes: [web1, web2]
@@ -161,10 +162,14 @@ def on_host(provider: LocalProvider, node: Node, command: str) -> str:
     return result.stdout
 
 
-def deploy_builds(server: Server, project: str) -> list[dict]:
+def builds(server: Server, project: str, job: str) -> list[dict]:
     with server.client() as c:
-        found = c.get("/api/builds", params={"project": project, "job": "deploy-motd"})
+        found = c.get("/api/builds", params={"project": project, "job": job})
     return sorted(found.json(), key=lambda b: b["start_time"] or "")
+
+
+def deploy_builds(server: Server, project: str) -> list[dict]:
+    return builds(server, project, "deploy-motd")
 
 
 def test_merged_changes_deploy_to_the_static_hosts_one_at_a_time(
@@ -178,15 +183,23 @@ def test_merged_changes_deploy_to_the_static_hosts_one_at_a_time(
     assert public.startswith("ssh-ed25519 ")
     for host in hosts:
         on_host(provider, host, f"echo '{public}' >> /root/.ssh/authorized_keys")
+        # The dry run's read-only account: it may read /etc, not write it. ("*": no
+        # password, but not locked, which sshd would refuse.)
+        on_host(provider, host, f"useradd -m -p '*' {READ_ONLY} && install -d -m 700 -o "
+                                f"{READ_ONLY} /home/{READ_ONLY}/.ssh && echo '{public}' > "
+                                f"/home/{READ_ONLY}/.ssh/authorized_keys && chown "
+                                f"{READ_ONLY} /home/{READ_ONLY}/.ssh/authorized_keys")
 
     owner, core1, core2 = (make_user(server, n) for n in ("owner", "core1", "core2"))
     admins = make_user(server, "ops", groups=["Administrators"])
     nodes_yaml = "providers:\n  - name: local\n    driver: local\n    labels: [local]\n" \
-        "  - name: production\n    driver: static\n    labels: [prod]\n    hosts:\n" + "".join(
+        "  - name: production\n    driver: static\n" \
+        f"    dry-run:\n      username: {READ_ONLY}\n      projects: [{project_name}]\n" \
+        "    hosts:\n" + "".join(
             f"      - host: 127.0.0.1\n        connection-port: {port.port}\n"
-            f"        labels: [prod]\n        host-key: {host.host_key}\n"
-            for host, port in zip(hosts, ports, strict=True)) + \
-        "labels:\n  - name: local\n  - name: prod\n"
+            f"        labels: [prod{i}]\n        host-key: {host.host_key}\n"
+            for i, (host, port) in enumerate(zip(hosts, ports, strict=True), start=1)) + \
+        "labels:\n  - name: local\n  - name: prod1\n  - name: prod2\n"
     config = admins.clone("config", tmp_path / "config")
     (config / "nodes" / "providers.yaml").write_text(nodes_yaml)
     admins.git("commit", "-qam", "Add the production hosts", cwd=config)
@@ -226,10 +239,33 @@ def test_merged_changes_deploy_to_the_static_hosts_one_at_a_time(
     # One at a time: the second started only once the first had finished.
     assert done[1]["start_time"] >= done[0]["end_time"], done
 
-    signed = hashlib.sha256(SECRET.encode()).hexdigest()
-    for index, host in enumerate(hosts, start=1):
-        motd = on_host(provider, host, "cat /etc/keepgreen-motd")
-        assert motd == f"welcome from web{index}\nsigned {signed}\n"
+    # Each host has a label of its own, so web1 is always the first host.
+    motds = [on_host(provider, host, "cat /etc/keepgreen-motd") for host in hosts]
+    assert motds == [f"welcome from web{i}\nkey {SECRET}\n" for i in (1, 2)]
     with server.client() as c:
         log = c.get(f"/api/builds/{done[0]['uuid']}/log").text
     assert SECRET not in log and "web1" in log and "web2" in log
+
+    # A third change is dry-run against the hosts on review: the diff is on the change,
+    # the hosts are untouched, and what the hosts hold of the secret stays masked.
+    new_change(owner, repo, {".zuul.yaml": zuul_yaml(chunks, "bonjour")}, "Say bonjour")
+    third = only_change(server, project_name, "Say bonjour")
+    wait_checked(server, third)
+    report = "\n".join(ci_messages(change_info(server, third), 1))
+    assert "Dry run (what merging would change):\ndeploy-motd-dry-run:" in report, report
+    for index in (1, 2):
+        assert f"web{index}: Write the message of the day" in report, report
+        assert (f"    --- /etc/keepgreen-motd (now)\n"
+                f"    +++ /etc/keepgreen-motd (after the change)\n    @@ -1,2 +1,2 @@\n"
+                f"    -welcome from web{index}\n    -key *****\n"
+                f"    +bonjour from web{index}\n    +key *****") in report, report
+    assert SECRET not in report and "/builds/" not in report, report
+    assert [on_host(provider, host, "cat /etc/keepgreen-motd") for host in hosts] == motds
+    # Every change was dry-run on review; this one's is the last.
+    (dry,) = [b for b in builds(server, project_name, "deploy-motd-dry-run")
+              if b["change"] == third]
+    assert dry["pipeline"] == "check" and dry["voting"] is False, dry
+    with server.client() as c:
+        dry_log = c.get(f"/api/builds/{dry['uuid']}/log").text
+    assert SECRET not in dry_log
+    assert status(server, third) == "NEW"

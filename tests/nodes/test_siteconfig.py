@@ -72,7 +72,7 @@ def test_problems_name_file_and_line() -> None:
                           "add it to a provider's labels"]
     assert problems("providers:\n  - name: local\n    colour: red\n") == [
         "nodes/providers.yaml:3: unknown key 'colour' in provider; allowed: name, driver, "
-        "labels, max-servers, memory, cpus, disk, hosts"]
+        "labels, max-servers, memory, cpus, disk, hosts, dry-run"]
     assert problems("providers: [\n")[0].startswith("nodes/providers.yaml:2: YAML syntax")
     assert problems("labels: []\n") == [
         "nodes/providers.yaml:1: the nodes/ folder defines no provider; builds would get "
@@ -85,3 +85,55 @@ def test_sizes() -> None:
     assert parse_size("1.5g") == 3 << 29
     assert parse_size("0") == 0
     assert parse_size("lots") is None
+
+
+STATIC = """\
+providers:
+  - name: production
+    driver: static
+    hosts:
+      - host: web1.example.org
+        labels: [web]
+        host-key: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB
+      - host: db1.example.org
+        labels: [db]
+        host-key: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC
+"""
+DRY_RUN = """\
+    dry-run:
+      username: keepgreen-ro
+      projects: [org/system-config]
+"""
+
+
+def test_a_static_provider_with_dry_run_offers_its_labels_read_only_too() -> None:
+    text = STATIC.replace("    hosts:\n", DRY_RUN + "    hosts:\n")
+    config, found = parse_nodes_config({"nodes/providers.yaml": text}, defaults=DEFAULTS)
+    assert found == []
+    (provider,) = config.providers
+    assert provider.labels == ("web", "db", "web:dry-run", "db:dry-run")
+    assert provider.dry_run is not None and provider.dry_run.username == "keepgreen-ro"
+    # Dry-run labels are never booted ahead of need.
+    assert {label.name: label.min_ready for label in config.labels}["web:dry-run"] == 0
+    assert config.dry_run_labels("org/system-config") == {"web", "db"}
+    assert config.dry_run_labels("org/app") == frozenset()  # the site names the projects
+
+
+def test_without_dry_run_no_project_may_dry_run() -> None:
+    config, found = parse_nodes_config({"nodes/providers.yaml": STATIC}, defaults=DEFAULTS)
+    assert found == [] and config.dry_run_labels("org/system-config") == frozenset()
+
+
+def test_dry_run_problems_name_file_and_line() -> None:
+    root = STATIC.replace("    hosts:\n", DRY_RUN.replace("keepgreen-ro", "root") + "    hosts:\n")
+    assert problems(root) == [
+        "nodes/providers.yaml:5: provider 'production': 'dry-run' needs the 'username' of a "
+        "read-only account on the hosts (not root)"]
+    nobody = STATIC.replace("    hosts:\n", DRY_RUN.replace(
+        "      projects: [org/system-config]\n", "") + "    hosts:\n")
+    assert problems(nobody) == [
+        "nodes/providers.yaml:5: provider 'production': 'dry-run' needs 'projects', the "
+        "projects whose changes may be dry-run here"]
+    local = "providers:\n  - name: local\n    driver: local\n" + DRY_RUN
+    assert problems(local) == [
+        "nodes/providers.yaml:4: provider 'local': 'dry-run' is for static providers"]

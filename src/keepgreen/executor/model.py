@@ -120,6 +120,9 @@ class JobSpec:
     voting: bool = True
     tags: tuple[str, ...] = ()
     roles: tuple[RoleSource, ...] = ()
+    dry_run: bool = False
+    """Run every playbook in check mode with diffs and never open a secret
+    (``keepgreen.executor.dry_run``)."""
 
 
 @dataclass(frozen=True)
@@ -233,6 +236,8 @@ class BuildResult:
     zuul_return: Mapping[str, Any] = field(default_factory=dict)
     attempts: tuple[AttemptRecord, ...] = ()
     voting: bool = True
+    dry_run: str | None = None
+    """A dry run's changes per host and task (``dry_run.summary``); None for other builds."""
 
     @property
     def duration(self) -> float:

@@ -39,6 +39,7 @@ from typing import Any, Protocol
 
 from keepgreen.domain.node import Node, Provider
 from keepgreen.executor import ansible_process, secrets, verdict, zuulvars
+from keepgreen.executor import dry_run as dry_run_mod
 from keepgreen.executor.ansible_process import EventTail, LineSink, OutputLog
 from keepgreen.executor.jobdir import JobDir, JobDirError
 from keepgreen.executor.model import AttemptRecord, BuildRequest, BuildResult, Playbook, Result
@@ -212,7 +213,10 @@ class Executor:
             started=started, ended=time.time(),
             log_dir=last.jobdir / "work" / "logs" if last else None,
             zuul_return=last.zuul_return if last else {}, attempts=tuple(records),
-            voting=request.job.voting)
+            voting=request.job.voting,
+            dry_run=dry_run_mod.summary(JobDir(last.jobdir).events("run", index)
+                                        for index in range(len(request.job.run)))
+            if last and request.job.dry_run else None)
 
     def _acquire(self, request: BuildRequest,
                  on_line: LineSink) -> tuple[dict[str, Node], str | None]:
@@ -360,7 +364,7 @@ class Executor:
             achieved = playbook.nesting_level if achieved is None else max(
                 achieved, playbook.nesting_level)
             run = self._playbook(jobdir, log, "pre", index, playbook,
-                                 (remaining(), job.timeout), {})
+                                 (remaining(), job.timeout), {}, dry_run=job.dry_run)
             runs.append(run)
             if run.status is not Status.OK:
                 failed = True
@@ -369,7 +373,8 @@ class Executor:
             achieved = None  # every level's pre-run ran: all post-run playbooks run
             for index, playbook in enumerate(job.run):
                 run = self._playbook(jobdir, log, "run", index, playbook,
-                                     (remaining(), job.timeout), {}, early)
+                                     (remaining(), job.timeout), {}, early,
+                                     dry_run=job.dry_run)
                 runs.append(run)
                 if run.status is not Status.OK:
                     break
@@ -385,7 +390,7 @@ class Executor:
                 continue
             run = self._playbook(jobdir, log, "post", index, playbook,
                                  (job.post_timeout, job.post_timeout),
-                                 extra)
+                                 extra, dry_run=job.dry_run)
             runs.append(run)
             if run.status is Status.ABORTED:
                 break
@@ -402,9 +407,11 @@ class Executor:
     def _playbook(self, jobdir: JobDir, log: OutputLog, phase: str, index: int,
                   playbook: Playbook, limits: tuple[float | None, float | None],
                   extra: Mapping[str, Any],
-                  early: EarlyFailureSink | None = None) -> PlaybookRun:
+                  early: EarlyFailureSink | None = None, *, dry_run: bool = False
+                  ) -> PlaybookRun:
         """Run one playbook; ``limits`` is (seconds it may take, the job's limit).
-        ``early`` is told of the first failed task while the playbook runs."""
+        ``early`` is told of the first failed task while the playbook runs; ``dry_run``
+        runs it in check mode, its secrets masked, never opened."""
         timeout = limits[0]
         label = playbook.label
         if self._abort.is_set():
@@ -421,8 +428,18 @@ class Executor:
         command = [str(self.settings.ansible_playbook), "-e", f"@{jobdir.zuul_vars}", str(path)]
         if extra:
             command += ["-e", json.dumps(dict(extra))]
+        if dry_run:
+            command += dry_run_mod.CHECK_ARGS
         secret_vars = jobdir.ansible / f"secrets-{phase}-{index}.yaml"
-        if playbook.secrets:
+        if playbook.secrets and dry_run:
+            try:  # opened only to mask them: a host's files may hold them already
+                log.redactor.add(secrets.open_bindings(playbook.secrets, self.secret_keys))
+            except secrets.SecretsError:
+                pass  # the playbook gets the mask either way
+            secrets.write_vars(secret_vars, dry_run_mod.placeholders(playbook.secrets),
+                               (self.settings.sandbox.uid, self.settings.sandbox.gid))
+            command += ["-e", f"@{secret_vars}"]
+        elif playbook.secrets:
             try:
                 values = secrets.open_bindings(playbook.secrets, self.secret_keys)
             except secrets.SecretsError as exc:
@@ -432,7 +449,8 @@ class Executor:
                                (self.settings.sandbox.uid, self.settings.sandbox.gid))
             command += ["-e", f"@{secret_vars}"]
         try:
-            return self._sandboxed(jobdir, log, phase, index, playbook, limits, command, early)
+            return self._sandboxed(jobdir, log, phase, index, playbook, limits, command, early,
+                                   diffs=dry_run and phase == "run")
         finally:
             secret_vars.unlink(missing_ok=True)
             events = jobdir.events(phase, index)
@@ -441,7 +459,8 @@ class Executor:
 
     def _sandboxed(self, jobdir: JobDir, log: OutputLog, phase: str, index: int,
                    playbook: Playbook, limits: tuple[float | None, float | None],
-                   command: list[str], early: EarlyFailureSink | None) -> PlaybookRun:
+                   command: list[str], early: EarlyFailureSink | None, *,
+                   diffs: bool = False) -> PlaybookRun:
         timeout, limit = limits
         label = playbook.label
         source = playbook.source.resolve()
@@ -459,6 +478,8 @@ class Executor:
                "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
                "ANSIBLE_CONFIG": str(jobdir.config), "KEEPGREEN_EVENTS": str(events),
                "KEEPGREEN_RESULTS": str(jobdir.results)}
+        if diffs:
+            env[dry_run_mod.ENV] = "1"
         where = {"pre": "pre-run", "run": "run", "post": "post-run"}[phase]
         log.line(f"[executor] {where} playbook {label} starting")
         outcome = ansible_process.run(argv, env, log, timeout=timeout, abort=self._abort,

@@ -89,6 +89,7 @@ class FrozenJob:
     protected: bool = False
     post_review: bool = False
     match_on_config_updates: bool = True
+    dry_run: bool = False  # a deploy job's check-mode run on review (services.gating.dry_runs)
 
     @property
     def playbooks(self) -> tuple[Playbook, ...]:

@@ -83,6 +83,20 @@ class StaticHostConfig:
     max_parallel_jobs: int = 1
 
 
+DRY_RUN = ":dry-run"
+"""Suffix of the label under which a static provider with ``dry-run`` offers its hosts with
+the read-only login: ``web:dry-run`` is a ``web`` host reached as the dry-run user. Label
+names cannot hold ``:``, so no configured label collides with one."""
+
+
+@dataclass(frozen=True)
+class DryRunConfig:
+    """Who may dry-run against a static provider's hosts, and with which read-only user."""
+
+    username: str
+    projects: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class ProviderConfig:
     """One provider; ``memory_bytes``/``cpus``/``disk_bytes`` of 0 mean no limit (local
@@ -96,6 +110,7 @@ class ProviderConfig:
     cpus: float = 0.0
     hosts: tuple[StaticHostConfig, ...] = ()
     disk_bytes: int = 0
+    dry_run: DryRunConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +131,12 @@ class NodesConfig:
 
     def provider(self, name: str) -> ProviderConfig | None:
         return next((p for p in self.providers if p.name == name), None)
+
+    def dry_run_labels(self, project: str) -> frozenset[str]:
+        """The labels whose hosts changes of ``project`` may be dry-run against."""
+        return frozenset(label.removesuffix(DRY_RUN) for p in self.providers
+                         if p.dry_run is not None and project in p.dry_run.projects
+                         for label in p.labels if label.endswith(DRY_RUN))
 
     def summary(self) -> list[str]:
         """One line per provider and label, for plans and the server log."""
@@ -224,7 +245,8 @@ class _Parser:
 
     def _provider(self, item: Located) -> None:
         node = self._mapping(item, "providers", ("name", "driver", "labels", "max-servers",
-                                                 "memory", "cpus", "disk", "hosts"))
+                                                 "memory", "cpus", "disk", "hosts",
+                                                 "dry-run"))
         name = _name(node, "provider")
         if any(p.name == name for p, _ in self.providers):
             raise ConfigError.at(node, f"provider {name!r} is defined twice")
@@ -234,14 +256,19 @@ class _Parser:
                                  f"provider {name!r} has unknown driver {driver!r}; "
                                  f"use one of {', '.join(DRIVERS)}")
         hosts: tuple[StaticHostConfig, ...] = ()
+        dry_run = None
         if driver == "static":
             hosts = self._hosts(node, name)
             labels = tuple(dict.fromkeys(label for h in hosts for label in h.labels))
             servers = sum(h.max_parallel_jobs for h in hosts)
+            dry_run = self._dry_run(node, name)
+            if dry_run is not None:
+                labels += tuple(label + DRY_RUN for label in labels)
         else:
-            if "hosts" in node:
-                raise ConfigError.at(node.key_node("hosts") or node,
-                                     f"provider {name!r}: 'hosts' is for static providers")
+            for key in ("hosts", "dry-run"):
+                if key in node:
+                    raise ConfigError.at(node.key_node(key) or node,
+                                         f"provider {name!r}: {key!r} is for static providers")
             labels = _names(node, "labels") or (DEFAULT_LABEL,)
             servers = _int(node, "max-servers", self.defaults.servers(), minimum=1)
         memory = self.defaults.memory_bytes
@@ -266,7 +293,23 @@ class _Parser:
                                             f"{describe(value)}")
             disk = parsed
         self.providers.append((ProviderConfig(name, driver, labels, servers, memory, cpus,
-                                              hosts, disk), node))
+                                              hosts, disk, dry_run), node))
+
+    def _dry_run(self, node: MappingNode, provider: str) -> DryRunConfig | None:
+        found = node.get("dry-run")
+        if found is None:
+            return None
+        entry = self._mapping(found, "dry-runs", ("username", "projects"))
+        username = _text(entry, "username", "")
+        if not username or username == "root":
+            raise ConfigError.at(entry, f"provider {provider!r}: 'dry-run' needs the "
+                                        "'username' of a read-only account on the hosts "
+                                        "(not root)")
+        projects = _names(entry, "projects")
+        if not projects:
+            raise ConfigError.at(entry, f"provider {provider!r}: 'dry-run' needs 'projects', "
+                                        "the projects whose changes may be dry-run here")
+        return DryRunConfig(username, projects)
 
     def _hosts(self, node: MappingNode, provider: str) -> tuple[StaticHostConfig, ...]:
         found = node.get("hosts")
@@ -318,7 +361,8 @@ class _Parser:
                           "provider's labels"))
         labels = tuple(
             LabelConfig(name, tuple(names),
-                        self.defaults.min_ready if explicit.get(name, (None,))[0] is None
+                        0 if name.endswith(DRY_RUN)  # hosts are not booted ahead
+                        else self.defaults.min_ready if explicit.get(name, (None,))[0] is None
                         else int(explicit[name][0] or 0))
             for name, names in offered.items())
         return NodesConfig(tuple(providers), labels, source=", ".join(paths))

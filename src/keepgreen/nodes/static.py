@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from keepgreen.domain.node import Node, NodeState, ResourceId
+from keepgreen.nodes.siteconfig import DRY_RUN
 
 _TCP_PROBE = ("import socket, sys; "
               "socket.create_connection((sys.argv[1], int(sys.argv[2])), "
@@ -75,7 +76,7 @@ class StaticProvider:
     """Nodes that are slots on existing hosts. Keeps the ``Provider`` port's contract."""
 
     def __init__(self, hosts: Sequence[StaticHost], state_dir: Path, *, name: str = "static",
-                 connect_timeout: float = 5.0) -> None:
+                 connect_timeout: float = 5.0, dry_run_username: str | None = None) -> None:
         if not hosts:
             raise ValueError(f"static provider {name!r} needs at least one host")
         for host in hosts:
@@ -88,6 +89,11 @@ class StaticProvider:
         self.name = name
         self.hosts = tuple(hosts)
         self.labels = tuple(dict.fromkeys(label for h in hosts for label in h.labels))
+        # With a read-only account, each label is also offered as "<label>:dry-run": the
+        # same hosts, logged in to as that account.
+        self.dry_run_username = dry_run_username
+        if dry_run_username is not None:
+            self.labels += tuple(label + DRY_RUN for label in self.labels)
         self.max_servers = sum(h.max_parallel_jobs for h in hosts)
         self.state_dir = Path(state_dir)
         self.connect_timeout = connect_timeout
@@ -168,6 +174,7 @@ class StaticProvider:
     # --- internals -------------------------------------------------------------------------
 
     def _candidates(self, label: str) -> list[StaticHost]:
+        label = label.removesuffix(DRY_RUN)
         with self._lock:
             free = [h for h in self.hosts
                     if label in h.labels and self._load(h) < h.max_parallel_jobs]
@@ -180,8 +187,10 @@ class StaticProvider:
         return sum(1 for h in self._slots.values() if h is host)
 
     def _node(self, host: StaticHost, label: str, node_id: str, created: float) -> Node:
+        read_only = label.endswith(DRY_RUN) and self.dry_run_username is not None
         return Node(id=node_id, label=label, provider=self.name, state=NodeState.READY,
-                    host=host.host, port=host.connection_port, username=host.username,
+                    host=host.host, port=host.connection_port,
+                    username=self.dry_run_username if read_only else host.username,
                     host_key=host.host_key, private_key=host.private_key,
                     netns=(host.netns,) if host.netns else (), created_at=created,
                     ready_at=time.time())

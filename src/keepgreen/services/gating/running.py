@@ -48,6 +48,8 @@ class Buildset:
     plan: tuple[str, ...] = ()
     folders: list[Path] = field(default_factory=list)
     extra: RepoCheckouts | None = None
+    dry_runs: dict[str, str] = field(default_factory=dict)
+    """What each dry-run job found (``services.gating.dry_runs``), for the report."""
 
     def checkouts(self, repos: Repos, make_folder: Callable[[int], Path],
                   buildset: int) -> RepoCheckouts:
@@ -55,6 +57,20 @@ class Buildset:
         if self.extra is None:
             self.extra = RepoCheckouts(repos, lambda: make_folder(buildset), self.folders)
         return self.extra
+
+    def report_extra(self, success: bool) -> str:
+        """What the report adds after the results: a ``config`` change's plan (when it
+        passed), warnings about exposed secrets, and what each dry run found."""
+        parts = []
+        if self.plan and success:
+            parts.append("Plan:\n" + "\n".join(f"- {line}" for line in self.plan))
+        if self.jobs.warnings:
+            parts.append("Warnings:\n" + "\n".join(f"- {line}" for line in self.jobs.warnings))
+        if self.dry_runs:
+            parts.append("Dry run (what merging would change):\n" + "\n".join(
+                f"{job}:\n{text or '    nothing would change'}"
+                for job, text in sorted(self.dry_runs.items())))
+        return "\n\n".join(parts)
 
     def remove(self) -> None:
         for folder in self.folders:
@@ -68,6 +84,9 @@ class Finished:
     result: str
     reason: str
     log_dir: str | None
+    buildset: int | None = None
+    job: str = ""
+    dry_run: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,9 +153,9 @@ class BuildRunner:
                                   pipeline=action.pipeline, buildset=str(action.buildset),
                                   items_ahead=ahead, required_projects=required)
         threading.Thread(target=self._run, name=f"build-{build_uuid[:8]}", daemon=True,
-                         args=(action.build, request)).start()
+                         args=(action.build, action.buildset, request)).start()
 
-    def _run(self, build: int, request: ex.BuildRequest) -> None:
+    def _run(self, build: int, buildset: int, request: ex.BuildRequest) -> None:
         """In a build thread: run the build and queue its result for the loop thread (and,
         through the same queue, its early failure: only the loop thread steps the core)."""
 
@@ -146,7 +165,8 @@ class BuildRunner:
         try:
             result = self._executor_now().run_build(request, on_early_failure=failing)
             done = Finished(build, request.uuid, result.result.value, result.reason,
-                            str(result.log_dir) if result.log_dir else None)
+                            str(result.log_dir) if result.log_dir else None, buildset,
+                            request.job.name, result.dry_run)
         except Exception as exc:  # noqa: BLE001 - any crash must still end the build
             log.exception("build %s of job %s crashed", request.uuid, request.job.name)
             done = Finished(build, request.uuid, ex.Result.ERROR.value,

@@ -56,6 +56,7 @@ from keepgreen.services.gating.builds import (
     checkout,
 )
 from keepgreen.services.gating.buildsets import BuildsetRecorder
+from keepgreen.services.gating.dry_runs import DryRunLabels, with_dry_runs
 from keepgreen.services.gating.gate import (
     MergeItem,
     SharedStates,
@@ -110,12 +111,13 @@ class Scheduler:
 
     def __init__(self, db: Database, repos: Repos, review: ReviewService,
                  accounts: AccountService, executor: ExecutorFactory | None,
-                 submit: SubmitService) -> None:
+                 submit: SubmitService, dry_run_labels: DryRunLabels | None = None) -> None:
         self.db = db
         self.repos = repos
         self.review = review
         self.accounts = accounts
         self.submit = submit
+        self.dry_run_labels = dry_run_labels
         self.speculative = SpeculativeMerger(repos, submit.merger, CI_ACCOUNT,
                                              f"{CI_ACCOUNT}@keepgreen.invalid")
         self.source = ConfigSource(repos)
@@ -289,6 +291,8 @@ class Scheduler:
     # -- the core -------------------------------------------------------------------------
 
     def _finished(self, done: Finished) -> None:
+        if done.dry_run is not None and done.buildset in self._buildsets:
+            self._buildsets[done.buildset].dry_runs[done.job] = done.dry_run
         with self.db.write() as conn:
             build_store.finish_build(conn, done.uuid, done.result, done.reason, utcnow(),
                                      done.log_dir)
@@ -400,6 +404,9 @@ class Scheduler:
         if unmerged:
             return gating.MergeCompleted(action.buildset, CONFIG_ERROR,
                                          message="; ".join(unmerged))
+        if not change.is_ref:
+            jobs = with_dry_runs(self.source, self.site, self.dry_run_labels, change.project,
+                                 change.branch, sha, jobs)
         buildset = Buildset(jobs, make_folder(action.buildset), plan=plan)
         buildset.folders.append(buildset.source)
         self._checkout(change.project, sha, buildset.source)
@@ -454,19 +461,13 @@ class Scheduler:
 
     def _report(self, action: gating.Report) -> None:
         self.records.reported(action)
-        plan: tuple[str, ...] = ()
-        warnings: tuple[str, ...] = ()
+        extra = ""
         if action.buildset is not None and action.kind != kinds.START:
             done = self._buildsets.pop(action.buildset, None)
             if done is not None:
-                plan, warnings = done.plan, done.jobs.warnings
+                extra = done.report_extra(action.kind == kinds.SUCCESS)
                 done.remove()
             self.shared.release(action.buildset)
-        extra = "Plan:\n" + "\n".join(f"- {line}" for line in plan) if (
-            plan and action.kind == kinds.SUCCESS) else ""
-        if warnings:
-            extra += ("\n\n" if extra else "") + "Warnings:\n" + "\n".join(
-                f"- {line}" for line in warnings)
         answer = self.reporting.report(self.site, action, extra)
         if answer is not None:
             self._pending.append(answer)

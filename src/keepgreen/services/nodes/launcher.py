@@ -356,7 +356,9 @@ class LauncherService:
             key = login_key(self.site)  # the site's own key reaches every static host
             hosts = [StaticHost(h.host, h.labels, h.username, h.host_key, h.connection_port,
                                 h.max_parallel_jobs, key) for h in config.hosts]
-            return StaticProvider(hosts, self.site / folder, name=config.name)
+            return StaticProvider(hosts, self.site / folder, name=config.name,
+                                  dry_run_username=config.dry_run.username
+                                  if config.dry_run else None)
         debian = self.site / folder / DEBIAN_IMAGE
         # ``keepgreen image build --from debootstrap`` made one: nodes boot from it.
         image = debian if (debian / "image.json").exists() else None
@@ -386,6 +388,11 @@ class LauncherService:
                                "nodes/").splitlines()
         return {name: self.repos.run(CONFIG_PROJECT, "show", f"{head}:{name}")
                 for name in names if name.endswith((".yaml", ".yml"))}
+
+    def dry_run_labels(self, project: str) -> frozenset[str]:
+        """Labels whose static hosts changes of ``project`` may be dry-run against."""
+        with self._lock:
+            return self.config.dry_run_labels(project)
 
     def reload_nodes(self) -> list[SiteProblem]:
         """Apply the ``nodes/`` folder of the merged ``config`` state; returns its problems.

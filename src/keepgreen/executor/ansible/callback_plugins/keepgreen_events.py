@@ -6,11 +6,13 @@ file named by ``KEEPGREEN_EVENTS``, one line as each happens, so the executor ca
 the file while the playbook runs (Zuul's early failure: a failed task of a run playbook
 means the build will fail). Errors ``ignore_errors`` swallows are not recorded; a failure
 inside the ``block`` section of a block that has a ``rescue`` is recorded as ``rescued``,
-not ``failed``: it does not fail the playbook.
+not ``failed``: it does not fail the playbook. In a dry run (``KEEPGREEN_DRY_RUN`` set) each
+task that would change something is recorded as ``changed`` with its diff as unified text.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 
@@ -75,6 +77,34 @@ class CallbackModule(CallbackBase):
 
     def v2_runner_on_unreachable(self, result: object) -> None:
         self._write("unreachable", result)
+
+    def v2_runner_on_ok(self, result: object) -> None:
+        data = getattr(result, "_result", {}) or {}
+        if os.environ.get("KEEPGREEN_DRY_RUN") and data.get("changed"):
+            self._write("changed", result, diff=_unified(data.get("diff"))[:20000])
+
+
+def _unified(diff: object) -> str:
+    """Ansible's diff result (one mapping or a list of them, with before/after texts or
+    a prepared diff) as unified diff text."""
+    items = diff if isinstance(diff, list) else [diff] if isinstance(diff, dict) else []
+    out: list[str] = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        if item.get("prepared"):
+            out.append(str(item["prepared"]).rstrip("\n"))
+            continue
+        before, after = item.get("before", ""), item.get("after", "")
+        if not isinstance(before, str) or not isinstance(after, str):
+            before, after = json.dumps(before, indent=1), json.dumps(after, indent=1)
+        # The "after" side is often a temporary file on the executor: name both sides
+        # after the file on the host.
+        name = str(item.get("before_header") or item.get("after_header") or "")
+        out.extend(line.rstrip("\n") for line in difflib.unified_diff(
+            before.splitlines(keepends=True), after.splitlines(keepends=True),
+            f"{name} (now)".strip(), f"{name} (after the change)".strip()))
+    return "\n".join(out)
 
 
 def _rescuable(task: object) -> bool:

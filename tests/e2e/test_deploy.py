@@ -11,6 +11,7 @@ prints.
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import threading
@@ -91,6 +92,8 @@ def zuul_yaml(chunks: list[str], greeting: str) -> str:
       jobs: [noop]
     deploy:
       jobs: [deploy-motd]
+    periodic:
+      jobs: [noop]
 """
 
 
@@ -269,3 +272,35 @@ def test_merged_changes_deploy_to_the_static_hosts_one_at_a_time(
         dry_log = c.get(f"/api/builds/{dry['uuid']}/log").text
     assert SECRET not in dry_log
     assert status(server, third) == "NEW"
+
+    # Drift: someone edits the first host by hand; the periodic dry run of main notices,
+    # and names that host only (the other still holds what main deploys, secret included).
+    on_host(provider, hosts[0], "echo edited by hand > /etc/keepgreen-motd")
+    admins.git("pull", "-q", "--rebase", "origin", "main", cwd=config)
+    pipelines = config / "zuul.d" / "pipelines.yaml"
+    daily = pipelines.read_text()
+    assert "'0 2 * * *'" in daily
+    pipelines.write_text(daily.replace("'0 2 * * *'", "'* * * * *'"))  # now, not at 02:00
+    admins.git("commit", "-qam", "Run the periodic pipeline every minute", cwd=config)
+    pushed = admins.git("push", "-q", "origin", "HEAD:refs/heads/main", cwd=config,
+                        check=False)
+    assert pushed.returncode == 0, pushed.stderr
+
+    def drift_reports() -> list[dict]:
+        with server.admin_client() as c:
+            found = c.get("/a/api/events", params={"limit": "5000"})
+        assert found.status_code == 200, found.text
+        return [e["event"] for e in json.loads(found.text.removeprefix(")]}'\n"))
+                if e["type"] == "drift-report" and e["event"]["project"] == project_name]
+
+    (report, *_) = wait_for("a drift report", drift_reports, server, timeout=200)
+    assert report["state"] == "drifted" and report["hosts"] == ["web1"], report
+    assert report["job"] == "deploy-motd" and report["branch"] == "main"
+    assert "-edited by hand\n    +welcome from web1" in report["changes"], report
+    assert SECRET not in json.dumps(report)
+    with server.client(owner.username, owner.password) as c:
+        page = c.get("/drift")
+    assert page.status_code == 200
+    assert project_name in page.text and "drifted" in page.text and "web1" in page.text
+    with server.client() as c:  # anonymous: the project is readable by anyone here
+        assert c.get("/drift").status_code == 200

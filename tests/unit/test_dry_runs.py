@@ -34,6 +34,8 @@ def test_only_jobs_whose_every_node_allows_dry_runs_get_one() -> None:
     # Only the run playbooks, never voting, holding no semaphore, on read-only nodes.
     assert job.pre_run == () and job.post_run == () and job.run == graph.jobs[0].run
     assert job.voting is False and job.semaphores == () and job.attempts == 1
+    assert job.mask_secrets  # on review; the drift check of merged config opens them
+    assert not dry_runs(graph, frozenset({"web"}), mask_secrets=False)[0].mask_secrets
     assert [n.label for n in job.nodeset.nodes] == ["web:dry-run"]
     assert [j.name for j in dry_runs(graph, frozenset({"web", "db"}))] == [
         "deploy-web-dry-run", "deploy-all-dry-run"]

@@ -81,6 +81,19 @@ def ref_updated(project: str, ref: str, old: str, new: str, submitter: Account |
     }
 
 
+def drift_report(project: str, branch: str, job: str, build: str, result: str,
+                 changes: str, when: datetime) -> dict[str, Any]:
+    """keepgreen's own event: what a periodic dry run of ``job`` found on the hosts against
+    ``branch``. ``state`` is ``in-sync`` (nothing would change), ``drifted`` (``changes``
+    lists what would, per host) or ``failed`` (the dry run itself did not succeed)."""
+    state = "failed" if result != "SUCCESS" else "drifted" if changes else "in-sync"
+    hosts = sorted({line.split(":", 1)[0] for line in changes.splitlines()
+                    if line and not line.startswith(" ") and ":" in line})
+    return {"type": "drift-report", "project": project, "branch": branch, "job": job,
+            "build": build, "result": result, "state": state, "hosts": hosts,
+            "changes": changes, "eventCreatedOn": epoch(when)}
+
+
 def change_event(type_: str, change: Change, owner: Account | None, ps: PatchSet,
                  base_url: str, when: datetime, **extra: Any) -> dict[str, Any]:
     """Any change event: the common change/patchSet part plus the type's own fields."""

@@ -121,8 +121,9 @@ class JobSpec:
     tags: tuple[str, ...] = ()
     roles: tuple[RoleSource, ...] = ()
     dry_run: bool = False
-    """Run every playbook in check mode with diffs and never open a secret
-    (``keepgreen.executor.dry_run``)."""
+    """Run every playbook in check mode with diffs (``keepgreen.executor.dry_run``)."""
+    mask_secrets: bool = False
+    """Give playbooks the mask instead of each secret value (a dry run on review)."""
 
 
 @dataclass(frozen=True)

@@ -364,7 +364,8 @@ class Executor:
             achieved = playbook.nesting_level if achieved is None else max(
                 achieved, playbook.nesting_level)
             run = self._playbook(jobdir, log, "pre", index, playbook,
-                                 (remaining(), job.timeout), {}, dry_run=job.dry_run)
+                                 (remaining(), job.timeout), {}, dry_run=job.dry_run,
+                                 mask=job.mask_secrets)
             runs.append(run)
             if run.status is not Status.OK:
                 failed = True
@@ -374,7 +375,7 @@ class Executor:
             for index, playbook in enumerate(job.run):
                 run = self._playbook(jobdir, log, "run", index, playbook,
                                      (remaining(), job.timeout), {}, early,
-                                     dry_run=job.dry_run)
+                                     dry_run=job.dry_run, mask=job.mask_secrets)
                 runs.append(run)
                 if run.status is not Status.OK:
                     break
@@ -390,7 +391,7 @@ class Executor:
                 continue
             run = self._playbook(jobdir, log, "post", index, playbook,
                                  (job.post_timeout, job.post_timeout),
-                                 extra, dry_run=job.dry_run)
+                                 extra, dry_run=job.dry_run, mask=job.mask_secrets)
             runs.append(run)
             if run.status is Status.ABORTED:
                 break
@@ -407,11 +408,11 @@ class Executor:
     def _playbook(self, jobdir: JobDir, log: OutputLog, phase: str, index: int,
                   playbook: Playbook, limits: tuple[float | None, float | None],
                   extra: Mapping[str, Any],
-                  early: EarlyFailureSink | None = None, *, dry_run: bool = False
-                  ) -> PlaybookRun:
+                  early: EarlyFailureSink | None = None, *, dry_run: bool = False,
+                  mask: bool = False) -> PlaybookRun:
         """Run one playbook; ``limits`` is (seconds it may take, the job's limit).
         ``early`` is told of the first failed task while the playbook runs; ``dry_run``
-        runs it in check mode, its secrets masked, never opened."""
+        runs it in check mode, and ``mask`` gives it the mask for each secret value."""
         timeout = limits[0]
         label = playbook.label
         if self._abort.is_set():
@@ -431,7 +432,7 @@ class Executor:
         if dry_run:
             command += dry_run_mod.CHECK_ARGS
         secret_vars = jobdir.ansible / f"secrets-{phase}-{index}.yaml"
-        if playbook.secrets and dry_run:
+        if playbook.secrets and mask:
             try:  # opened only to mask them: a host's files may hold them already
                 log.redactor.add(secrets.open_bindings(playbook.secrets, self.secret_keys))
             except secrets.SecretsError:

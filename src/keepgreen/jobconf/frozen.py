@@ -89,7 +89,8 @@ class FrozenJob:
     protected: bool = False
     post_review: bool = False
     match_on_config_updates: bool = True
-    dry_run: bool = False  # a deploy job's check-mode run on review (services.gating.dry_runs)
+    dry_run: bool = False  # a deploy job's check-mode run (services.gating.dry_runs)
+    mask_secrets: bool = False  # a dry run on review: secrets reach playbooks as the mask
 
     @property
     def playbooks(self) -> tuple[Playbook, ...]:

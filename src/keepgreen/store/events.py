@@ -22,3 +22,12 @@ def since(
     rows = conn.execute(select(events.c.id, events.c.type, events.c.payload)
                         .where(events.c.id > after_id).order_by(events.c.id).limit(limit))
     return [(r[0], r[1], r[2]) for r in rows]
+
+
+def latest_of_type(conn: Connection, type_: str, limit: int = 1000
+                   ) -> list[tuple[str | None, dict[str, Any]]]:
+    """(project, payload) of the newest ``limit`` events of ``type_``, newest first."""
+    rows = conn.execute(select(events.c.project, events.c.payload)
+                        .where(events.c.type == type_).order_by(events.c.id.desc())
+                        .limit(limit))
+    return [(r[0], r[1]) for r in rows]

@@ -171,7 +171,7 @@ def job_spec(job: FrozenJob, project: str, sources: Mapping[str, Path],
         group_vars={k: _plain(v) for k, v in _plain(job.group_vars).items()},
         timeout=float(job.timeout) if job.timeout else 1800.0,
         attempts=job.attempts, voting=job.voting, tags=job.tags, roles=roles,
-        dry_run=job.dry_run)
+        dry_run=job.dry_run, mask_secrets=job.mask_secrets)
 
 
 def _plain(value: object) -> dict[str, Any]:

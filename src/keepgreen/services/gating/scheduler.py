@@ -46,17 +46,21 @@ from pathlib import Path
 from typing import Any
 
 from keepgreen import gating
+from keepgreen.domain import events as domain_events
 from keepgreen.gating import pipeline as kinds
 from keepgreen.gating.buildset import CONFIG_ERROR, MERGE_CONFLICT, MERGED
 from keepgreen.gating.managers import manager_for
 from keepgreen.git.repos import GitError, Repos
-from keepgreen.jobconf import ConfigError
+from keepgreen.jobconf import ConfigError, JobGraph
 from keepgreen.services.gating import status as status_view
-from keepgreen.services.gating.builds import (
-    checkout,
-)
+from keepgreen.services.gating.builds import checkout
 from keepgreen.services.gating.buildsets import BuildsetRecorder
-from keepgreen.services.gating.dry_runs import DryRunLabels, with_dry_runs
+from keepgreen.services.gating.dry_runs import (
+    DRIFT_PIPELINE,
+    DryRunLabels,
+    deploy_job_of,
+    with_dry_runs,
+)
 from keepgreen.services.gating.gate import (
     MergeItem,
     SharedStates,
@@ -291,13 +295,26 @@ class Scheduler:
     # -- the core -------------------------------------------------------------------------
 
     def _finished(self, done: Finished) -> None:
-        if done.dry_run is not None and done.buildset in self._buildsets:
-            self._buildsets[done.buildset].dry_runs[done.job] = done.dry_run
+        buildset = self._buildsets.get(done.buildset) if done.buildset is not None else None
+        if done.dry_run is not None and buildset is not None:
+            buildset.dry_runs[done.job] = done.dry_run
+            if buildset.jobs.pipeline == DRIFT_PIPELINE:
+                self._record_drift(buildset.jobs, done)
         with self.db.write() as conn:
             build_store.finish_build(conn, done.uuid, done.result, done.reason, utcnow(),
                                      done.log_dir)
         self._pending.append(gating.Tick(time.time()))
         self._send(gating.BuildCompleted(done.build, done.result, done.reason))
+
+    def _record_drift(self, jobs: JobGraph, done: Finished) -> None:
+        now = utcnow()
+        report = domain_events.drift_report(jobs.project, jobs.branch,
+                                            deploy_job_of(done.job), done.uuid, done.result,
+                                            done.dry_run or "", now)
+        with self.db.write() as conn:
+            event_store.record(conn, "drift-report", report, now, project=jobs.project)
+        log.info("drift check of %s on %s: %s %s", jobs.project, jobs.branch,
+                 report["state"], " ".join(report["hosts"]))
 
     def _send(self, event: gating.Event) -> None:
         """Step the core with ``event`` and with every event its actions lead to, in order."""
@@ -404,9 +421,8 @@ class Scheduler:
         if unmerged:
             return gating.MergeCompleted(action.buildset, CONFIG_ERROR,
                                          message="; ".join(unmerged))
-        if not change.is_ref:
-            jobs = with_dry_runs(self.source, self.site, self.dry_run_labels, change.project,
-                                 change.branch, sha, jobs)
+        jobs = with_dry_runs(self.source, self.site, self.dry_run_labels, change.project,
+                             change.branch, sha, jobs, is_ref=change.is_ref)
         buildset = Buildset(jobs, make_folder(action.buildset), plan=plan)
         buildset.folders.append(buildset.source)
         self._checkout(change.project, sha, buildset.source)

@@ -8,6 +8,7 @@ Same needs as the check test (root, local nodes, ansible); skipped with the reas
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -58,20 +59,6 @@ JOB_CONFIG = """\
 CONFIG_FILES = {".zuul.yaml": JOB_CONFIG,
                 "playbooks/hello.yaml": PLAYBOOK.format(command="true"),
                 "playbooks/integration.yaml": PLAYBOOK.format(command="true")}
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +140,52 @@ def test_failing_change_is_ejected_and_others_merge(
     with gate_server.client() as c:
         main = gerrit_json(c.get(f"/projects/{project.replace('/', '%2F')}/branches/main"))
     assert main["revision"]
+
+
+# Fails when the tree has fail-me; takes long when it has b.txt too (B tested on top of A).
+RESET_PLAYBOOK = """\
+- hosts: all
+  tasks:
+    - name: Fail for fail-me, and take long on top of it
+      shell: |
+        cd {{ zuul.project.src_dir }}
+        if [ -e fail-me ] && [ -e b.txt ]; then sleep 120; fi
+        test ! -e fail-me
+"""
+
+
+def test_a_gate_reset_cancels_the_builds_it_made_useless_at_once(
+        gate_server: Server, gated_project: tuple[str, GitUser, GitUser, GitUser, Path]
+) -> None:
+    project, owner, core1, core2, repo = gated_project
+    files = {**CONFIG_FILES, "playbooks/integration.yaml": RESET_PLAYBOOK}
+    new_change(owner, repo, files, "Add gate jobs")
+    base = only_change(gate_server, project, "Add gate jobs")
+    wait_checked(gate_server, base)
+    approve(gate_server, base, core1, core2)
+    wait_for("the jobs to land", lambda: status(gate_server, base) == "MERGED", gate_server)
+
+    changes = {}
+    for name, files in (("A", {"fail-me": "x\n"}), ("B", {"b.txt": "b\n"})):
+        new_change(owner, repo, files, f"Change {name}")
+        changes[name] = only_change(gate_server, project, f"Change {name}")
+    for number in changes.values():
+        wait_checked(gate_server, number)
+    for name in "AB":
+        approve(gate_server, changes[name], core1, core2)
+
+    # A fails; B's build on top of A, two minutes of sleep, is stopped at once, and B is
+    # tested again on the branch alone and merges well before that build would have ended.
+    wait_for("change B to merge", lambda: status(gate_server, changes["B"]) == "MERGED",
+             gate_server, timeout=100)
+    assert status(gate_server, changes["A"]) == "NEW"
+    with gate_server.client() as c:
+        found = c.get("/api/builds", params={"project": project, "job": "integration",
+                                             "change": changes["B"]}).json()
+    results = sorted((b["result"], b["reason"] or "") for b in found)
+    assert [r for r, _ in results] == ["ABORTED", "SUCCESS"], found
+    assert results[0][1].startswith("cancelled: "), results
+    (stopped,) = [b for b in found if b["result"] == "ABORTED"]
+    took = (datetime.fromisoformat(stopped["end_time"])
+            - datetime.fromisoformat(stopped["start_time"])).total_seconds()
+    assert took < 60, stopped

@@ -140,8 +140,17 @@ class AttemptOutcome:
     runs: tuple[PlaybookRun, ...] = ()
 
 
+class _Stop:
+    """Set to stop one build; ``reason`` says why (a cancel) or is empty (an abort)."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.reason = ""
+
+
 class Executor:
-    """Runs builds; safe to use from one thread per build. ``abort`` stops them all."""
+    """Runs builds; safe to use from one thread per build. ``abort`` stops them all,
+    ``cancel`` one."""
 
     def __init__(self, settings: ExecutorSettings, provider: Provider | None = None, *,
                  nodes: NodeSource | None = None, secret_keys: KeySource | None = None) -> None:
@@ -151,9 +160,34 @@ class Executor:
         self.nodes = nodes if nodes is not None else (
             ProviderNodes(provider) if provider is not None else None)
         self._abort = threading.Event()
+        self._stops: dict[str, _Stop] = {}  # running builds by uuid
+        self._lock = threading.Lock()
+        self._local = threading.local()  # the stop of the build this thread runs
 
     def abort(self) -> None:
         self._abort.set()
+        with self._lock:
+            for stop in self._stops.values():
+                stop.event.set()
+
+    def cancel(self, uuid: str, reason: str) -> bool:
+        """Stop build ``uuid`` at once (its playbook is killed, its nodes go back; a build
+        still waiting for nodes stops waiting). Returns whether it was running here."""
+        with self._lock:
+            stop = self._stops.get(uuid)
+        if stop is None:
+            return False
+        stop.reason = reason
+        stop.event.set()
+        cancel_wait = getattr(self.nodes, "cancel", None)
+        if callable(cancel_wait):
+            cancel_wait(uuid)
+        return True
+
+    def _stopping(self) -> threading.Event:
+        """The stop event of the build the calling thread runs (the abort outside one)."""
+        stop = getattr(self._local, "stop", None)
+        return stop.event if stop is not None else self._abort
 
     # --- a whole build, with its nodes and retries ------------------------------------
 
@@ -161,6 +195,25 @@ class Executor:
                   on_early_failure: EarlyFailureSink | None = None) -> BuildResult:
         """Run every attempt the build needs. ``on_early_failure`` is called (at most once,
         from this thread) as soon as a task of a run playbook fails for good."""
+        stop = _Stop()
+        with self._lock:
+            self._stops[request.uuid] = stop
+            if self._abort.is_set():
+                stop.event.set()
+        self._local.stop = stop
+        try:
+            result = self._run_build(request, on_line, on_early_failure)
+        finally:
+            self._local.stop = None
+            with self._lock:
+                self._stops.pop(request.uuid, None)
+        if stop.reason and result.result in (Result.ABORTED, Result.NODE_FAILURE):
+            result = dataclasses.replace(result, result=Result.ABORTED,
+                                         reason=f"cancelled: {stop.reason}")
+        return result
+
+    def _run_build(self, request: BuildRequest, on_line: LineSink | None,
+                   on_early_failure: EarlyFailureSink | None) -> BuildResult:
         started = time.time()
         early = _EarlyFailure(on_early_failure) if on_early_failure is not None else None
         records: list[AttemptRecord] = []
@@ -169,7 +222,7 @@ class Executor:
         tries = max(1, job.attempts)
         for number in range(request.attempt, request.attempt + tries):
             attempt = dataclasses.replace(request, attempt=number)
-            if self._abort.is_set():
+            if self._stopping().is_set():
                 return self._result(request, Result.ABORTED, "aborted before the attempt "
                                     f"{number} started", started, records, last)
             booting = time.monotonic()
@@ -415,7 +468,7 @@ class Executor:
         runs it in check mode, and ``mask`` gives it the mask for each secret value."""
         timeout = limits[0]
         label = playbook.label
-        if self._abort.is_set():
+        if self._stopping().is_set():
             return PlaybookRun(phase, label, Status.ABORTED, "the build was aborted")
         if timeout is not None and timeout <= 0:
             return PlaybookRun(phase, label, Status.TIMED_OUT,
@@ -483,7 +536,7 @@ class Executor:
             env[dry_run_mod.ENV] = "1"
         where = {"pre": "pre-run", "run": "run", "post": "post-run"}[phase]
         log.line(f"[executor] {where} playbook {label} starting")
-        outcome = ansible_process.run(argv, env, log, timeout=timeout, abort=self._abort,
+        outcome = ansible_process.run(argv, env, log, timeout=timeout, abort=self._stopping(),
                                       watch=_failure_watch(events, early, log))
         run = ansible_process.classify(phase, label, outcome,
                                        ansible_process.read_events(events), limit)

@@ -120,6 +120,10 @@ class BuildRunner:
         if self._executor is not None:
             self._executor.abort()
 
+    def cancel(self, build_uuid: str, reason: str) -> bool:
+        """Stop a running build at once; its late result is recorded, and ignored."""
+        return self._executor is not None and self._executor.cancel(build_uuid, reason)
+
     def start(self, action: gating.StartBuild, buildset: Buildset, build_uuid: str) -> None:
         change = action.change
         job = buildset.jobs.job(action.job)

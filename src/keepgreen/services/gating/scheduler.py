@@ -363,8 +363,12 @@ class Scheduler:
         elif isinstance(action, gating.StartBuild):
             self._start(action)
         elif isinstance(action, gating.CancelBuild):
-            # The executor cannot stop one build yet; the core ignores its late result.
-            log.info("build %s of %s cancelled: %s", action.job, action.pipeline, action.reason)
+            # Stopped at once, its nodes freed; the core ignores its late result.
+            uuid_ = self._uuids.get(action.build)
+            stopped = uuid_ is not None and self.runner is not None and self.runner.cancel(
+                uuid_, action.reason)
+            log.info("build %s of %s cancelled%s: %s", action.job, action.pipeline,
+                     "" if stopped else " (it was not running)", action.reason)
         elif isinstance(action, gating.Report):
             self._report(action)
         elif isinstance(action, gating.Waiting | gating.Refused):

@@ -60,6 +60,11 @@ class PoolNodes:
 
     def __init__(self, service: LauncherService) -> None:
         self.service = service
+        self._cancelled: set[str] = set()  # builds whose wait for nodes must stop
+
+    def cancel(self, uuid: str) -> None:
+        """Stop the wait of build ``uuid`` for its nodes (see ``acquire``)."""
+        self._cancelled.add(uuid)
 
     def acquire(self, request: BuildRequest, on_line: LineSink) -> dict[str, Node]:
         specs = request.job.nodes
@@ -71,6 +76,11 @@ class PoolNodes:
                 f"(priority {priority}, pipeline {request.pipeline})")
         said = ""
         while True:
+            if request.uuid in self._cancelled:
+                self._cancelled.discard(request.uuid)
+                self.service.cancel_request(request_id, "the build was cancelled")
+                raise NodeUnavailable(f"node request {request_id} was cancelled with its "
+                                      "build")
             found = self.service.launcher.get_request(request_id)
             if found.state is RequestState.FULFILLED:
                 nodes = self.service.launcher.accept(request_id)

@@ -124,6 +124,23 @@ class Launcher:
                 store.set_node_state(conn, node_id, NodeState.IN_USE, now=now)
             return [s.node for s in store.nodes_by_ids(conn, list(found.node_ids))]
 
+    def cancel_request(self, request_id: int, reason: str) -> None:
+        """Nobody waits for the request any more: fail it if it is open, and give back
+        the nodes of a fulfilled one nobody accepted."""
+        with self.db.write() as conn:
+            found = store.get_request(conn, request_id)
+            if found is None or found.state is RequestState.FAILED:
+                return
+            if found.state is RequestState.FULFILLED:
+                for stored in store.nodes_by_ids(conn, list(found.node_ids)):
+                    if stored.node.state is NodeState.READY:
+                        store.set_node_state(conn, stored.node.id, NodeState.USED,
+                                             now=self.clock())
+                store.update_request(conn, request_id, state=RequestState.FAILED,
+                                     reason=reason, now=self.clock())
+                return
+            self._fail_request(conn, request_id, reason, self.clock())
+
     def release(self, node_ids: Collection[str], hold_until: datetime | None = None) -> None:
         """Give nodes back: USED (deleted by the next step) or HOLD until ``hold_until``."""
         state = NodeState.USED if hold_until is None else NodeState.HOLD
@@ -505,4 +522,9 @@ class LauncherService:
     def release(self, node_ids: Collection[str], hold_until: datetime | None = None) -> None:
         with self._lock:
             self.launcher.release(node_ids, hold_until)
+        self.wake()
+
+    def cancel_request(self, request_id: int, reason: str) -> None:
+        with self._lock:
+            self.launcher.cancel_request(request_id, reason)
         self.wake()

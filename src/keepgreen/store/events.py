@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from keepgreen.store.schema import events
 
@@ -22,3 +22,8 @@ def since(
     rows = conn.execute(select(events.c.id, events.c.type, events.c.payload)
                         .where(events.c.id > after_id).order_by(events.c.id).limit(limit))
     return [(r[0], r[1], r[2]) for r in rows]
+
+
+def newest_id(conn: Connection) -> int:
+    """The id of the newest event; 0 when there is none."""
+    return int(conn.execute(select(func.max(events.c.id))).scalar() or 0)

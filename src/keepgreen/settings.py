@@ -33,11 +33,6 @@ class Settings:
     listen: str = field(
         default="127.0.0.1:8080", metadata=_meta("HOST:PORT the HTTP server listens on.")
     )
-    ssh_listen: str = field(
-        default="",
-        metadata=_meta("HOST:PORT of the SSH port (git over SSH and Gerrit's ssh commands); "
-                       "empty means the host of listen on port 29418, off turns it off."),
-    )
     database: str = field(
         default="",
         metadata=_meta(
@@ -108,6 +103,12 @@ class Settings:
         metadata=_meta("Disk space for what each local node writes, e.g. 1GiB; 0 for none "
                        "(nodes then write to the site's disk). Needs mkfs.ext4 and loop "
                        "devices."),
+    )
+
+    ssh_listen: str = field(
+        default="",
+        metadata=_meta("HOST:PORT of the SSH port (git over SSH and Gerrit's ssh commands); "
+                       "empty means the host of listen on port 29418, off turns it off."),
     )
 
     def __post_init__(self) -> None:

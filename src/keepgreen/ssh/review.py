@@ -52,21 +52,28 @@ def _labels(opts: argparse.Namespace) -> dict[str, int]:
     return labels
 
 
+def _check_target(target: str) -> None:
+    number_text, comma, ps_text = target.partition(",")
+    if comma:
+        if as_number(number_text) is None or as_number(ps_text) is None:
+            raise CommandError(f"{target!r} is not CHANGE,PATCHSET such as 12,3")
+    elif not _SHA.match(target):
+        raise CommandError(f"{target!r} is not CHANGE,PATCHSET or a commit")
+
+
 def _find(session: Session, target: str, project: str | None,
           branch: str | None) -> tuple[Change, PatchSet]:
     services, who = session.services, session.who
     number_text, comma, ps_text = target.partition(",")
     if comma:
-        number, ps_number = as_number(number_text), as_number(ps_text)
-        if number is None or ps_number is None:
-            raise CommandError(f"{target!r} is not CHANGE,PATCHSET such as 12,3")
+        number, ps_number = int(number_text), int(ps_text)
         key = f"{project}~{number}" if project else str(number)
         change = services.changes.resolve(key, who)
         details = services.changes.details([change], messages=False, votes=False)[0]
         ps = next((p for p in details.patch_sets if p.number == ps_number), None)
         if ps is None:
             raise CommandError(f"change {number} has no patch set {ps_number}")
-    elif _SHA.match(target):
+    else:
         scope = f" project:{project}" if project else ""
         scope += f" branch:{branch}" if branch else ""
         found, _ = services.changes.query(f"commit:{target}{scope}", who, 2, 0)
@@ -76,8 +83,6 @@ def _find(session: Session, target: str, project: str | None,
         change = found[0]
         details = services.changes.details([change], messages=False, votes=False)[0]
         ps = next((p for p in details.patch_sets if p.sha.startswith(target)), details.current)
-    else:
-        raise CommandError(f"{target!r} is not CHANGE,PATCHSET or a commit")
     if branch and change.branch != branch.removeprefix("refs/heads/"):
         raise CommandError(f"change {change.number} is not on branch {branch}")
     return change, ps
@@ -105,6 +110,8 @@ async def review(session: Session, args: list[str]) -> int:
     if not (_labels(opts) or opts.message or opts.abandon or opts.restore or opts.submit):
         raise CommandError("nothing to do: give a vote, a --message, --submit, --abandon "
                            "or --restore")
+    for target in opts.targets:
+        _check_target(target)
     failed = False
     for target in opts.targets:
         try:

@@ -1,0 +1,353 @@
+"""The SSH port with real clients: OpenSSH running Gerrit's commands, git cloning and
+pushing over ssh://, and an asyncssh client following stream-events while a change is
+uploaded, reviewed and merged. Every test runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import asyncssh
+import pytest
+
+from tests.e2e.ssh_support import SshUser
+from tests.support import GitUser, Server, gerrit_json
+
+
+def one_approval_needed(server: Server, project: str) -> None:
+    with server.admin_client() as c:
+        r = c.put(f"/a/projects/{quote(project, safe='')}/config",
+                  json={"submit_type": "MERGE_IF_NECESSARY", "required_approvals": 1})
+        assert r.status_code == 200, r.text
+
+
+def admin_ssh(server: Server, tmp_path: Path) -> SshUser:
+    admin = GitUser(tmp_path / "admin-home", server, server.admin, server.admin_password)
+    return SshUser(server, admin)
+
+
+def upload_over_ssh(who: SshUser, project: str, dest: Path, subject: str,
+                    *options: str) -> int:
+    repo = who.clone(project, dest)
+    who.user.commit(repo, f"{uuid.uuid4().hex[:6]}.txt", "content\n", subject)
+    pushed = who.user.push(repo, "HEAD:refs/for/main", *options)
+    assert pushed.returncode == 0, pushed.stderr
+    found = re.search(r"/\+/(\d+) ", pushed.stderr)
+    assert found, pushed.stderr
+    return int(found.group(1))
+
+
+def test_clone_and_push_for_review_over_ssh(server: Server, make_user: Any,
+                                            project_name: str, tmp_path: Path) -> None:
+    server.create_project(project_name)
+    alice = SshUser(server, make_user(server, "alice"))
+    number = upload_over_ssh(alice, project_name, tmp_path / "work", "Add a file over ssh",
+                             "topic=ssh-work")
+
+    with server.client() as c:
+        change = gerrit_json(c.get(f"/changes/{number}", params={"o": "CURRENT_REVISION"}))
+    assert change["subject"] == "Add a file over ssh"
+    assert change["topic"] == "ssh-work"
+    assert change["owner"]["_account_id"] == gerrit_json(
+        server.client(alice.username, alice.user.password).get("/a/accounts/self"))[
+            "_account_id"]
+    # The patch set is fetchable over ssh as over HTTP.
+    repo = tmp_path / "work"
+    ref = f"refs/changes/{number % 100:02d}/{number}/1"
+    alice.user.git("fetch", "-q", "origin", ref, cwd=repo)
+    assert alice.user.git("rev-parse", "FETCH_HEAD", cwd=repo).stdout.strip() == change[
+        "current_revision"]
+
+
+def test_query_answers_in_gerrits_json(server: Server, make_user: Any, project_name: str,
+                                       tmp_path: Path) -> None:
+    server.create_project(project_name)
+    alice = SshUser(server, make_user(server, "alice"))
+    first = upload_over_ssh(alice, project_name, tmp_path / "a", "First of two")
+    repo = tmp_path / "a"
+    alice.user.commit(repo, "second.txt", "two\n", "Second of two")
+    assert alice.user.push(repo).returncode == 0
+    bob = SshUser(server, make_user(server, "bob"))
+    done = bob.ssh("gerrit", "review", f"{first},1", "--code-review", "+1", "--message",
+                   "'Looks right'")
+    assert done.returncode == 0, done.stderr
+
+    rows = bob.json_lines("gerrit", "query", "--format=JSON", "--current-patch-set",
+                          "--all-approvals", "--files", "--comments", "--dependencies",
+                          f"project:{project_name}", "status:open")
+    stats = rows[-1]
+    assert stats["type"] == "stats" and stats["rowCount"] == 2
+    assert stats["moreChanges"] is False
+    by_subject = {r["subject"]: r for r in rows[:-1]}
+    one, two = by_subject["First of two"], by_subject["Second of two"]
+    assert one["project"] == project_name and one["branch"] == "main"
+    assert one["number"] == first and one["open"] is True and one["status"] == "NEW"
+    assert one["owner"]["username"] == alice.username
+    assert one["url"].endswith(f"/c/{project_name}/+/{first}")
+    assert re.fullmatch(r"I[0-9a-f]{40}", one["id"])
+    assert isinstance(one["createdOn"], int) and isinstance(one["lastUpdated"], int)
+    current = one["currentPatchSet"]
+    assert current["number"] == 1 and current["ref"].endswith(f"/{first}/1")
+    vote = next(a for a in current["approvals"] if a["type"] == "Code-Review")
+    assert vote["value"] == "1" and vote["by"]["username"] == bob.username
+    assert [f["file"] for f in current["files"]][0] == "/COMMIT_MSG"
+    assert any(f["type"] == "ADDED" and f["insertions"] == 1 for f in current["files"][1:])
+    assert any("Looks right" in c["message"] for c in one["comments"])
+    assert [d["number"] for d in one["neededBy"]] == [two["number"]]
+    assert [d["number"] for d in two["dependsOn"]] == [first]
+    assert "commitMessage" not in one
+
+    text = bob.ssh("gerrit", "query", f"change:{first}")
+    assert text.returncode == 0, text.stderr
+    assert text.stdout.startswith(f"change {one['id']}\n")
+    assert "  subject: First of two\n" in text.stdout and "rowCount: 1" in text.stdout
+
+    bad = bob.ssh("gerrit", "query", "--format=JSON", "status:bogus")
+    assert bad.returncode == 1
+    error = json.loads(bad.stdout.splitlines()[0])
+    assert error["type"] == "error" and "status:bogus" in error["message"]
+
+
+def test_review_votes_submits_abandons_and_restores(server: Server, make_user: Any,
+                                                    project_name: str,
+                                                    tmp_path: Path) -> None:
+    server.create_project(project_name)
+    one_approval_needed(server, project_name)
+    alice = SshUser(server, make_user(server, "alice"))
+    admin = admin_ssh(server, tmp_path)
+    first = upload_over_ssh(alice, project_name, tmp_path / "a", "To be merged")
+
+    done = admin.ssh("gerrit", "review", f"{first},1", "--code-review", "+2", "--label",
+                     "Workflow=+1", "--submit")
+    assert done.returncode == 0, done.stderr
+    with server.client() as c:
+        assert gerrit_json(c.get(f"/changes/{first}"))["status"] == "MERGED"
+
+    repo = tmp_path / "a"
+    alice.user.git("reset", "-q", "--hard", "origin/main", cwd=repo)
+    alice.user.commit(repo, "later.txt", "later\n", "To be abandoned")
+    assert alice.user.push(repo).returncode == 0
+    second = first + 1
+    assert alice.ssh("gerrit", "review", f"{second},1", "--abandon", "--message",
+                     "'not now'").returncode == 0
+    with server.client() as c:
+        assert gerrit_json(c.get(f"/changes/{second}"))["status"] == "ABANDONED"
+    assert alice.ssh("gerrit", "review", f"{second},1", "--restore").returncode == 0
+    with server.client() as c:
+        assert gerrit_json(c.get(f"/changes/{second}"))["status"] == "NEW"
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["1,1", "--code-review", "two"], "'two' is not a vote"),
+    (["1,x", "--code-review", "+1"], "'1,x' is not CHANGE,PATCHSET"),
+    (["1,1", "--label", "Code-Review"], "must be LABEL=VALUE"),
+    (["1,1", "--abandon", "--restore"], "cannot be combined"),
+    (["1,1"], "nothing to do"),
+    (["--bogus", "1,1"], "unrecognized arguments: --bogus"),
+])
+def test_bad_review_arguments_exit_1_with_a_sentence(server: Server, make_user: Any,
+                                                     args: list[str], said: str) -> None:
+    bob = SshUser(server, make_user(server, "bob"))
+    done = bob.ssh("gerrit", "review", *args)
+    assert done.returncode == 1
+    assert done.stderr.startswith("fatal: ") and said in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def test_a_vote_outside_the_range_or_on_a_missing_change_is_refused(
+        server: Server, make_user: Any, project_name: str, tmp_path: Path) -> None:
+    server.create_project(project_name)
+    alice = SshUser(server, make_user(server, "alice"))
+    number = upload_over_ssh(alice, project_name, tmp_path / "a", "Needs review")
+    bob = SshUser(server, make_user(server, "bob"))
+    outside = bob.ssh("gerrit", "review", f"{number},1", "--code-review", "+2")
+    assert outside.returncode == 1
+    assert "Code-Review" in outside.stderr and "fatal: one or more reviews failed" in (
+        outside.stderr)
+    missing = bob.ssh("gerrit", "review", "999999,1", "--code-review", "+1")
+    assert missing.returncode == 1 and "change 999999 not found" in missing.stderr
+
+
+def test_unknown_commands_and_keys_are_refused(server: Server, make_user: Any,
+                                               tmp_path: Path) -> None:
+    bob = SshUser(server, make_user(server, "bob"))
+    for command, said in ((["gerrit", "bogus"], "fatal: gerrit: bogus: not found"),
+                          (["rm", "-rf", "/"], "fatal: rm: not found"),
+                          (["gerrit", "query", "'unclosed"], "fatal: cannot read the command")):
+        done = bob.ssh(*command)
+        assert done.returncode == 1 and done.stderr.startswith(said), done.stderr
+
+    version = bob.ssh("gerrit", "version")
+    assert version.returncode == 0 and re.fullmatch(r"gerrit version 3\.\d+\.\d+\n",
+                                                    version.stdout)
+    # A key nobody added, and a known key offered for another account, sign nobody in.
+    stranger = SshUser(server, make_user(server, "stranger"), register=False)
+    refused = stranger.ssh("gerrit", "version")
+    assert refused.returncode == 255 and "Permission denied (publickey)" in refused.stderr
+    carol = make_user(server, "carol")
+    impostor = bob.ssh("gerrit", "version", as_name=carol.username)
+    assert impostor.returncode == 255 and "Permission denied" in impostor.stderr
+    # Deleting the key over REST ends signing in with it.
+    with server.client(bob.username, bob.user.password) as c:
+        keys = gerrit_json(c.get("/a/accounts/self/sshkeys"))
+        assert c.delete(f"/a/accounts/self/sshkeys/{keys[0]['seq']}").status_code == 204
+    assert bob.ssh("gerrit", "version").returncode == 255
+
+
+def test_hidden_projects_stay_hidden_over_ssh(server: Server, make_user: Any,
+                                              project_name: str, tmp_path: Path) -> None:
+    server.create_project(project_name)
+    alice = SshUser(server, make_user(server, "alice"))
+    bob_user = make_user(server, "bob")
+    outsiders = f"outsiders-{uuid.uuid4().hex[:6]}"
+    with server.admin_client() as c:
+        assert c.put(f"/a/groups/{outsiders}", json={"members": [bob_user.username]}
+                     ).status_code == 201
+        block = {"add": {"refs/*": {"permissions": {"read": {
+            "rules": {outsiders: {"action": "BLOCK"}}}}}}}
+        r = c.post(f"/a/projects/{quote(project_name, safe='')}/access", json=block)
+        assert r.status_code == 200, r.text
+    bob = SshUser(server, bob_user)
+    number = upload_over_ssh(alice, project_name, tmp_path / "a", "Hidden work")
+
+    cloned = bob.user.git("clone", "-q", bob.url(project_name), str(tmp_path / "b"),
+                          check=False)
+    assert cloned.returncode != 0
+    assert f"project '{project_name}' not found" in cloned.stderr
+    assert project_name not in bob.ssh("gerrit", "ls-projects").stdout
+    assert project_name in alice.ssh("gerrit", "ls-projects").stdout
+    rows = bob.json_lines("gerrit", "query", "--format=JSON", f"change:{number}")
+    assert rows == [{"type": "stats", "rowCount": 0, "runTimeMilliseconds":
+                     rows[0]["runTimeMilliseconds"], "moreChanges": False}]
+    pushed = bob.user.git("push", bob.url(project_name), "HEAD:refs/for/main", check=False,
+                          cwd=tmp_path / "a")
+    assert pushed.returncode != 0 and "not found" in pushed.stderr
+
+
+# --- stream-events ------------------------------------------------------------------------
+
+
+async def _follow(server: Server, key: Path, username: str, lines: list[dict[str, Any]],
+                  ready: asyncio.Event, stop: asyncio.Event) -> None:
+    async with asyncssh.connect("127.0.0.1", server.ssh_port, username=username,
+                                client_keys=[str(key)], known_hosts=None) as conn:
+        process = await conn.create_process("gerrit stream-events")
+        ready.set()
+        while not stop.is_set():
+            try:
+                line = await asyncio.wait_for(process.stdout.readline(), 0.5)
+            except TimeoutError:
+                continue
+            if not line:
+                break
+            lines.append(json.loads(line))
+        process.close()
+
+
+def _watch(server: Server, who: SshUser, action: Any, until: Any) -> list[dict[str, Any]]:
+    """Follow stream-events as ``who`` while ``action`` runs, until ``until(lines)`` holds
+    (or 30 seconds pass); returns the events seen."""
+    lines: list[dict[str, Any]] = []
+
+    async def main() -> None:
+        ready, stop = asyncio.Event(), asyncio.Event()
+        task = asyncio.create_task(_follow(server, who.key, who.username, lines, ready, stop))
+        await asyncio.wait_for(ready.wait(), 30)
+        await asyncio.sleep(0.3)  # the stream starts at the newest event
+        await asyncio.to_thread(action)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        while not until(lines) and loop.time() < deadline:
+            await asyncio.sleep(0.1)
+        stop.set()
+        await task
+
+    asyncio.run(main())
+    return lines
+
+
+def test_stream_events_follow_a_change_from_upload_to_merge(
+        server: Server, make_user: Any, project_name: str, tmp_path: Path) -> None:
+    server.create_project(project_name)
+    one_approval_needed(server, project_name)
+    alice = SshUser(server, make_user(server, "alice"))
+    admin = admin_ssh(server, tmp_path)
+    watcher = SshUser(server, make_user(server, "zuul"))
+    numbers: list[int] = []
+
+    def story() -> None:
+        numbers.append(upload_over_ssh(alice, project_name, tmp_path / "a", "Streamed change"))
+        done = admin.ssh("gerrit", "review", f"{numbers[0]},1", "--code-review", "+2",
+                         "--label", "Workflow=+1", "--message", "'ship it'", "--submit")
+        assert done.returncode == 0, done.stderr
+
+    lines = _watch(server, watcher, story,
+                   lambda seen: any(e["type"] == "change-merged" for e in seen))
+    mine = [e for e in lines if e.get("project") == project_name
+            or e.get("refUpdate", {}).get("project") == project_name]
+    types = [e["type"] for e in mine]
+    assert types.index("patchset-created") < types.index("comment-added") < types.index(
+        "change-merged"), types
+    assert "ref-updated" in types
+    created = mine[types.index("patchset-created")]
+    assert created["change"]["number"] == numbers[0]
+    assert created["uploader"]["username"] == alice.username
+    assert created["patchSet"]["number"] == 1
+    comment = mine[types.index("comment-added")]
+    assert {"type": "Code-Review", "value": "2"}.items() <= next(
+        a for a in comment["approvals"] if a["type"] == "Code-Review").items()
+    assert "ship it" in comment["comment"]
+    merged = mine[types.index("change-merged")]
+    assert merged["submitter"]["username"] == server.admin
+
+
+def test_stream_events_leave_out_what_the_listener_may_not_read(
+        server: Server, make_user: Any, project_name: str, tmp_path: Path) -> None:
+    hidden, public = project_name, project_name + "-public"
+    server.create_project(hidden)
+    server.create_project(public)
+    bob_user = make_user(server, "bob")
+    outsiders = f"outsiders-{uuid.uuid4().hex[:6]}"
+    with server.admin_client() as c:
+        assert c.put(f"/a/groups/{outsiders}", json={"members": [bob_user.username]}
+                     ).status_code == 201
+        block = {"add": {"refs/*": {"permissions": {"read": {
+            "rules": {outsiders: {"action": "BLOCK"}}}}}}}
+        assert c.post(f"/a/projects/{quote(hidden, safe='')}/access",
+                      json=block).status_code == 200
+    alice = SshUser(server, make_user(server, "alice"))
+    bob = SshUser(server, bob_user)
+
+    def uploads() -> None:
+        upload_over_ssh(alice, hidden, tmp_path / "h", "Hidden upload")
+        upload_over_ssh(alice, public, tmp_path / "p", "Public upload")
+        upload_over_ssh(alice, public, tmp_path / "q", "Private upload", "private")
+
+    lines = _watch(server, bob, uploads, lambda seen: any(
+        e.get("change", {}).get("subject") == "Public upload" for e in seen))
+    subjects = [e["change"]["subject"] for e in lines if "change" in e]
+    assert "Public upload" in subjects
+    assert "Hidden upload" not in subjects and "Private upload" not in subjects
+    assert all(e.get("project") != hidden for e in lines)
+
+
+def test_the_host_key_is_the_sites_own_and_private(server: Server, make_user: Any,
+                                                   tmp_path: Path) -> None:
+    key = server.site / "secrets" / "ssh_host_ed25519_key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    algorithm, encoded = key.with_suffix(".pub").read_text().split()[:2]
+    known = tmp_path / "known_hosts"
+    known.write_text(f"[127.0.0.1]:{server.ssh_port} {algorithm} {encoded}\n")
+    bob = SshUser(server, make_user(server, "bob"))
+    checked = subprocess.run(
+        ["ssh", "-p", str(server.ssh_port), "-i", str(bob.key), "-o", "BatchMode=yes",
+         "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={known}",
+         "-o", "IdentitiesOnly=yes", f"{bob.username}@127.0.0.1", "gerrit", "version"],
+        capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0, checked.stderr

@@ -4,6 +4,8 @@ pair of their own, added to their account the way users add it: over REST."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -46,6 +48,22 @@ class SshUser:
                 add_key(server, user, public)
         ssh = " ".join(["ssh", "-i", str(self.key), *SSH_OPTIONS])
         user.env["GIT_SSH_COMMAND"] = ssh
+        # For the tools that run ssh and scp themselves (git-review): the same options in
+        # a config file, which OpenSSH reads from the account's home, not $HOME; so small
+        # wrappers first on PATH hand it to the real programs.
+        config = user.home / ".ssh" / "config"
+        config.write_text(f"Host 127.0.0.1\n  IdentityFile {self.key}\n"
+                          + "".join(f"  {o.replace('=', ' ', 1)}\n" for o in SSH_OPTIONS[1::2]))
+        config.chmod(0o600)
+        bin_dir = user.home / "bin"
+        bin_dir.mkdir(exist_ok=True)
+        for program in ("ssh", "scp"):
+            real = shutil.which(program)
+            wrapper = bin_dir / program
+            wrapper.write_text(f'#!/bin/sh\nexec {real} -F {config} "$@"\n')
+            wrapper.chmod(0o755)
+        if not user.env["PATH"].startswith(str(bin_dir)):
+            user.env["PATH"] = f"{bin_dir}{os.pathsep}{user.env['PATH']}"
 
     @property
     def username(self) -> str:

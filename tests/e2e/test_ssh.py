@@ -14,9 +14,11 @@ from typing import Any
 from urllib.parse import quote
 
 import asyncssh
+import httpx
 import pytest
 
-from tests.e2e.ssh_support import SshUser
+from tests.e2e.gitreview_support import git_review
+from tests.e2e.ssh_support import SSH_OPTIONS, SshUser
 from tests.support import GitUser, Server, gerrit_json
 
 
@@ -351,3 +353,66 @@ def test_the_host_key_is_the_sites_own_and_private(server: Server, make_user: An
          "-o", "IdentitiesOnly=yes", f"{bob.username}@127.0.0.1", "gerrit", "version"],
         capture_output=True, text=True, timeout=60)
     assert checked.returncode == 0, checked.stderr
+
+
+def test_git_review_over_ssh_fetches_the_hook_and_uploads(server: Server, make_user: Any,
+                                                         project_name: str,
+                                                         tmp_path: Path) -> None:
+    server.create_project(project_name)
+    alice = SshUser(server, make_user(server, "alice"))
+    repo = tmp_path / "work"
+    alice.user.git("clone", "-q", alice.url(project_name), str(repo))
+    (repo / ".gitreview").write_text(
+        f"[gerrit]\nhost=127.0.0.1\nport={server.ssh_port}\nproject={project_name}\n"
+        "defaultbranch=main\n")
+    with open(repo / ".git" / "info" / "exclude", "a") as exclude:
+        exclude.write(".gitreview\n")
+    alice.user.git("config", "gitreview.username", alice.username, cwd=repo)
+    git_review(alice.user, repo, "-s", "--remote-hook")
+    hook = repo / ".git" / "hooks" / "commit-msg"
+    assert hook.read_bytes() == httpx.get(server.url + "tools/hooks/commit-msg").content
+    alice.user.commit(repo, "review.txt", "over ssh\n", "Uploaded by git-review over ssh")
+    git_review(alice.user, repo)
+    rows = alice.json_lines("gerrit", "query", "--format=JSON", f"project:{project_name}")
+    assert [r["subject"] for r in rows[:-1]] == ["Uploaded by git-review over ssh"]
+    assert rows[0]["id"] in alice.user.git("log", "-1", "--format=%B", cwd=repo).stdout
+
+
+def test_scp_copies_the_hook_and_nothing_else(server: Server, make_user: Any,
+                                              tmp_path: Path) -> None:
+    bob = SshUser(server, make_user(server, "bob"))
+    scp = ["scp", "-O", "-P", str(server.ssh_port), "-i", str(bob.key), *SSH_OPTIONS]
+    copied = subprocess.run([*scp, f"{bob.username}@127.0.0.1:hooks/commit-msg",
+                             str(tmp_path / "hook")], capture_output=True, text=True,
+                            timeout=60, env=bob.user.env)
+    assert copied.returncode == 0, copied.stderr
+    assert (tmp_path / "hook").read_bytes() == httpx.get(
+        server.url + "tools/hooks/commit-msg").content
+    refused = subprocess.run([*scp, f"{bob.username}@127.0.0.1:/etc/passwd",
+                              str(tmp_path / "passwd")], capture_output=True, text=True,
+                             timeout=60, env=bob.user.env)
+    assert refused.returncode != 0 and "only the commit-msg hook" in refused.stderr
+    assert not (tmp_path / "passwd").exists()
+
+
+def test_query_submit_records_and_paging(server: Server, make_user: Any, project_name: str,
+                                         tmp_path: Path) -> None:
+    server.create_project(project_name)
+    alice = SshUser(server, make_user(server, "alice"))
+    upload_over_ssh(alice, project_name, tmp_path / "a", "One")
+    repo = tmp_path / "a"
+    for subject in ("Two", "Three"):
+        alice.user.git("reset", "-q", "--hard", "origin/main", cwd=repo)
+        alice.user.commit(repo, f"{subject}.txt", "x\n", subject)
+        assert alice.user.push(repo).returncode == 0
+    rows = alice.json_lines("gerrit", "query", "--format=JSON", "--submit-records",
+                            f"project:{project_name}", "limit:2")
+    assert rows[-1]["rowCount"] == 2 and rows[-1]["moreChanges"] is True
+    record = rows[0]["submitRecords"][0]
+    assert record["status"] == "NOT_READY"
+    assert {"label": "Code-Review", "status": "NEED"} in record["labels"]
+    rest = alice.json_lines("gerrit", "query", "--format=JSON", "-S", "2",
+                            f"project:{project_name}", "limit:2")
+    assert rest[-1]["rowCount"] == 1 and rest[-1]["moreChanges"] is False
+    subjects = {r["subject"] for r in rows[:-1] + rest[:-1]}
+    assert subjects == {"One", "Two", "Three"}

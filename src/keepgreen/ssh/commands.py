@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shlex
 
-from keepgreen.ssh import admin, query, review, stream
+from keepgreen.ssh import admin, query, review, scp_hook, stream
 from keepgreen.ssh.git_commands import git_service, run_git
 from keepgreen.ssh.session import Command, CommandError, Session
 
@@ -36,6 +36,8 @@ async def run(session: Session, command: str) -> int:
         return await run_git(session, *git)
     if not argv:
         raise CommandError("no command given; try: gerrit version")
+    if argv[0] == "scp":
+        return await scp_hook.scp(session, argv[1:])
     if argv[0] != "gerrit":
         raise CommandError(f"{argv[0]}: not found")
     if len(argv) < 2:

@@ -19,7 +19,10 @@ from keepgreen.store import review as review_store
 FILE_TYPES = {"A": "ADDED", "M": "MODIFIED", "D": "DELETED", "R": "RENAMED", "C": "COPIED",
               "T": "REWRITE"}
 FLAGS = ("current-patch-set", "patch-sets", "all-approvals", "comments", "dependencies",
-         "files", "commit-message", "all-reviewers")
+         "files", "commit-message", "all-reviewers", "submit-records")
+# Submit requirement outcomes as the labels of Gerrit's submit records.
+RECORD_STATUS = {"SATISFIED": "OK", "OVERRIDDEN": "OK", "UNSATISFIED": "NEED",
+                 "ERROR": "IMPOSSIBLE"}
 
 
 def _parser() -> Parser:
@@ -96,6 +99,8 @@ def _change(session: Session, d: ChangeDetails, opts: argparse.Namespace,
     if opts.patch_sets or opts.all_approvals:
         attr["patchSets"] = [_patch_set(session, d, ps, opts, sizes, inline,
                                         opts.all_approvals) for ps in d.patch_sets]
+    if opts.submit_records:
+        attr["submitRecords"] = [_submit_record(session, change)]
     if opts.dependencies:
         depends, needed = services.changes.dependencies(change, session.who)
         if depends:
@@ -138,6 +143,17 @@ def _patch_set(session: Session, d: ChangeDetails, ps: PatchSet, opts: argparse.
     return attr
 
 
+def _submit_record(session: Session, change: Change) -> dict[str, Any]:
+    submit = session.services.submit
+    if not change.is_open:
+        return {"status": "CLOSED"}
+    results = submit.evaluate(change)
+    verdict = submit.verdict_of(change, results)
+    return {"status": "OK" if verdict.submittable else "NOT_READY",
+            "labels": [{"label": r.requirement.name, "status": RECORD_STATUS[r.status]}
+                       for r in results if r.status in RECORD_STATUS]}
+
+
 def _dependency(change: Change, ps: PatchSet, current: bool) -> dict[str, Any]:
     return {"id": change.change_id, "number": change.number, "revision": ps.sha,
             "ref": events.patch_set_attr(ps, None)["ref"], "isCurrentPatchSet": current}
@@ -147,8 +163,7 @@ def text_form(row: dict[str, Any]) -> str:
     """A row as Gerrit's TEXT format: ``change <Change-Id>`` (or ``type: stats``) and the
     fields indented below it."""
     lines = [f"change {row['id']}"] if "id" in row else []
-    body = {k: v for k, v in row.items()} if lines else row
-    lines += _text_lines(body, "  " if lines else "")
+    lines += _text_lines(row, "  " if lines else "")
     return "\n".join(lines) + "\n\n"
 
 

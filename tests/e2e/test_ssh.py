@@ -416,3 +416,59 @@ def test_query_submit_records_and_paging(server: Server, make_user: Any, project
     assert rest[-1]["rowCount"] == 1 and rest[-1]["moreChanges"] is False
     subjects = {r["subject"] for r in rows[:-1] + rest[:-1]}
     assert subjects == {"One", "Two", "Three"}
+
+
+def test_projects_members_and_reviewers_commands(server: Server, make_user: Any,
+                                                 project_name: str, tmp_path: Path) -> None:
+    admin = admin_ssh(server, tmp_path)
+    alice = SshUser(server, make_user(server, "alice"))
+    bob = make_user(server, "bob")
+
+    created = admin.ssh("gerrit", "create-project", project_name, "--description",
+                        "'Made over ssh'", "--empty-commit")
+    assert created.returncode == 0, created.stderr
+    refused = alice.ssh("gerrit", "create-project", project_name + "-mine")
+    assert refused.returncode == 1 and "Administrators" in refused.stderr
+    again = admin.ssh("gerrit", "create-project", project_name)
+    assert again.returncode == 1 and "already exists" in again.stderr
+
+    listed = alice.ssh("gerrit", "ls-projects", "-d", "-p", project_name)
+    assert listed.stdout == f"{project_name} - Made over ssh\n"
+    as_json = alice.json_lines("gerrit", "ls-projects", "--format", "json", "-p", project_name)
+    assert as_json == [{project_name: {"id": quote(project_name, safe=""),
+                                       "parent": "All-Projects", "state": "ACTIVE"}}]
+    with server.client() as c:
+        tip = gerrit_json(c.get(f"/projects/{quote(project_name, safe='')}/branches/main"))[
+            "revision"]
+    branches = alice.ssh("gerrit", "ls-projects", "-b", "main", "-p", project_name)
+    assert branches.stdout == f"{tip} {project_name}\n"
+
+    members = alice.ssh("gerrit", "ls-members", f"{project_name}-core")
+    assert members.returncode == 0, members.stderr
+    header, *rows = members.stdout.splitlines()
+    assert header == "id\tusername\tfull name\temail"
+    assert [r.split("\t")[1] for r in rows] == [server.admin]
+    missing = alice.ssh("gerrit", "ls-members", "no-such-group")
+    assert missing.returncode == 1 and "'no-such-group' not found" in missing.stderr
+
+    number = upload_over_ssh(alice, project_name, tmp_path / "a", "Wants reviewers")
+    added = alice.ssh("gerrit", "set-reviewers", "--add", bob.username, str(number))
+    assert added.returncode == 0, added.stderr
+    with server.client() as c:
+        reviewers = gerrit_json(c.get(f"/changes/{number}/reviewers"))
+    assert bob.username in [r["username"] for r in reviewers]
+    unknown = alice.ssh("gerrit", "set-reviewers", "--add", "nobody-here", str(number))
+    assert unknown.returncode == 1 and "'nobody-here' is not a registered account" in (
+        unknown.stderr)
+
+
+def test_a_session_without_a_command_greets_and_ends(server: Server, make_user: Any) -> None:
+    bob = SshUser(server, make_user(server, "bob"))
+    done = subprocess.run(
+        ["ssh", "-T", "-p", str(server.ssh_port), "-i", str(bob.key), *SSH_OPTIONS,
+         f"{bob.username}@127.0.0.1"], capture_output=True, text=True, timeout=60,
+        stdin=subprocess.DEVNULL)
+    assert done.returncode == 1
+    assert f"Hi {bob.username}" in done.stderr
+    assert f"git clone ssh://{bob.username}@127.0.0.1:{server.ssh_port}/PROJECT" in (
+        done.stderr)

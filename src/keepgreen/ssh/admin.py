@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from keepgreen.domain import acl
+from keepgreen.domain.project import Project
 from keepgreen.gerrit.projects_api import project_info
 from keepgreen.gerrit.server_api import GERRIT_VERSION
 from keepgreen.ssh.session import CommandError, Parser, Session
@@ -22,10 +24,15 @@ async def ls_projects(session: Session, args: list[str]) -> int:
     parser.add_argument("--prefix", "-p", default="")
     parser.add_argument("--type", type=str.lower, choices=("code", "permissions", "all"),
                         default="all")
+    parser.add_argument("--show-branch", "-b", action="append", default=[])
     opts = parser.parse(args)
-    projects = [p for p in await session.call(session.services.projects.visible, session.who)
-                if p.name.startswith(opts.prefix)]
-    projects.sort(key=lambda p: p.name)
+    # Every keepgreen project holds code; none is only a holder of permissions.
+    visible = ([] if opts.type == "permissions" else
+               await session.call(session.services.projects.visible, session.who))
+    projects = sorted((p for p in visible if p.name.startswith(opts.prefix)),
+                      key=lambda p: p.name)
+    if opts.show_branch:
+        return await _with_branches(session, projects, opts.show_branch, opts.format)
     if opts.format.startswith("json"):
         listing = {}
         for p in projects:
@@ -39,6 +46,42 @@ async def ls_projects(session: Session, args: list[str]) -> int:
     lines = [f"{p.name} - {p.description}" if opts.description and p.description else p.name
              for p in projects]
     await session.out("".join(line + "\n" for line in lines))
+    return 0
+
+
+async def _with_branches(session: Session, projects: list[Project], branches: list[str],
+                         form: str) -> int:
+    """Gerrit's ``ls-projects -b``: each project with the given branches' commits (a
+    project without any of them, or whose branches you may not read, is left out)."""
+    services, who = session.services, session.who
+
+    def tips(project: Project) -> list[str | None]:
+        rules = services.projects.rules(project)
+        found = dict(services.projects.branches(project))
+        shown = []
+        for branch in branches:
+            ref = "refs/heads/" + branch.removeprefix("refs/heads/")
+            readable = acl.check(rules, who, acl.READ, ref)
+            shown.append(found.get(ref) if readable else None)
+        return shown
+
+    listing: dict[str, object] = {}
+    lines = []
+    for project in projects:
+        shas = await session.call(tips, project)
+        if not any(shas):
+            continue
+        if form.startswith("json"):
+            info = project_info(project)
+            del info["name"]
+            info["branches"] = {b: sha for b, sha in zip(branches, shas, strict=True) if sha}
+            listing[project.name] = info
+        else:
+            lines.append(" ".join((sha or "-" * 40) for sha in shas) + " " + project.name)
+    if form.startswith("json"):
+        await session.json_line(listing)
+    else:
+        await session.out("".join(line + "\n" for line in lines))
     return 0
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
 import subprocess
 import uuid
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest
 
 from tests.e2e.gitreview_support import git_review
 from tests.e2e.ssh_support import SSH_OPTIONS, SshUser
-from tests.support import GitUser, Server, gerrit_json
+from tests.support import GitUser, Server, gerrit_json, start_server
 
 
 def one_approval_needed(server: Server, project: str) -> None:
@@ -472,3 +473,34 @@ def test_a_session_without_a_command_greets_and_ends(server: Server, make_user: 
     assert f"Hi {bob.username}" in done.stderr
     assert f"git clone ssh://{bob.username}@127.0.0.1:{server.ssh_port}/PROJECT" in (
         done.stderr)
+
+
+def test_ssh_info_names_the_port(server: Server) -> None:
+    with server.client() as c:
+        r = c.get("/ssh_info")
+    assert r.status_code == 200 and r.text == f"127.0.0.1 {server.ssh_port}"
+
+
+def test_the_port_can_be_turned_off_and_a_taken_port_keeps_http_up(
+        tmp_path: Path) -> None:
+    off = start_server(tmp_path / "off", extra_env={"KEEPGREEN_SSH_LISTEN": "off"})
+    try:
+        with off.client() as c:
+            assert c.get("/ssh_info").text == "NOT_AVAILABLE"
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", off.ssh_port), timeout=2).close()
+    finally:
+        off.stop()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = start_server(tmp_path / "busy",
+                            extra_env={"KEEPGREEN_SSH_LISTEN": f"127.0.0.1:{port}"})
+        try:
+            with busy.client() as c:
+                assert c.get("/config/server/version").status_code == 200
+            assert f"the SSH port cannot listen on 127.0.0.1:{port}" in busy.log()
+            assert "set ssh_listen to another HOST:PORT, or to off" in busy.log()
+        finally:
+            busy.stop()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import shlex
 import socket
 import subprocess
 import uuid
@@ -144,6 +145,18 @@ def test_review_votes_submits_abandons_and_restores(server: Server, make_user: A
     assert alice.ssh("gerrit", "review", f"{second},1", "--restore").returncode == 0
     with server.client() as c:
         assert gerrit_json(c.get(f"/changes/{second}"))["status"] == "NEW"
+
+    # The second change was made on the branch as it was before the first merged.
+    done = alice.ssh("gerrit", "review", f"{second},1", "--rebase")
+    assert done.returncode == 0, done.stderr
+    with server.client() as c:
+        tip = gerrit_json(c.get(f"/projects/{quote(project_name, safe='')}/branches/main"))[
+            "revision"]
+        rebased = gerrit_json(c.get(f"/changes/{second}",
+                                    params={"o": ["CURRENT_REVISION", "CURRENT_COMMIT"]}))
+    revision = rebased["revisions"][rebased["current_revision"]]
+    assert revision["_number"] == 2
+    assert [p["commit"] for p in revision["commit"]["parents"]] == [tip]
 
 
 @pytest.mark.parametrize(("args", "said"), [
@@ -504,3 +517,30 @@ def test_the_port_can_be_turned_off_and_a_taken_port_keeps_http_up(
             assert "set ssh_listen to another HOST:PORT, or to off" in busy.log()
         finally:
             busy.stop()
+
+
+def test_zuuls_ssh_query_and_report_commands_work_as_zuul_sends_them(
+        server: Server, make_user: Any, project_name: str, tmp_path: Path) -> None:
+    """The command lines of Zuul's Gerrit driver, as it builds them (shlex-quoted message,
+    --label NAME=VALUE without a sign, all its query flags)."""
+    server.create_project(project_name)
+    alice = SshUser(server, make_user(server, "alice"))
+    ci = admin_ssh(server, tmp_path)
+    number = upload_over_ssh(alice, project_name, tmp_path / "a", "Checked by CI")
+    query = ("gerrit query --format json --all-approvals --comments --commit-message "
+             "--current-patch-set --dependencies --files --patch-sets --submit-records "
+             f"change:{number}")
+    first = json.loads(ci.ssh(query).stdout.split("\n")[0])
+    assert first["number"] == number and first["currentPatchSet"]["number"] == 1
+    assert first["commitMessage"].startswith("Checked by CI\n")
+    assert first["patchSets"][0]["ref"] == first["currentPatchSet"]["ref"]
+    assert first["submitRecords"][0]["status"] == "NOT_READY"
+
+    message = shlex.quote("Build succeeded (check pipeline).\n\n- unit SUCCESS in 3s")
+    done = ci.ssh(f"gerrit review --project {project_name} --message {message} "
+                  f"--label Verified=1 {number},1")
+    assert done.returncode == 0, done.stderr
+    again = json.loads(ci.ssh(query).stdout.split("\n")[0])
+    verified = [a for a in again["currentPatchSet"]["approvals"] if a["type"] == "Verified"]
+    assert [a["value"] for a in verified] == ["1"]
+    assert any("- unit SUCCESS in 3s" in c["message"] for c in again["comments"])

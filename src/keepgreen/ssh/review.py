@@ -33,6 +33,7 @@ def _review_parser() -> Parser:
     parser.add_argument("--submit", "-s", action="store_true")
     parser.add_argument("--abandon", action="store_true")
     parser.add_argument("--restore", action="store_true")
+    parser.add_argument("--rebase", action="store_true")
     parser.add_argument("--notify", "-n")
     parser.add_argument("targets", nargs="+", metavar="CHANGE,PATCHSET")
     return parser
@@ -99,17 +100,20 @@ def _apply(session: Session, opts: argparse.Namespace, target: str) -> None:
         services.review.abandon(who, change, opts.message)
     if opts.restore:
         services.review.restore(who, change, opts.message)
+    if opts.rebase:
+        services.revisions.rebase(who, change, None)
     if opts.submit:
         services.submit.submit(who, services.changes.resolve(str(change.number), who))
 
 
 async def review(session: Session, args: list[str]) -> int:
     opts = _review_parser().parse(args)
-    if sum((opts.abandon, opts.restore, opts.submit)) > 1:
-        raise CommandError("--abandon, --restore and --submit cannot be combined")
-    if not (_labels(opts) or opts.message or opts.abandon or opts.restore or opts.submit):
-        raise CommandError("nothing to do: give a vote, a --message, --submit, --abandon "
-                           "or --restore")
+    if sum((opts.abandon, opts.restore, opts.submit, opts.rebase)) > 1:
+        raise CommandError("--abandon, --restore, --rebase and --submit cannot be combined")
+    if not (_labels(opts) or opts.message or opts.abandon or opts.restore or opts.submit
+            or opts.rebase):
+        raise CommandError("nothing to do: give a vote, a --message, --submit, --abandon, "
+                           "--restore or --rebase")
     for target in opts.targets:
         _check_target(target)
     failed = False

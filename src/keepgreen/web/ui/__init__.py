@@ -7,9 +7,18 @@ Pages read and write through the same services and permission checks as the REST
 
 from __future__ import annotations
 
-from keepgreen.web.ui import auth, builds, change_actions, change_page, home, projects, status
+from keepgreen.web.ui import (
+    auth,
+    builds,
+    change_actions,
+    change_page,
+    home,
+    projects,
+    ssh_keys,
+    status,
+)
 from keepgreen.web.ui.router import UiRoute
 
 ROUTES: list[UiRoute] = [*auth.ROUTES, *home.ROUTES, *change_page.ROUTES,
                          *change_actions.ROUTES]
-ROUTES += [*status.ROUTES, *builds.ROUTES, *projects.ROUTES]
+ROUTES += [*status.ROUTES, *builds.ROUTES, *projects.ROUTES, *ssh_keys.ROUTES]

@@ -61,10 +61,15 @@ def test_clone_and_push_for_review_over_ssh(server: Server, make_user: Any,
     assert change["owner"]["_account_id"] == gerrit_json(
         server.client(alice.username, alice.user.password).get("/a/accounts/self"))[
             "_account_id"]
-    # The patch set is fetchable over ssh as over HTTP.
-    repo = tmp_path / "work"
+    # The patch set is fetchable over ssh as over HTTP, from where fetch.ssh says.
+    with server.client(alice.username, alice.user.password) as c:
+        mine = gerrit_json(c.get(f"/a/changes/{number}", params={"o": "CURRENT_REVISION"}))
+    fetch = mine["revisions"][mine["current_revision"]]["fetch"]
     ref = f"refs/changes/{number % 100:02d}/{number}/1"
-    alice.user.git("fetch", "-q", "origin", ref, cwd=repo)
+    assert fetch["ssh"]["url"] == alice.url(project_name) and fetch["ssh"]["ref"] == ref
+    assert list(fetch)[0] != "ssh"  # clients that take the first scheme keep using HTTP
+    repo = tmp_path / "work"
+    alice.user.git("fetch", "-q", fetch["ssh"]["url"], ref, cwd=repo)
     assert alice.user.git("rev-parse", "FETCH_HEAD", cwd=repo).stdout.strip() == change[
         "current_revision"]
 

@@ -10,6 +10,7 @@ import os
 import shlex
 import shutil
 import signal
+from typing import Any
 
 from keepgreen.domain.account import Principal
 from keepgreen.git import children, serving
@@ -96,10 +97,10 @@ async def _pump(session: Session, argv: list[str], env: dict[str, str]) -> int:
             with contextlib.suppress(ConnectionError, OSError):
                 proc.stdin.close()
 
-    async def drain(stream: asyncio.StreamReader, writer: object) -> None:
+    async def drain(stream: asyncio.StreamReader, writer: Any) -> None:
         while chunk := await stream.read(_CHUNK):
-            writer.write(chunk)  # type: ignore[attr-defined]
-            await writer.drain()  # type: ignore[attr-defined]
+            writer.write(chunk)
+            await writer.drain()
 
     feeding = asyncio.create_task(feed())
     try:

@@ -32,8 +32,3 @@ def ensure_host_key(site: Path) -> Path:
     path.with_suffix(".pub").write_bytes(key.export_public_key())
     return path
 
-
-def fingerprint(site: Path) -> str:
-    """The host key's SHA256 fingerprint, as ``ssh`` shows it on first contact."""
-    key = asyncssh.read_private_key(str(host_key_path(site)))
-    return str(key.get_fingerprint("sha256"))

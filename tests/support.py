@@ -44,6 +44,7 @@ class Server:
     admin_password: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    ssh_port: int = 0
 
     def client(self, user: str | None = None, password: str | None = None) -> httpx.Client:
         auth = (user, password) if user else None
@@ -92,6 +93,11 @@ def start_server(site: Path, database_url: str | None = None,
     if database_url:
         init += ["--database", database_url]
     subprocess.run(init, check=True, capture_output=True, env=env)
+    # Each test server has an SSH port of its own, so servers started side by side (and
+    # restarted ones, which read the site file) never share 29418.
+    ssh_port = free_port()
+    with open(site / "keepgreen.toml", "a") as site_file:
+        site_file.write(f'ssh_listen = "127.0.0.1:{ssh_port}"\n')
     log_path = site / "logs" / "server.log"
     log = open(log_path, "ab")  # noqa: SIM115 - owned by the process for its lifetime
     process = subprocess.Popen([*KEEPGREEN, "serve", str(site)], stdout=log,
@@ -109,7 +115,7 @@ def start_server(site: Path, database_url: str | None = None,
     else:
         process.kill()
         raise RuntimeError(f"server did not start:\n{log_path.read_text()}")
-    return Server(site, url, "admin", password, process, log_path)
+    return Server(site, url, "admin", password, process, log_path, ssh_port)
 
 
 @dataclass

@@ -30,6 +30,7 @@ from keepgreen.gerrit import (
     projects_api,
     review_api,
     server_api,
+    sshkeys_api,
 )
 from keepgreen.gerrit.router import Router
 from keepgreen.git import proc_receive_hook
@@ -42,16 +43,21 @@ from keepgreen.services.nodes.launcher import LauncherService
 from keepgreen.services.nodes.settings import node_defaults
 from keepgreen.services.review.accounts import AccountService
 from keepgreen.services.review.changes import ChangeService
+from keepgreen.services.review.event_feed import EventFeed
+from keepgreen.services.review.git_access import GitAccess
 from keepgreen.services.review.patchsets import PatchSetWriter
 from keepgreen.services.review.project_keys import ProjectKeyService
 from keepgreen.services.review.projects import ProjectService
 from keepgreen.services.review.receive import ReceiveService
 from keepgreen.services.review.review import ReviewService
 from keepgreen.services.review.revisions import RevisionService
+from keepgreen.services.review.ssh_keys import SshKeyService
 from keepgreen.services.review.submit import SubmitService
 from keepgreen.services.siteconf.config import SiteConfigService, review_reporter
 from keepgreen.settings import Settings
 from keepgreen.site import site_key
+from keepgreen.ssh.host_key import ensure_host_key
+from keepgreen.ssh.server import SshServer
 from keepgreen.store.db import Database
 from keepgreen.web import ui as ui_pages
 from keepgreen.web.builds import BuildsWeb
@@ -86,6 +92,9 @@ class Services:
     launcher: LauncherService | None = None  # the node pool; None when jobs do not run
     siteconf: SiteConfigService | None = None  # applies the config project's merged tip
     project_keys: ProjectKeyService | None = None  # key pairs for the projects' secrets
+    ssh_keys: SshKeyService | None = None  # accounts' SSH keys, for the SSH port
+    git_access: GitAccess | None = None  # who may fetch or push, for every git transport
+    event_feed: EventFeed | None = None  # the event log as one account may follow it
 
     def base_url(self, request: Request | None = None) -> str:
         """The site's URL for links, redirects and fetch URLs: the canonical URL, else one
@@ -133,7 +142,8 @@ def build_services(settings: Settings) -> Services:
         siteconf.after_apply.append(launcher.reload_nodes)
     return Services(settings, db, repos, accounts, projects, changes, receive, review, submit,
                     revisions, merger, hook_server, site / "hooks", scheduler, launcher,
-                    siteconf, keys)
+                    siteconf, keys, SshKeyService(db, accounts),
+                    GitAccess(projects, changes, repos), EventFeed(db, projects, changes))
 
 
 def executor_factory(site: Path, launcher: LauncherService,
@@ -171,10 +181,28 @@ def commit_msg_hook() -> bytes:
     return resources.files("keepgreen").joinpath("data/commit-msg").read_bytes()
 
 
+async def start_ssh(services: Services) -> SshServer | None:
+    """The SSH port, unless the settings turn it off. A port that cannot be had is logged
+    and the web server serves on: the site stays reachable over HTTP."""
+    address = services.settings.ssh_address
+    if address is None:
+        return None
+    host, port = address
+    server = SshServer(services, host, port, ensure_host_key(services.settings.site))
+    try:
+        await server.start()
+    except OSError as exc:
+        log.error("the SSH port cannot listen on %s:%s (%s); set ssh_listen to another "
+                  "HOST:PORT, or to off", host, port, exc.strerror or exc)
+        return None
+    log.info("SSH port listening on %s:%s", host, port)
+    return server
+
+
 def build_app(services: Services) -> Starlette:
     router = Router(services, accounts_api.ROUTES + projects_api.ROUTES
                     + access_api.ROUTES + review_api.ROUTES + changes_api.ROUTES
-                    + server_api.ROUTES + events_api.ROUTES)
+                    + server_api.ROUTES + events_api.ROUTES + sshkeys_api.ROUTES)
     git_http = GitHttp(services)
     sessions = Sessions(site_key(services.settings.site), services.accounts,
                         services.settings.base_url.startswith("https:"))
@@ -214,9 +242,12 @@ def build_app(services: Services) -> Starlette:
         await run_in_threadpool(services.scheduler.start)
         if services.siteconf is not None:
             services.siteconf.start()
+        ssh = await start_ssh(services)
         try:
             yield
         finally:
+            if ssh is not None:
+                await ssh.stop()
             if services.siteconf is not None:
                 await run_in_threadpool(services.siteconf.stop)
             await run_in_threadpool(services.scheduler.stop)

@@ -101,6 +101,9 @@ def serve_command(site: Path | None, listen: str | None, database: str | None) -
         if sandbox_problem:
             click.echo(f"warning: jobs: {sandbox_problem}", err=True)
     click.echo(f"keepgreen serving {settings.site} at {settings.base_url}")
+    if settings.ssh_address is not None:
+        host, port = settings.ssh_address
+        click.echo(f"SSH on {host}:{port}: git clone ssh://USER@{host}:{port}/PROJECT")
     uvicorn.run(build_app(services), host=settings.listen_host, port=settings.listen_port,
                 log_level=settings.log_level, access_log=settings.log_level == "debug",
                 timeout_graceful_shutdown=5)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 SITE_FILE = "keepgreen.toml"
+DEFAULT_SSH_PORT = 29418
 
 
 class SettingsError(ValueError):
@@ -104,6 +105,12 @@ class Settings:
                        "devices."),
     )
 
+    ssh_listen: str = field(
+        default="",
+        metadata=_meta("HOST:PORT of the SSH port (git over SSH and Gerrit's ssh commands); "
+                       "empty means the host of listen on port 29418, off turns it off."),
+    )
+
     def __post_init__(self) -> None:
         # git hooks, sockets, node tools and child processes use these paths from other
         # working folders: a relative site would name a different place for each of them.
@@ -123,6 +130,16 @@ class Settings:
         if host in ("0.0.0.0", "", "::"):
             host = "127.0.0.1"
         return f"http://{host}:{port}/"
+
+    @property
+    def ssh_address(self) -> tuple[str, int] | None:
+        """Where the SSH port listens; None when it is off."""
+        if self.ssh_listen.strip().lower() == "off":
+            return None
+        if not self.ssh_listen:
+            return self.listen_host, DEFAULT_SSH_PORT
+        host, _, port = self.ssh_listen.rpartition(":")
+        return host or "127.0.0.1", int(port)
 
     @property
     def listen_host(self) -> str:
@@ -160,6 +177,8 @@ def _coerce(name: str, raw: Any, kind: Any, source: str) -> Any:
         return Path(str(raw))
     if name == "listen":
         _check_listen(str(raw), source)
+    if name == "ssh_listen" and str(raw).strip().lower() not in ("", "off"):
+        _check_listen(str(raw), source, name)
     return str(raw)
 
 
@@ -219,11 +238,12 @@ def load(
     return Settings(**values)
 
 
-def _check_listen(listen: str, source: str) -> None:
+def _check_listen(listen: str, source: str, name: str = "listen") -> None:
     host, sep, port = listen.rpartition(":")
     if not sep or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+        example = "127.0.0.1:8080" if name == "listen" else "0.0.0.0:29418, or off"
         raise SettingsError(
-            f"{source}: listen must be HOST:PORT, for example 127.0.0.1:8080, not {listen!r}.")
+            f"{source}: {name} must be HOST:PORT, for example {example}, not {listen!r}.")
 
 
 def write_site_file(site: Path, values: Mapping[str, Any]) -> None:

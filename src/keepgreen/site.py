@@ -23,6 +23,7 @@ from keepgreen.services.review.projects import ProjectService
 from keepgreen.services.siteconf.seeding import CONFIG_PROJECT, SEED, commit_folder
 from keepgreen.settings import Settings
 from keepgreen.siteconf.render import render
+from keepgreen.ssh.host_key import ensure_host_key
 from keepgreen.store import siteconf as siteconf_store
 from keepgreen.store.clock import utcnow
 from keepgreen.store.db import Database
@@ -72,6 +73,7 @@ def _init(path: Path, admin: str, admin_password: str | None, listen: str | None
         (path / sub).mkdir(exist_ok=True)
     (path / "secrets").chmod(0o700)
     site_key(path)
+    ensure_host_key(path)
     values: dict[str, object] = {}
     if listen:
         values["listen"] = listen

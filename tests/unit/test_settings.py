@@ -196,7 +196,7 @@ def test_every_setting_is_described() -> None:
                      "login_max_failures_per_address",
                      "login_failure_window", "log_level", "run_jobs", "nodes_min_ready",
                      "nodes_max_servers", "node_memory_limit", "node_cpu_limit",
-                     "node_disk_limit"]
+                     "node_disk_limit", "ssh_listen"]
     for name, default, help_text in rows:
         assert help_text, f"setting {name} has no help text"
         assert default
@@ -252,3 +252,21 @@ def test_every_setting_is_in_the_readme_settings_table() -> None:
     documented = {line.split("`")[1] for line in table.splitlines() if line.startswith("| `")}
     missing = [name for name, _, _ in describe() if name != "site" and name not in documented]
     assert missing == [], f"settings missing from README's settings table: {missing}"
+
+
+def test_the_ssh_port_follows_listen_unless_set_or_turned_off(tmp_path: Path) -> None:
+    site = site_with(tmp_path, 'listen = "0.0.0.0:9000"\n')
+    assert load(site, environ=NO_ENV).ssh_address == ("0.0.0.0", 29418)
+    moved = load(site, environ={"KEEPGREEN_SSH_LISTEN": "127.0.0.1:2222"})
+    assert moved.ssh_address == ("127.0.0.1", 2222)
+    assert load(site, environ={"KEEPGREEN_SSH_LISTEN": "off"}).ssh_address is None
+    assert load(site, environ=NO_ENV, flags={"ssh_listen": "OFF"}).ssh_address is None
+
+
+@pytest.mark.parametrize("value", ["29418", "127.0.0.1:", "127.0.0.1:ssh", "127.0.0.1:0"])
+def test_an_ssh_listen_without_a_usable_port_is_refused(tmp_path: Path, value: str) -> None:
+    with pytest.raises(SettingsError) as excinfo:
+        load(site_with(tmp_path), environ={"KEEPGREEN_SSH_LISTEN": value})
+    text = str(excinfo.value)
+    assert "ssh_listen must be HOST:PORT" in text and "off" in text
+    assert "KEEPGREEN_SSH_LISTEN" in text and repr(value) in text

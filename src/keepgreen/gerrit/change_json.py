@@ -105,6 +105,8 @@ class Extras:
     starred: bool = False
     submit_type: str = "MERGE_IF_NECESSARY"
     sizes: dict[int, tuple[int, int]] = field(default_factory=dict)
+    # ``ssh://[user@]host:port/`` of the SSH port, for ``fetch.ssh``; None when it is off.
+    ssh_url: str | None = None
 
 
 def requirement_info(result: RequirementResult) -> dict[str, Any]:
@@ -207,6 +209,11 @@ def change_info(d: ChangeDetails, base_url: str, opts: set[str],
         for ps in shown:
             current = ps.number == c.current_patch_set
             revision = revision_info(d, ps, base_url, opts, current)
+            if extras.ssh_url:
+                url, ref = extras.ssh_url + c.project, revision["ref"]
+                revision["fetch"]["ssh"] = {"url": url, "ref": ref, "commands": {
+                    "Checkout": f"git fetch {url} {ref} && git checkout FETCH_HEAD",
+                    "Pull": f"git pull {url} {ref}"}}
             if ps.sha in extras.files:
                 revision["files"] = extras.files[ps.sha]
             if current and ("CURRENT_ACTIONS" in opts or "CHANGE_ACTIONS" in opts):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from keepgreen.domain import acl
 from keepgreen.domain.change import MAX_ID, Change, PatchSet, as_number
@@ -49,6 +50,7 @@ class _Page:
     comments: dict[int, tuple[int, int]]
     sizes: dict[int, dict[int, tuple[int, int]]]
     facts: dict[int, Any]
+    ssh_url: str | None = None
 
 
 def _extras(call: Call, d: ChangeDetails, opts: set[str], page: _Page) -> Extras:
@@ -58,7 +60,7 @@ def _extras(call: Call, d: ChangeDetails, opts: set[str], page: _Page) -> Extras
     rules = page.rules[change.project]
     extras = Extras(submit_type=project.submit_type, starred=change.number in page.starred,
                     comments=page.comments.get(change.number, (0, 0)),
-                    sizes=page.sizes.get(change.number, {}))
+                    sizes=page.sizes.get(change.number, {}), ssh_url=page.ssh_url)
     if "LABELS" in opts or "DETAILED_LABELS" in opts:
         extras.permitted = services.review.permitted(call.who, change, rules)
     if RULE_OPTIONS & opts:
@@ -149,8 +151,19 @@ def _render(call: Call, changes: list[Change], opts: set[str]) -> list[dict[str,
     rules = {name: services.projects.rules(projects[name], own.get(name, [])) for name in names}
     facts = (services.submit.facts_many(details, {n: c[1] for n, c in counts.items()}, projects)
              if wants_rules else {})
-    page = _Page(projects, rules, starred, counts, sizes, facts)
+    page = _Page(projects, rules, starred, counts, sizes, facts, _ssh_url(call))
     return [change_info(d, call.base_url, opts, _extras(call, d, opts, page)) for d in details]
+
+
+def _ssh_url(call: Call) -> str | None:
+    """The SSH port's base URL as the caller would use it (with their username), as
+    Gerrit fills ``fetch.ssh``; None when the port is off."""
+    address = call.services.settings.ssh_address
+    if address is None:
+        return None
+    host = urlsplit(call.base_url).hostname or address[0]
+    user = f"{call.who.account.username}@" if call.who.account else ""
+    return f"ssh://{user}{host}:{address[1]}/"
 
 
 def render_one(call: Call, change: str) -> dict[str, Any]:

@@ -73,6 +73,21 @@ def json_only(request: Request) -> Response | None:
     return None
 
 
+def plain_text_or_json(request: Request) -> Response | None:
+    """``json_only``, also letting a ``text/plain`` body through when no browser sent it
+    from another site: browsers name the page's origin (``Origin``, ``Sec-Fetch-Site``) on
+    every cross-site write, and the clients that send Gerrit raw text bodies (an SSH key
+    pasted with curl) send neither."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";", 1)[0].strip().lower() != "text/plain":
+        return json_only(request)
+    fetch_site = request.headers.get("sec-fetch-site", "none").lower()
+    if "origin" in request.headers or fetch_site not in ("none", "same-origin"):
+        return error_response(415, "a text/plain body is not accepted from a web page; "
+                                   "send it as a JSON string with application/json")
+    return None
+
+
 def redact(data: Any, who: Principal) -> Any:
     """``data`` without the e-mail addresses of accounts, unless the caller is signed in."""
     if not who.is_anonymous:

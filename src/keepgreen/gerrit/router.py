@@ -23,6 +23,7 @@ from keepgreen.gerrit.http import (
     error_response,
     json_only,
     json_response,
+    plain_text_or_json,
     redact,
     service_error_response,
     split_path,
@@ -95,7 +96,9 @@ class Router:
                 return error_response(401, f"{request.method} {request.url.path} needs you "
                                            "to sign in (use /a/ with your HTTP password)",
                                       challenge=True)
-            refused = json_only(request)
+            # A handler marked ``plain_text`` takes a raw body as Gerrit's does (an SSH key).
+            refused = (plain_text_or_json(request) if getattr(handler, "plain_text", False)
+                       else json_only(request))
             if refused is not None:
                 return refused
         body = await request.body()  # bounded by the edge (max_request_bytes)

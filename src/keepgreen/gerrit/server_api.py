@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.responses import PlainTextResponse
 
 from keepgreen.gerrit.http import Call
 from keepgreen.gerrit.router import Route
@@ -35,7 +38,17 @@ def info(call: Call) -> Any:
     }
 
 
+def ssh_info(call: Call) -> Any:
+    """Gerrit's ``/ssh_info``: ``HOST PORT`` of the SSH port, or ``NOT_AVAILABLE``."""
+    address = call.services.settings.ssh_address
+    if address is None:
+        return PlainTextResponse("NOT_AVAILABLE")
+    host = urlsplit(call.base_url).hostname or address[0]
+    return PlainTextResponse(f"{host} {address[1]}")
+
+
 ROUTES: list[Route] = [
+    ("GET", ("ssh_info",), ssh_info),
     ("GET", ("config", "server", "version"), version),
     ("GET", ("config", "server", "info"), info),
 ]

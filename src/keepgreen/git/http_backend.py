@@ -11,7 +11,7 @@ import contextlib
 import os
 import shutil
 import signal
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,17 +31,6 @@ def backend_command() -> list[str]:
         if Path(candidate).exists():
             return [candidate]
     return [shutil.which("git") or "git", "http-backend"]
-
-
-def config_env(pairs: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
-    """git configuration passed through the environment, leaving repositories untouched.
-    Pairs may repeat a key, for multi-valued settings such as ``uploadpack.hideRefs``."""
-    items = list(pairs.items() if isinstance(pairs, Mapping) else pairs)
-    env = {"GIT_CONFIG_COUNT": str(len(items))}
-    for i, (key, value) in enumerate(items):
-        env[f"GIT_CONFIG_KEY_{i}"] = key
-        env[f"GIT_CONFIG_VALUE_{i}"] = value
-    return env
 
 
 # Output git may write before the whole request body is in (progress, an early error); the

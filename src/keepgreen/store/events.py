@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from keepgreen.store.schema import events
 
@@ -31,3 +31,8 @@ def latest_of_type(conn: Connection, type_: str, limit: int = 1000
                         .where(events.c.type == type_).order_by(events.c.id.desc())
                         .limit(limit))
     return [(r[0], r[1]) for r in rows]
+
+
+def newest_id(conn: Connection) -> int:
+    """The id of the newest event; 0 when there is none."""
+    return int(conn.execute(select(func.max(events.c.id))).scalar() or 0)

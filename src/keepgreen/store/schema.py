@@ -454,3 +454,18 @@ project_keys = Table(
     Column("private_pem", Text, nullable=False),
     Column("created", DateTime, nullable=False),
 )
+
+# Each account's SSH public keys, numbered per account from 1 (Gerrit's ``seq``, never
+# reused). ``encoded_key`` is the base64 blob compared on sign-in over SSH.
+account_ssh_keys = Table(
+    "account_ssh_keys",
+    metadata,
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("algorithm", String(64), nullable=False),
+    Column("encoded_key", Text, nullable=False),
+    Column("comment", String(255), nullable=False, default=""),
+    Column("valid", Boolean, nullable=False, default=True),
+    Column("created", DateTime, nullable=False),
+)

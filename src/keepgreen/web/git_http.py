@@ -7,7 +7,6 @@ hook, which is where uploads for review and the per-ref access rules are handled
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -17,14 +16,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from keepgreen.domain import acl, refs
+from keepgreen.domain import acl
 from keepgreen.domain.account import Principal
 from keepgreen.domain.project import Project
-from keepgreen.domain.refs import HEADS, TAGS
 from keepgreen.gerrit.http import basic_credentials, service_error_response
-from keepgreen.git import http_backend
+from keepgreen.git import http_backend, serving
 from keepgreen.git.hook_server import PushContext
-from keepgreen.services.errors import Forbidden, ServiceError, Unauthorized
+from keepgreen.services.errors import ServiceError, Unauthorized
 
 SUFFIXES = ("/info/refs", "/git-upload-pack", "/git-receive-pack")
 # A fetch's negotiation (wants and haves) is small; git's own http-backend refuses to
@@ -79,22 +77,15 @@ class GitHttp:
                    path: GitPath) -> tuple[Principal, Project, list[acl.Rule]]:
         push = path.is_push or request.query_params.get("service") == "git-receive-pack"
         who = self._who(request, path.authenticated or push)
-        project, rules = self.services.projects.get_with_rules(path.project, who)
-        if push and not (acl.check(rules, who, acl.PUSH, "refs/for/refs/heads/*")
-                         or acl.check(rules, who, acl.PUSH, "refs/heads/*")):
-            name = who.account.username if who.account else "you"
-            raise Forbidden(f"{name} may not push to {path.project}")
+        project, rules = self.services.git_access.authorise(who, path.project, push)
         return who, project, rules
 
     def _hidden(self, who: Principal, project: Project,
                 rules: list[acl.Rule]) -> tuple[list[int], list[str]]:
         """The changes, and the branches and tags, of ``project`` that ``who`` may not read."""
-        if who.is_admin:
-            return [], []
-        names = sorted(self.services.repos.ref_names(project.name, HEADS)
-                      | self.services.repos.ref_names(project.name, TAGS))
-        unreadable = [r for r in names if not acl.check(rules, who, acl.READ, r)]
-        return self.services.changes.hidden_numbers(project.name, who), unreadable
+        hidden: tuple[list[int], list[str]] = self.services.git_access.hidden(who, project,
+                                                                               rules)
+        return hidden
 
     async def __call__(self, request: Request, path: GitPath) -> Response:
         settings = self.services.settings
@@ -118,29 +109,9 @@ class GitHttp:
             return http_backend.too_large(limit, what)
         push = path.is_push or request.query_params.get("service") == "git-receive-pack"
         hiding = bool(hidden_changes or hidden_refs)
-        config: list[tuple[str, str]] = [
-            ("http.receivepack", "true" if push else "false"),
-            ("http.uploadpack", "true"),
-            ("receive.procReceiveRefs", "refs/"),
-            # keepgreen decides when to pack; a gc started by every push only costs time.
-            ("receive.autogc", "false"),
-            ("receive.advertisePushOptions", "true"),
-            # A backstop only: keepgreen counts the body and stops at max_push_bytes, so
-            # the client gets a 413 rather than git's own complaint.
-            ("receive.maxInputSize", str(settings.max_push_bytes + 1024 * 1024)),
-            ("core.hooksPath", str(self.services.hooks_dir)),
-            # With refs hidden from the caller, git would count the hidden ones as the
-            # caller's own for this, and serve what only they reach.
-            ("uploadpack.allowReachableSHA1InWant", "false" if hiding else "true"),
-        ]
-        if not who.is_admin:
-            config += [("uploadpack.hideRefs", v)
-                       for v in refs.fetch_hide_refs(hidden_changes, hidden_refs)]
-            config += [("receive.hideRefs", v)
-                       for v in refs.push_hide_refs(hidden_changes, hidden_refs)]
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C",
-               "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null",
-               **http_backend.config_env(config)}
+        env = serving.serving_env(serving.serving_config(
+            push=push, hooks_dir=self.services.hooks_dir, max_push_bytes=settings.max_push_bytes,
+            is_admin=who.is_admin, hidden_changes=hidden_changes, hidden_refs=hidden_refs))
         token = None
         if who.account is not None:
             env["REMOTE_USER"] = who.account.username

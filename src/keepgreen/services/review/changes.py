@@ -203,3 +203,21 @@ class ChangeService:
                             "author": {"name": ps.author.name, "email": ps.author.email},
                             "subject": c.subject}}
                 for c, ps in visible]
+
+    def dependencies(self, change: Change, who: Principal) -> tuple[
+            list[tuple[Change, PatchSet, bool]], list[tuple[Change, PatchSet, bool]]]:
+        """The patch sets the current patch set of ``change`` builds on, and the open
+        changes building on it, as (change, patch set, whether it is that change's current
+        patch set); only changes ``who`` may see."""
+        with self.db.read() as conn:
+            current = {ps.number: ps for ps in store.patch_sets_of(conn, [change.number])
+                       [change.number]}[change.current_patch_set]
+            holders = store.patch_sets_with_shas(conn, change.project, list(current.parents))
+            parents = store.changes_by_numbers(conn, sorted({h[0] for h in holders}))
+            sets = store.patch_sets_of(conn, [c.number for c in parents])
+            depends = [(c, ps, ps.number == c.current_patch_set) for c in parents
+                       for ps in sets[c.number] if ps.sha in current.parents]
+            needed = [(c, ps, True) for c, ps in store.children_of(conn, change.project,
+                                                                   [current.sha])]
+        return ([d for d in depends if self.can_see(d[0], who)],
+                [n for n in needed if self.can_see(n[0], who)])

@@ -15,10 +15,12 @@ from keepgreen.web.ui import (
     drift,
     home,
     projects,
+    ssh_keys,
     status,
 )
 from keepgreen.web.ui.router import UiRoute
 
 ROUTES: list[UiRoute] = [*auth.ROUTES, *home.ROUTES, *change_page.ROUTES,
                          *change_actions.ROUTES]
-ROUTES += [*status.ROUTES, *builds.ROUTES, *projects.ROUTES, *drift.ROUTES]
+ROUTES += [*status.ROUTES, *builds.ROUTES, *projects.ROUTES, *drift.ROUTES,
+           *ssh_keys.ROUTES]

@@ -37,6 +37,7 @@ from keepgreen.git import proc_receive_hook
 from keepgreen.git.hook_server import HookServer, PushContext
 from keepgreen.git.merges import Merger
 from keepgreen.git.repos import Repos
+from keepgreen.services.elections.service import ElectionService
 from keepgreen.services.gating.scheduler import CI_ACCOUNT, ExecutorFactory, Scheduler
 from keepgreen.services.nodes.broker import PoolNodes
 from keepgreen.services.nodes.launcher import LauncherService
@@ -62,6 +63,7 @@ from keepgreen.store.db import Database
 from keepgreen.web import ui as ui_pages
 from keepgreen.web.builds import BuildsWeb
 from keepgreen.web.edge import Edge
+from keepgreen.web.elections_api import ElectionsApi
 from keepgreen.web.git_http import GitHttp, parse_git_path
 from keepgreen.web.keys_api import KeysApi
 from keepgreen.web.session import Sessions
@@ -95,6 +97,7 @@ class Services:
     ssh_keys: SshKeyService | None = None  # accounts' SSH keys, for the SSH port
     git_access: GitAccess | None = None  # who may fetch or push, for every git transport
     event_feed: EventFeed | None = None  # the event log as one account may follow it
+    elections: ElectionService | None = None  # team lead elections defined in config
 
     def base_url(self, request: Request | None = None) -> str:
         """The site's URL for links, redirects and fetch URLs: the canonical URL, else one
@@ -140,10 +143,13 @@ def build_services(settings: Settings) -> Services:
     projects.site = accounts.site = siteconf
     if launcher is not None:
         siteconf.after_apply.append(launcher.reload_nodes)
+    elections = ElectionService(db, siteconf, projects, accounts, revisions, CI_ACCOUNT)
+    siteconf.after_apply.append(elections.sync)
     return Services(settings, db, repos, accounts, projects, changes, receive, review, submit,
                     revisions, merger, hook_server, site / "hooks", scheduler, launcher,
                     siteconf, keys, SshKeyService(db, accounts),
-                    GitAccess(projects, changes, repos), EventFeed(db, projects, changes))
+                    GitAccess(projects, changes, repos), EventFeed(db, projects, changes),
+                    elections)
 
 
 def executor_factory(site: Path, launcher: LauncherService,
@@ -209,6 +215,7 @@ def build_app(services: Services) -> Starlette:
     builds_web = BuildsWeb(services, sessions)
     status_api = StatusApi(services)
     keys_api = KeysApi(services)
+    elections_api = ElectionsApi(services)
     web_ui = WebUI(Ui(services, sessions), ui_pages.ROUTES)
     hook_text = commit_msg_hook()
 
@@ -230,6 +237,8 @@ def build_app(services: Services) -> Starlette:
             return await status_api(request)
         if KeysApi.handles(path):
             return await keys_api(request)
+        if ElectionsApi.handles(path):
+            return await elections_api(request)
         return await router(request)
 
     @contextlib.asynccontextmanager

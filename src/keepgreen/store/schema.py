@@ -469,3 +469,53 @@ account_ssh_keys = Table(
     Column("valid", Boolean, nullable=False, default=True),
     Column("created", DateTime, nullable=False),
 )
+
+# Elections (docs/governance.md). The voted marker and the ballots are kept apart so no row
+# links a voter to a ranking: a ballot is found only through the hash of the receipt its
+# voter holds, and neither table records when it was written. Without a rowid SQLite keeps
+# the ballots in receipt-hash order, not the order they were cast.
+election_secrets = Table(
+    "election_secrets",
+    metadata,
+    Column("election", String(64), primary_key=True),
+    Column("salt", String(128), nullable=False),
+)
+
+election_candidates = Table(
+    "election_candidates",
+    metadata,
+    Column("election", String(64), primary_key=True),
+    Column("username", String(64), primary_key=True),
+    Column("position", Integer, nullable=False),  # acceptance order: the tie-break
+    Column("status", String(16), nullable=False),  # ACCEPTED or NOT_APPROVED or LATE
+    Column("change_number", Integer, nullable=True),
+    Column("approved_by", String(64), nullable=True),
+    Column("recorded", DateTime, nullable=False),
+)
+
+election_voters = Table(
+    "election_voters",
+    metadata,
+    Column("election", String(64), primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"),
+           primary_key=True),
+)
+
+election_ballots = Table(
+    "election_ballots",
+    metadata,
+    Column("election", String(64), primary_key=True),
+    Column("receipt_hash", String(64), primary_key=True),
+    Column("ranking", JSON, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+election_results = Table(
+    "election_results",
+    metadata,
+    Column("election", String(64), primary_key=True),
+    Column("winner", String(64), nullable=True),
+    Column("document", JSON, nullable=False),
+    Column("decided", DateTime, nullable=False),
+    Column("proposal_change", Integer, nullable=True),
+)

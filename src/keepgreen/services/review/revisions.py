@@ -186,6 +186,12 @@ class RevisionService:
                              input_text=message, env=env).strip()
         return self._new_change(who, project_name, branch, new, topic, None)
 
+    def propose_commit(self, who: Principal, project: str, branch: str, sha: str,
+                       topic: str | None = None) -> int:
+        """A new change for the commit ``sha`` (already in ``project``, with a Change-Id
+        footer), owned by ``who``: how the server proposes a change of its own for review."""
+        return self._new_change(who, project, branch, sha, topic, None)
+
     def _new_change(self, who: Principal, project: str, branch: str, sha: str,
                     topic: str | None, message: str | None) -> int:
         assert who.account is not None

@@ -3,7 +3,8 @@
 ``check_config_change`` is what the pipelines call when an item's project is ``config``:
 ``problems`` (each with file, line and a plain sentence) make the item a CONFIG_ERROR and no
 jobs run; otherwise ``plan`` is the readable list of what merging it would do, appended to
-the report on the change.
+the report on the change. Candidacies it adds for an election are checked here as well
+(nominations open, candidate in the electorate).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from keepgreen.git.repos import Repos
+from keepgreen.services.siteconf.candidacies import check_candidacies
 from keepgreen.siteconf.model import SiteProblem
+from keepgreen.store.clock import utcnow
 from keepgreen.store.db import Database
 
 __all__ = ["SiteCheck", "SiteProblem", "check_config_change"]
@@ -34,4 +37,8 @@ def check_config_change(repos: Repos, db: Database, old_sha: str | None, new_sha
 
     service = SiteConfigService(db, repos, Path(repos.root).parent)
     _, problems, plan = service.evaluate(new_sha, commit_message)
+    if not problems:
+        refused, steps = check_candidacies(db, service.files, old_sha, new_sha, utcnow())
+        problems += refused
+        plan += steps
     return SiteCheck(tuple(problems), tuple(plan))

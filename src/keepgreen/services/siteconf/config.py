@@ -38,6 +38,7 @@ from keepgreen.jobconf.yaml_loader import load
 from keepgreen.services.errors import BadRequest, Conflict, NotFound, ServiceError
 from keepgreen.services.review.accounts import AccountService
 from keepgreen.services.review.review import ReviewInput, ReviewService
+from keepgreen.services.siteconf.candidacies import elections_at
 from keepgreen.siteconf.edits import EditRefused
 from keepgreen.siteconf.model import RESOURCES, SiteProblem, SiteState, lockout, parse, validate
 from keepgreen.siteconf.plan import delete_markers, deletion_problems, plan
@@ -150,6 +151,7 @@ class SiteConfigService:
             problems += lockout(state, set(accounts), accounts)
         problems += deletion_problems(running, state, delete_markers(messages))
         problems += self._nodes_problems(new_sha)
+        problems += elections_at(self.files, new_sha)[2]
         return state, problems, plan(running, state) if not problems else []
 
     def _nodes_problems(self, sha: str) -> list[SiteProblem]:
@@ -340,6 +342,30 @@ class SiteConfigService:
                                    f"{outcome.problems[0]}")
                 return outcome
         raise Conflict(f"{SITE_CONFIG} kept moving; try again")
+
+    def commit_for_review(self, who: Person, message: str,
+                          change: Callable[[SiteState], SiteState]) -> str:
+        """A commit on the tip of ``config`` with ``change`` applied to its resources, left
+        off the branch so it can be proposed as a change; checked as a change would be."""
+        tip = self.tip()
+        if tip is None:
+            raise Conflict(f"project {SITE_CONFIG!r} has no branch to commit to")
+        state, problems, _ = self.state_at(tip)
+        if problems:
+            raise Conflict("the site's configuration has problems; fix them through a "
+                           f"change to {SITE_CONFIG} first: {problems[0]}")
+        new = change(state)
+        old_texts, texts = render(state), render(new)
+        changed = {p: t for p, t in texts.items() if old_texts.get(p) != t}
+        if not changed:
+            raise Conflict(f"{message.splitlines()[0]}: the site's configuration has that "
+                           "already")
+        commit = self._commit(tip, changed, who, message)
+        _, refused, _ = self.evaluate(commit, message)
+        if refused:
+            raise BadRequest(f"{message.splitlines()[0]} would break the site's "
+                             f"configuration: {refused[0].message}")
+        return commit
 
     def _commit(self, parent: str, files: dict[str, str], who: Person, message: str) -> str:
         stamp = f"{int(who.date.replace(tzinfo=UTC).timestamp())} +0000"

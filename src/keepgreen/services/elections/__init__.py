@@ -1,0 +1,1 @@
+"""Elections of team leads: definitions from config, ballots, results."""

@@ -13,6 +13,7 @@ from keepgreen.web.ui import (
     change_actions,
     change_page,
     drift,
+    elections,
     home,
     projects,
     ssh_keys,
@@ -23,4 +24,4 @@ from keepgreen.web.ui.router import UiRoute
 ROUTES: list[UiRoute] = [*auth.ROUTES, *home.ROUTES, *change_page.ROUTES,
                          *change_actions.ROUTES]
 ROUTES += [*status.ROUTES, *builds.ROUTES, *projects.ROUTES, *drift.ROUTES,
-           *ssh_keys.ROUTES]
+           *ssh_keys.ROUTES, *elections.ROUTES]

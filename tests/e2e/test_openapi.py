@@ -17,7 +17,9 @@ def test_the_description_is_served_and_names_every_native_endpoint(
     paths = set(answer.json()["paths"])
     assert {"/api/status", "/api/buildsets", "/api/buildsets/{uuid}", "/api/builds",
             "/api/builds/{uuid}", "/api/builds/{uuid}/log", "/api/enqueue", "/api/dequeue",
-            "/api/promote", "/a/api/events"} <= paths
+            "/api/promote", "/a/api/events", "/api/elections", "/api/elections/{name}",
+            "/api/elections/{name}/ballot", "/api/elections/{name}/result",
+            "/api/elections/{name}/proposal"} <= paths
 
 
 def test_no_generated_request_gets_a_server_error(sqlite_server: Server) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from keepgreen.domain.election import REVIEW_VOTES, Contribution
@@ -169,13 +169,6 @@ def set_proposal(conn: Connection, election: str, change_number: int) -> bool:
         election_results.c.election == election,
         election_results.c.proposal_change.is_(None)).values(proposal_change=change_number))
     return bool(done.rowcount)
-
-
-def forget(conn: Connection, election: str) -> None:
-    """Drop everything recorded for ``election`` (its file was removed from config)."""
-    for table in (election_results, election_ballots, election_voters, election_candidates,
-                  election_secrets):
-        conn.execute(delete(table).where(table.c.election == election))
 
 
 def contributions(conn: Connection, projects: Iterable[str], since: datetime,

@@ -216,6 +216,11 @@ class ElectionService:
             raise Conflict(f"voting in election {name!r} is {_window_state(spec, now)}; "
                            f"it runs from {stamp(spec.voting.opens)} to "
                            f"{stamp(spec.voting.closes)}")
+        with self.db.read() as conn:
+            published = store.result(conn, name) is not None
+        if published:
+            raise Conflict(f"the result of election {name!r} is published; ballots can no "
+                           "longer change")
         candidates = self.accepted(spec)
         if len(candidates) < 2:
             raise Conflict(f"election {name!r} is uncontested or has no candidate; no vote "

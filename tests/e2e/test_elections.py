@@ -1,6 +1,7 @@
-"""A PTL election end to end on a real server: the election defined in config, candidacies
-checked and approved through review, 20 voters' ballots over REST, the Schulze result equal
-to pref-voting's, and the winner proposed into the team's PTL group and merged."""
+"""A PTL election end to end on a real server (SQLite and PostgreSQL): the election defined
+in config, candidacies checked and approved through review, 20 voters' ballots over REST,
+the Schulze result equal to pref-voting's, and the winner proposed into the team's PTL
+group and merged."""
 
 from __future__ import annotations
 
@@ -107,9 +108,8 @@ def pref_voting_winners(ballots: list[list[list[str]]], candidates: list[str]) -
     return [candidates[i] for i in beat_path(profile, strength_function=profile.support)]
 
 
-def test_a_ptl_election_from_nominations_to_the_ptl_group(sqlite_server: Server, make_user,  # type: ignore[no-untyped-def]
+def test_a_ptl_election_from_nominations_to_the_ptl_group(server: Server, make_user,  # type: ignore[no-untyped-def]
                                                           tmp_path: Path) -> None:
-    server = sqlite_server
     with server.admin_client() as admin:
         made = admin.put("/a/groups/election-officials", json={})
         assert made.status_code in (201, 409), made.text

@@ -20,6 +20,7 @@ from keepgreen.store import changes as change_store
 from keepgreen.store import elections as election_store
 from keepgreen.store.clock import utcnow
 from tests.services.test_siteconf import Site
+from tests.unit.test_siteconf_model import APP
 
 OFFICIALS = """\
 - group:
@@ -50,7 +51,8 @@ class Clock:
 @pytest.fixture
 def site(tmp_path: Path, database_url: str) -> Iterator[Site]:
     made = Site(tmp_path / "site", database_url)
-    made.push({"resources/officials.yaml": OFFICIALS}, "Add the election officials")
+    made.push({"resources/officials.yaml": OFFICIALS, "resources/app.yaml": APP},
+              "Add org/app and the election officials")
     made.service.apply_pending()
     yield made
     made.db.dispose()
@@ -103,6 +105,15 @@ def test_the_check_accepts_a_voter_during_nominations_and_refuses_the_rest(
     broken = check(site, {path: "team: org-app\n"})
     assert any(line.startswith(f"{path}:1:") and "needs `projects`" in line
                for line in broken), broken
+    elsewhere = election_yaml((now, now + timedelta(hours=1)),
+                              (now + timedelta(hours=1), now + timedelta(hours=2)))
+    unknown = check(site, {path: elsewhere.replace("[org/app]", "[org/app, org/gone]")
+                           .replace("officials: election-officials", "officials: nobody")})
+    assert any(line.startswith(f"{path}:2:") and "org/gone" in line for line in unknown)
+    unknown = check(site, {path: elsewhere.replace("officials: election-officials",
+                                                   "officials: nobody")})
+    assert any(line.startswith(f"{path}:6:") and "group 'nobody', which does not exist"
+               in line for line in unknown), unknown
 
     # Nominations over: a new candidacy is refused, and so is withdrawing one.
     site.push({"candidates/app-2027/alice.txt": "Me.\n"}, "Candidacy of alice")

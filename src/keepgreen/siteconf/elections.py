@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -59,10 +60,12 @@ def election_name(path: str) -> str | None:
 
 
 def parse(trees: Mapping[str, Located | ConfigError | None],
-          candidacy_texts: Mapping[str, str]) -> tuple[dict[str, ElectionSpec],
-                                                       list[Candidacy], list[SiteProblem]]:
+          candidacy_texts: Mapping[str, str], projects: AbstractSet[str] | None = None,
+          groups: AbstractSet[str] | None = None) -> tuple[dict[str, ElectionSpec],
+                                                          list[Candidacy], list[SiteProblem]]:
     """``trees``: the located YAML of each ``elections/`` file; ``candidacy_texts``: every
-    file under ``candidates/`` as path -> text."""
+    file under ``candidates/`` as path -> text. ``projects`` and ``groups``, when given, are
+    the site's, which an election's projects and officials must name."""
     problems = _Problems()
     specs: dict[str, ElectionSpec] = {}
     for path in sorted(trees):
@@ -76,7 +79,16 @@ def parse(trees: Mapping[str, Located | ConfigError | None],
                                     "lower case letters, digits, '.', '_' and '-'")
             continue
         spec = _election(name, tree, path, problems)
-        if spec is not None:
+        if spec is not None and isinstance(tree, MappingNode):
+            missing = [p for p in spec.projects if projects is not None and p not in projects]
+            if missing:
+                problems.at(tree.get("projects"), path, f"projects of election {name!r} name "
+                            f"no project of this site: {', '.join(missing)}")
+                continue
+            if groups is not None and spec.officials not in groups:
+                problems.at(tree.get("officials"), path, f"officials of election {name!r} "
+                            f"name group {spec.officials!r}, which does not exist")
+                continue
             specs[name] = spec
     candidacies = []
     for path in sorted(candidacy_texts):

@@ -17,15 +17,17 @@ from keepgreen.domain.election import ElectionSpec, candidacy_problem, electorat
 from keepgreen.jobconf.source import ConfigError, Located
 from keepgreen.jobconf.yaml_loader import load
 from keepgreen.siteconf.elections import CANDIDATES, ELECTIONS, Candidacy, parse
-from keepgreen.siteconf.model import SiteProblem
+from keepgreen.siteconf.model import SiteProblem, SiteState, known_groups
 from keepgreen.store import elections as store
 from keepgreen.store.db import Database
 
 Files = Callable[[str, str], dict[str, str]]  # (sha, folder) -> path -> text
 
 
-def elections_at(files: Files, sha: str) -> tuple[dict[str, ElectionSpec], list[Candidacy],
-                                                  list[SiteProblem]]:
+def elections_at(files: Files, sha: str, state: SiteState | None = None,
+                 ) -> tuple[dict[str, ElectionSpec], list[Candidacy], list[SiteProblem]]:
+    """The elections and candidacies at ``sha``; with the site's ``state``, an election
+    naming a project or officials group it lacks is a problem too."""
     trees: dict[str, Located | ConfigError | None] = {}
     for path, text in files(sha, ELECTIONS).items():
         if not path.endswith((".yaml", ".yml")):
@@ -34,7 +36,9 @@ def elections_at(files: Files, sha: str) -> tuple[dict[str, ElectionSpec], list[
             trees[path] = load(path, text)
         except ConfigError as exc:
             trees[path] = exc
-    return parse(trees, files(sha, CANDIDATES))
+    if state is None:
+        return parse(trees, files(sha, CANDIDATES))
+    return parse(trees, files(sha, CANDIDATES), set(state.projects), known_groups(state))
 
 
 def voters(db: Database, spec: ElectionSpec) -> frozenset[str]:

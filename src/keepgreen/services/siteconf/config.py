@@ -151,7 +151,7 @@ class SiteConfigService:
             problems += lockout(state, set(accounts), accounts)
         problems += deletion_problems(running, state, delete_markers(messages))
         problems += self._nodes_problems(new_sha)
-        problems += elections_at(self.files, new_sha)[2]
+        problems += elections_at(self.files, new_sha, state)[2]
         return state, problems, plan(running, state) if not problems else []
 
     def _nodes_problems(self, sha: str) -> list[SiteProblem]:

@@ -147,3 +147,15 @@ def test_outcome_waits_for_close_and_an_uncontested_election_ends_at_nomination_
     assert level.tally.pairwise["ana"]["bo"] == 1
     nobody = elect.outcome(s, [], [], datetime(2027, 3, 20))
     assert nobody.decided and nobody.winner is None
+
+
+def test_a_running_election_must_name_the_sites_projects_and_a_closed_one_need_not() -> None:
+    trees = {"elections/app-2027.yaml": load("elections/app-2027.yaml", GOOD)}
+    _, _, problems = parse(trees, {}, {"org/app"}, {"election-officials"},
+                           datetime(2027, 3, 12))
+    assert [(p.line, "org/lib" in p.message) for p in problems] == [(3, True)]
+    _, _, problems = parse(trees, {}, {"org/app", "org/lib"}, set(), datetime(2027, 3, 12))
+    assert [(p.line, "'election-officials', which does not exist" in p.message)
+            for p in problems] == [(10, True)]
+    specs, _, problems = parse(trees, {}, set(), set(), datetime(2027, 4, 1))
+    assert problems == [] and "app-2027" in specs

@@ -61,11 +61,13 @@ def election_name(path: str) -> str | None:
 
 def parse(trees: Mapping[str, Located | ConfigError | None],
           candidacy_texts: Mapping[str, str], projects: AbstractSet[str] | None = None,
-          groups: AbstractSet[str] | None = None) -> tuple[dict[str, ElectionSpec],
-                                                          list[Candidacy], list[SiteProblem]]:
+          groups: AbstractSet[str] | None = None,
+          now: datetime | None = None) -> tuple[dict[str, ElectionSpec], list[Candidacy],
+                                                list[SiteProblem]]:
     """``trees``: the located YAML of each ``elections/`` file; ``candidacy_texts``: every
     file under ``candidates/`` as path -> text. ``projects`` and ``groups``, when given, are
-    the site's, which an election's projects and officials must name."""
+    the site's, which the projects and officials of an election not closed by ``now`` must
+    name (a closed election keeps its record when a project is later removed)."""
     problems = _Problems()
     specs: dict[str, ElectionSpec] = {}
     for path in sorted(trees):
@@ -79,7 +81,8 @@ def parse(trees: Mapping[str, Located | ConfigError | None],
                                     "lower case letters, digits, '.', '_' and '-'")
             continue
         spec = _election(name, tree, path, problems)
-        if spec is not None and isinstance(tree, MappingNode):
+        running = spec is not None and (now is None or now < spec.voting.closes)
+        if spec is not None and running and isinstance(tree, MappingNode):
             missing = [p for p in spec.projects if projects is not None and p not in projects]
             if missing:
                 problems.at(tree.get("projects"), path, f"projects of election {name!r} name "
@@ -89,6 +92,7 @@ def parse(trees: Mapping[str, Located | ConfigError | None],
                 problems.at(tree.get("officials"), path, f"officials of election {name!r} "
                             f"name group {spec.officials!r}, which does not exist")
                 continue
+        if spec is not None:
             specs[name] = spec
     candidacies = []
     for path in sorted(candidacy_texts):

@@ -19,6 +19,7 @@ from keepgreen.jobconf.yaml_loader import load
 from keepgreen.siteconf.elections import CANDIDATES, ELECTIONS, Candidacy, parse
 from keepgreen.siteconf.model import SiteProblem, SiteState, known_groups
 from keepgreen.store import elections as store
+from keepgreen.store.clock import utcnow
 from keepgreen.store.db import Database
 
 Files = Callable[[str, str], dict[str, str]]  # (sha, folder) -> path -> text
@@ -38,7 +39,8 @@ def elections_at(files: Files, sha: str, state: SiteState | None = None,
             trees[path] = exc
     if state is None:
         return parse(trees, files(sha, CANDIDATES))
-    return parse(trees, files(sha, CANDIDATES), set(state.projects), known_groups(state))
+    return parse(trees, files(sha, CANDIDATES), set(state.projects), known_groups(state),
+                 utcnow())
 
 
 def voters(db: Database, spec: ElectionSpec) -> frozenset[str]:

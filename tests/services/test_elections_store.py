@@ -115,14 +115,16 @@ def test_rankings_are_checked_against_the_candidates() -> None:
             parse_ranking(body, ["ana", "bo", "cy"])
 
 
-def test_candidacies_keep_their_first_order_and_results_their_first_count(
+def test_candidacies_are_ordered_by_acceptance_and_results_keep_their_first_count(
         db: Database) -> None:
     now = utcnow()
     with db.write() as conn:
+        store.record_candidate(conn, "app", "dee", store.NOT_APPROVED, 2, None, now)
         store.record_candidate(conn, "app", "cy", store.ACCEPTED, 3, "admin", now)
         store.record_candidate(conn, "app", "ana", store.NOT_APPROVED, 4, None, now)
-        store.record_candidate(conn, "app", "cy", store.LATE, 9, None, now)
+        store.record_candidate(conn, "app", "cy", store.LATE, 9, None, now)  # stays accepted
         store.record_candidate(conn, "other", "bo", store.ACCEPTED, 5, "admin", now)
+        store.record_candidate(conn, "app", "dee", store.ACCEPTED, 6, "admin", now)  # re-filed
         first = store.save_result(conn, "app", "cy", {"winner": "cy"}, now)
         kept = store.save_result(conn, "app", "ana", {"winner": "ana"}, now)
         assert store.set_proposal(conn, "app", 12)
@@ -130,8 +132,9 @@ def test_candidacies_keep_their_first_order_and_results_their_first_count(
     with db.read() as conn:
         records = store.candidates(conn, "app")
         result = store.result(conn, "app")
-    assert [(r.username, r.position, r.status) for r in records] == [
-        ("cy", 1, store.ACCEPTED), ("ana", 2, store.NOT_APPROVED)]
+    assert [(r.username, r.position, r.status, r.change_number) for r in records] == [
+        ("ana", 0, store.NOT_APPROVED, 4), ("cy", 1, store.ACCEPTED, 3),
+        ("dee", 2, store.ACCEPTED, 6)]
     assert first.winner == kept.winner == "cy"
     assert result is not None and result.proposal_change == 12
 

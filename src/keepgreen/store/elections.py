@@ -72,17 +72,26 @@ def candidates(conn: Connection, election: str) -> list[CandidateRecord]:
 def record_candidate(conn: Connection, election: str, username: str, status: str,
                      change_number: int | None, approved_by: str | None,
                      now: datetime) -> None:
-    """Record a candidacy once; the first record stands (its position is the tie-break)."""
-    exists = conn.execute(select(election_candidates.c.username).where(
-        election_candidates.c.election == election,
-        election_candidates.c.username == username)).first()
-    if exists is not None:
+    """Record how a candidacy was judged. An accepted candidacy stays as it is; one not
+    accepted is judged again on its next record. The position (the tie-break) is given at
+    acceptance: 1 for the first accepted, and so on; 0 while not accepted."""
+    key = (election_candidates.c.election == election,
+           election_candidates.c.username == username)
+    before = conn.execute(select(election_candidates.c.status).where(*key)).scalar()
+    if before == ACCEPTED:
         return
-    position = conn.execute(select(func.coalesce(func.max(election_candidates.c.position), 0))
-                            .where(election_candidates.c.election == election)).scalar_one()
-    conn.execute(insert(election_candidates).values(
-        election=election, username=username, position=int(position) + 1, status=status,
-        change_number=change_number, approved_by=approved_by, recorded=now))
+    position = 0
+    if status == ACCEPTED:
+        position = int(conn.execute(
+            select(func.coalesce(func.max(election_candidates.c.position), 0))
+            .where(election_candidates.c.election == election)).scalar_one()) + 1
+    values = {"position": position, "status": status, "change_number": change_number,
+              "approved_by": approved_by, "recorded": now}
+    if before is None:
+        conn.execute(insert(election_candidates).values(election=election, username=username,
+                                                        **values))
+    else:
+        conn.execute(update(election_candidates).where(*key).values(**values))
 
 
 def has_voted(conn: Connection, election: str, account_id: int) -> bool:

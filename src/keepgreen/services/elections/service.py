@@ -97,13 +97,14 @@ class ElectionService:
     # -- candidacies ------------------------------------------------------------------------
 
     def sync(self) -> None:
-        """Record the candidacies the applied tip holds that are not recorded yet."""
+        """Judge the candidacies the applied tip holds that are not accepted yet."""
         specs, candidacies = self._definitions()
         for candidacy in candidacies:
             spec = specs[candidacy.election]
             with self.db.read() as conn:
-                known = {r.username for r in store.candidates(conn, spec.name)}
-            if candidacy.username in known:
+                accepted = {r.username for r in store.candidates(conn, spec.name)
+                            if r.status == store.ACCEPTED}
+            if candidacy.username in accepted:
                 continue
             status, number, approver = self._judge(spec, candidacy)
             with self.db.write() as conn:

@@ -73,11 +73,11 @@ def test_a_voter_ranks_checks_the_receipt_and_sees_the_result(
     page.get_by_role("button", name="Show my ballot").click()
     expect(page.get_by_role("status").first).to_contain_text(
         f"1. {bo.username}; 2. {ana.username}")
+    page.screenshot(path=str(SCREENSHOTS / "election-ballot.png"), full_page=True)
     page.get_by_label("Check your ballot with your receipt").fill("not-my-receipt")
     page.get_by_role("button", name="Show my ballot").click()
     expect(page.get_by_role("alert")).to_contain_text("no ballot in this election has that "
                                                       "receipt")
-    page.screenshot(path=str(SCREENSHOTS / "election-ballot.png"), full_page=True)
 
     outside = page.context.browser.new_context()  # type: ignore[union-attr]
     other = outside.new_page()

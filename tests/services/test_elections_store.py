@@ -65,6 +65,11 @@ def test_one_ballot_per_voter_and_no_row_ties_a_voter_to_a_ranking(
     assert voted == [people["ana"]]
     # The receipt itself is kept nowhere: only its keyed hash.
     assert stored == [first["receipt_hash"]] and first["receipt"] not in stored
+    if db.is_sqlite:  # no hidden row id keeping the order ballots were cast in
+        with db.read() as conn:
+            ddl = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = "
+                                       "'election_ballots'").scalar_one()
+        assert "WITHOUT ROWID" in ddl
 
 
 def test_the_receipt_shows_and_replaces_the_ballot_and_nothing_else_does(

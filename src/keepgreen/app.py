@@ -251,12 +251,16 @@ def build_app(services: Services) -> Starlette:
         await run_in_threadpool(services.scheduler.start)
         if services.siteconf is not None:
             services.siteconf.start()
+        if services.elections is not None:
+            services.elections.start()
         ssh = await start_ssh(services)
         try:
             yield
         finally:
             if ssh is not None:
                 await ssh.stop()
+            if services.elections is not None:
+                await run_in_threadpool(services.elections.stop)
             if services.siteconf is not None:
                 await run_in_threadpool(services.siteconf.stop)
             await run_in_threadpool(services.scheduler.stop)

@@ -248,17 +248,20 @@ def test_a_ptl_election_from_nominations_to_the_ptl_group(server: Server, make_u
     assert {h["receipt_hash"] for h in receipts.values()} == set(hashes)
     assert hashes[receipts[changed.username]["receipt_hash"]] == cast[changed.username]
 
-    # The winner into the PTL group: proposed by an official, approved, merged.
+    # The winner into the PTL group: keepgreen proposes the change as voting closes (an
+    # official could ask at once; no one else may), the officials approve, it merges.
     winner, group = result["winner"], result["group"]
+    number = wait_for("the proposal of the winner", lambda: (r := fetch_result(server, name))
+                      and r["proposal_change"], server, timeout=60)
     with api(server, ana) as c:
-        assert c.post(f"/api/elections/{name}/proposal").status_code == 403
+        refused = c.post(f"/api/elections/{name}/proposal")
+        assert refused.status_code == 403 and "election-officials" in refused.text
     with api(server, officials[0]) as c:
-        proposed = c.post(f"/api/elections/{name}/proposal")
-        assert proposed.status_code == 201, proposed.text
-        assert c.post(f"/api/elections/{name}/proposal").status_code == 409
-    number = proposed.json()["change"]
+        again = c.post(f"/api/elections/{name}/proposal")
+        assert again.status_code == 409 and f"change {number}" in again.text
     info = change_info(server, number)
     assert info["subject"] == f"Make {winner} PTL of {group.removesuffix('-ptl')}"
+    assert info["owner"]["username"] == "keepgreen-ci"
     wait_for("the proposal's check", lambda: ci_verified(change_info(server, number)) == 1,
              server)
     merge(server, number, *officials)
@@ -267,6 +270,11 @@ def test_a_ptl_election_from_nominations_to_the_ptl_group(server: Server, make_u
             f"/a/groups/{group}/members")).status_code == 200 and gerrit_json(r), server,
             timeout=60)
     assert [m["username"] for m in members] == [winner]
+
+
+def fetch_result(server: Server, name: str) -> Any:
+    with server.client() as c:
+        return c.get(f"/api/elections/{name}/result").json()
 
 
 def _rank(ranking: list[list[str]], name: str) -> int:

@@ -69,7 +69,7 @@ def elections(site: Site, clock: Clock) -> ElectionService:
     revisions = RevisionService(site.db, site.repos, merger, site.projects,
                                 PatchSetWriter(merger), lambda: "http://127.0.0.1/")
     service = ElectionService(site.db, site.service, site.projects, site.accounts, revisions,
-                              None, clock)
+                              "keepgreen-ci", clock)
     site.service.after_apply.append(service.sync)
     return service
 
@@ -186,11 +186,17 @@ def test_an_uncontested_election_ends_at_nomination_close_without_a_vote(
                                                                           True)
     assert "pairwise" not in result
 
-    proposed = elections.propose(site.who("carol"), "app-2027")
+    # What the background loop does: one proposal per decided election, owned by the CI
+    # account; asking again (or an official asking) makes no second change.
+    made = elections.propose_decided()
+    number = elections.result(site.who("bob"), "app-2027")["proposal_change"]
+    assert number is not None and made == [number]
+    assert elections.propose_decided() == []
     with site.db.read() as conn:
-        change = change_store.change_by_number(conn, proposed["change"])
-        sets = change_store.patch_sets_of(conn, [proposed["change"]])[proposed["change"]]
+        change = change_store.change_by_number(conn, number)
+        sets = change_store.patch_sets_of(conn, [number])[number]
     assert change is not None and change.project == "config"
+    assert change.owner_id == site.accounts.get("keepgreen-ci").id
     assert change.subject == "Make alice PTL of org-app"
     groups = site.repos.run("config", "show", f"{sets[0].sha}:resources/groups.yaml")
     assert "    name: org-app-ptl\n    description: \"PTL of org-app, as elected\"\n" \

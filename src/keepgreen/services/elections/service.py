@@ -7,6 +7,10 @@ a member of the election's officials group, was owned by the candidate and merge
 nominations were open; ``sync`` records that after every apply, in acceptance order, which
 is the published tie-break order.
 
+Once an election is decided (voting closed, or nominations closed uncontested), a background
+loop proposes the winner into ``<team>-ptl`` as a change to ``config`` owned by the CI
+account; officials approve it like any change. An official may also ask for it at once.
+
 Ballots keep voter and ranking apart (see ``keepgreen.services.elections.ballots``). Anyone
 who may read ``config`` may see elections and their results; only the electorate may vote.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -27,7 +32,7 @@ from keepgreen.domain.change import MERGED, Person
 from keepgreen.domain.election import ElectionSpec, stamp
 from keepgreen.domain.project import SITE_CONFIG
 from keepgreen.services.elections.ballots import Ballots, parse_ranking
-from keepgreen.services.errors import Conflict, Forbidden, NotFound, Unauthorized
+from keepgreen.services.errors import Conflict, Forbidden, NotFound, ServiceError, Unauthorized
 from keepgreen.services.review.accounts import AccountService
 from keepgreen.services.review.projects import ProjectService
 from keepgreen.services.review.revisions import RevisionService
@@ -45,6 +50,7 @@ from keepgreen.store.db import Database
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+POLL_SECONDS = 2.0
 
 
 class ElectionService:
@@ -59,6 +65,9 @@ class ElectionService:
         self.proposer = proposer  # the account that owns proposed PTL changes
         self.clock = clock
         self.ballots = Ballots(db)
+        self._proposing = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
         self._cache: tuple[str, dict[str, ElectionSpec], list[Candidacy]] | None = None
 
     # -- definitions ------------------------------------------------------------------------
@@ -232,7 +241,10 @@ class ElectionService:
     # -- results ----------------------------------------------------------------------------
 
     def result(self, who: Principal, name: str) -> dict[str, Any]:
-        spec = self._spec(who, name)
+        return self._result(self._spec(who, name))
+
+    def _result(self, spec: ElectionSpec) -> dict[str, Any]:
+        name = spec.name
         with self.db.read() as conn:
             kept = store.result(conn, name)
         if kept is not None:
@@ -271,41 +283,86 @@ class ElectionService:
         if spec.officials not in who.groups and not who.is_admin:
             raise Forbidden(f"only members of {spec.officials!r}, the officials of election "
                             f"{name!r}, may propose its winner")
-        outcome = self.result(who, name)
-        if not outcome["decided"] or not outcome["winner"]:
-            raise Conflict(f"election {name!r} has no winner yet: {outcome['reason']}")
-        if outcome["proposal_change"] is not None:
-            raise Conflict(f"the winner of election {name!r} was proposed in change "
-                           f"{outcome['proposal_change']} already")
-        winner = outcome["winner"]
-        owner = self.accounts.principal(self.accounts.get(self.proposer)) if self.proposer \
-            else who
-        assert owner.account is not None
-        person = Person(owner.account.name or owner.account.username,
-                        owner.account.email or f"{owner.account.username}@keepgreen.invalid",
-                        utcnow())
-        title = f"Make {winner} {spec.office} of {spec.team}"
-        seed = f"{name}\n{winner}\n{person.date.isoformat()}\n{secrets.token_hex(8)}"
-        message = (f"{title}\n\n{winner} won election {name} ({outcome['reason']}).\n"
-                   f"Proposed by {who.account.username} for the officials "
-                   f"({spec.officials}) to approve.\n\n"
-                   f"Change-Id: I{hashlib.sha1(seed.encode()).hexdigest()}\n")
+        return self._seat(spec, who.account.username, who)
 
-        def seat(state: SiteState) -> SiteState:
-            groups = dict(state.groups)
-            group = groups.get(spec.group) or GroupSpec(
-                spec.group, f"{spec.office} of {spec.team}, as elected", spec.officials)
-            groups[spec.group] = replace(group, members=(winner,))
-            return SiteState(state.projects, groups, state.where)
+    def propose_decided(self) -> list[int]:
+        """Propose the winner of every decided election that has no proposal yet (what the
+        background loop does once voting closes, or nominations close uncontested)."""
+        if self.proposer is None:
+            return []
+        made = []
+        now = self.clock()
+        for spec in list(self._definitions()[0].values()):
+            phase = spec.phase(now)
+            if phase in (elect.UPCOMING, elect.NOMINATING) or (
+                    phase != elect.CLOSED and len(self.accepted(spec)) > 1):
+                continue  # not decided yet: no need to count
+            outcome = self._result(spec)
+            if outcome["decided"] and outcome["winner"] and outcome["proposal_change"] is None:
+                try:
+                    made.append(self._seat(spec, "keepgreen", None)["change"])
+                except ServiceError as exc:
+                    log.warning("cannot propose the winner of election %s: %s", spec.name,
+                                exc.message)
+        return made
 
-        sha = self.site.commit_for_review(person, message, seat)
-        number = self.revisions.propose_commit(owner, SITE_CONFIG, self.site.branch()
-                                               .removeprefix("refs/heads/"), sha,
-                                               topic=f"election-{name}")
-        with self.db.write() as conn:
-            if not store.set_proposal(conn, name, number):
-                raise Conflict(f"the winner of election {name!r} was proposed meanwhile")
+    def _seat(self, spec: ElectionSpec, by: str, who: Principal | None) -> dict[str, Any]:
+        name = spec.name
+        with self._proposing:
+            outcome = self._result(spec)
+            if not outcome["decided"] or not outcome["winner"]:
+                raise Conflict(f"election {name!r} has no winner yet: {outcome['reason']}")
+            if outcome["proposal_change"] is not None:
+                raise Conflict(f"the winner of election {name!r} was proposed in change "
+                               f"{outcome['proposal_change']} already")
+            winner = outcome["winner"]
+            owner = (self.accounts.principal(self.accounts.get(self.proposer))
+                     if self.proposer else who)
+            assert owner is not None and owner.account is not None
+            person = Person(owner.account.name or owner.account.username,
+                            owner.account.email
+                            or f"{owner.account.username}@keepgreen.invalid", utcnow())
+            title = f"Make {winner} {spec.office} of {spec.team}"
+            seed = f"{name}\n{winner}\n{person.date.isoformat()}\n{secrets.token_hex(8)}"
+            message = (f"{title}\n\n{winner} won election {name} ({outcome['reason']}).\n"
+                       f"Proposed by {by} for the officials ({spec.officials}) to "
+                       f"approve.\n\nChange-Id: I{hashlib.sha1(seed.encode()).hexdigest()}\n")
+
+            def seat(state: SiteState) -> SiteState:
+                groups = dict(state.groups)
+                group = groups.get(spec.group) or GroupSpec(
+                    spec.group, f"{spec.office} of {spec.team}, as elected", spec.officials)
+                groups[spec.group] = replace(group, members=(winner,))
+                return SiteState(state.projects, groups, state.where)
+
+            sha = self.site.commit_for_review(person, message, seat)
+            number = self.revisions.propose_commit(owner, SITE_CONFIG, self.site.branch()
+                                                   .removeprefix("refs/heads/"), sha,
+                                                   topic=f"election-{name}")
+            with self.db.write() as conn:
+                store.set_proposal(conn, name, number)
+            log.info("proposed %s for %s in change %d", winner, spec.group, number)
         return {"election": name, "winner": winner, "group": spec.group, "change": number}
+
+    # -- the background loop ------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="keepgreen-elections",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(POLL_SECONDS):
+            try:
+                self.propose_decided()
+            except Exception:  # noqa: BLE001 - one bad pass must not stop the loop
+                log.exception("proposing election winners failed; trying again")
 
 
 def _iso(when: datetime) -> str:

@@ -176,10 +176,12 @@ def test_a_ptl_election_from_nominations_to_the_ptl_group(server: Server, make_u
         early = c.put(f"/api/elections/{name}/ballot", json={"ranking": [[ana.username]]})
     assert early.status_code == 409 and "not open yet" in early.text
 
-    # Officials move the schedule: nominations closed, voting open.
+    # Officials move the schedule: nominations closed, voting open (just now, so the work
+    # merged above still falls before it).
+    opened = datetime.now(UTC) - timedelta(seconds=1)
     config.publish({path: election_file(project, extra,
-                                        (-timedelta(hours=3), -timedelta(minutes=5)),
-                                        (-timedelta(minutes=5), timedelta(hours=1)))},
+                                        (-timedelta(hours=3), -timedelta(seconds=1)),
+                                        (-timedelta(seconds=1), timedelta(hours=1)))},
                    f"Open voting in {name}")
     wait_for("voting to open", lambda: election(server, name)["phase"] == "voting", server,
              timeout=60)
@@ -222,12 +224,13 @@ def test_a_ptl_election_from_nominations_to_the_ptl_group(server: Server, make_u
         assert c.get("/api/elections/no-such").status_code == 404
     assert election(server, name)["ballots_cast"] == 20
 
-    config.publish({path: election_file(project, extra,
-                                        (-timedelta(hours=3), -timedelta(hours=2)),
-                                        (-timedelta(hours=2), -timedelta(seconds=1)))},
+    since_open = opened - datetime.now(UTC)  # the same opening, so the same electorate
+    config.publish({path: election_file(project, extra, (-timedelta(hours=3), since_open),
+                                        (since_open, -timedelta(seconds=1)))},
                    f"Close voting in {name}")
     wait_for("voting to close", lambda: election(server, name)["phase"] == "closed", server,
              timeout=60)
+    assert election(server, name)["electorate_size"] == 20
     with api(server, bo) as c:
         late = c.put(f"/api/elections/{name}/ballot", json={"ranking": [[bo.username]]})
     assert late.status_code == 409 and "closed" in late.text

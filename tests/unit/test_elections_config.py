@@ -116,6 +116,7 @@ def test_the_electorate_counts_recent_merges_reviews_and_extra_voters_only() -> 
         Contribution("dee", "org/other", "merged", recent),  # not the team's project
         Contribution("eve", "org/app", "merged", old),
         Contribution("fay", "org/app", "Workflow", recent, 1),
+        Contribution("gus", "org/app", "merged", s.voting.opens),  # once voting is open
     ])
     assert found == {"ana", "bo", "fay", "carol"}
     without_reviewers = elect.ElectionSpec(**{**s.__dict__, "electorate":

@@ -102,7 +102,7 @@ def electorate(spec: ElectionSpec, contributions: Iterable[Contribution]) -> fro
     projects = set(spec.projects)
     voters = set(spec.extra_voters)
     for c in contributions:
-        if c.project not in projects or not since <= c.when < spec.voting.closes:
+        if c.project not in projects or not since <= c.when < spec.voting.opens:
             continue
         if c.kind == "merged" or (rule.reviewers and (c.kind, c.value) in REVIEW_VOTES):
             voters.add(c.username)

@@ -172,6 +172,24 @@ def test_a_ptl_election_from_nominations_to_the_ptl_group(server: Server, make_u
     candidates = [u.username for u in order]
     assert election(server, name)["tie_break"] == candidates
 
+    # Approved by administrators who are not the officials: merged, but it does not count.
+    admins = [make_user(server, "admin", groups=["Administrators"]) for _ in range(2)]
+    hopeful = voters[1]
+    number = stand(hopeful)
+    merge(server, number, *admins)
+    wait_for("the candidacy to be judged", lambda: any(
+        c["username"] == hopeful.username for c in election(server, name)["candidacies"]),
+        server, timeout=60)
+    found = election(server, name)
+    assert found["candidates"] == candidates
+    assert {c["username"]: c["status"] for c in found["candidacies"]}[hopeful.username] == \
+        "NOT_APPROVED"
+    with api(server) as c:
+        page = c.get(f"/elections/{name}")
+        assert page.status_code == 200 and all(n in page.text for n in candidates)
+        assert "not counted: needs Code-Review +2 from election-officials" in page.text
+        assert c.get("/elections/no-such-election").status_code == 404
+
     with api(server, ana) as c:
         early = c.put(f"/api/elections/{name}/ballot", json={"ranking": [[ana.username]]})
     assert early.status_code == 409 and "not open yet" in early.text

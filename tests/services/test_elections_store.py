@@ -115,7 +115,9 @@ def test_rankings_are_checked_against_the_candidates() -> None:
     for body, words in [({"ranking": [["zed"]]}, "not a candidate"),
                         ({"ranking": [["ana"], ["ana"]]}, "more than once"),
                         ({"ranking": [[]]}, "non-empty"), ({"ranking": []}, "at least one"),
-                        ({"order": []}, "a ballot is"), ({"ranking": [[1]]}, "username")]:
+                        ({"order": []}, "a ballot is"), ({"ranking": [[1]]}, "username"),
+                        ({"ranking": [["ana"]] * 10_000}, "at most 3 groups"),
+                        ({"ranking": "ana"}, "at most 3 groups"), ([], "a ballot is")]:
         with pytest.raises(BadRequest, match=words):
             parse_ranking(body, ["ana", "bo", "cy"])
 

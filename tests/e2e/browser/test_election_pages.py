@@ -20,8 +20,8 @@ from keepgreen.store.clock import utcnow
 from keepgreen.store.db import Database
 from tests.e2e.browser.accessibility import assert_accessible_basics
 from tests.e2e.browser.conftest import SCREENSHOTS, sign_in
+from tests.e2e.election_support import Config, election, election_file
 from tests.e2e.pipeline_support import wait_for
-from tests.e2e.test_elections import Config, election, election_file
 from tests.support import GitUser, Server
 
 

@@ -1,6 +1,7 @@
 """keepgreen runs production: static hosts in site config, reached with the site's own key,
 and a deploy pipeline that applies a merged change to them with its secret, one deploy at a
-time.
+time. (A static host also keeps state between builds, which makes a deterministic flaky job
+for the gate's second try.)
 
 Two local nodes stand in for a site's production machines. They are made by the test, not
 by the server, and kept running; each is offered to the server at a loopback port, the way
@@ -15,6 +16,7 @@ import json
 import socket
 import subprocess
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,7 +38,7 @@ from tests.e2e.pipeline_support import (
     wait_checked,
     wait_for,
 )
-from tests.support import KEEPGREEN, Server
+from tests.support import KEEPGREEN, GitUser, Server
 
 SECRET = "motd-signing-key-8d1f"
 
@@ -54,6 +56,7 @@ SITE_PLAYBOOK = """\
 
 TEMPLATE = "{{ greeting }} from {{ inventory_hostname }}\nkey {{ signing.key }}\n"
 READ_ONLY = "keepgreen-ro"
+SYSTEM_CONFIG = f"org/system-config-{uuid.uuid4().hex[:6]}"  # the site lets it dry-run
 
 
 def zuul_yaml(chunks: list[str], greeting: str) -> str:
@@ -175,8 +178,12 @@ def deploy_builds(server: Server, project: str) -> list[dict]:
     return builds(server, project, "deploy-motd")
 
 
-def test_merged_changes_deploy_to_the_static_hosts_one_at_a_time(
-        server: Server, production, make_user, project_name: str, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def site_hosts(server: Server, production, tmp_path_factory: pytest.TempPathFactory
+               ) -> tuple[LocalProvider, list[Node], GitUser, Path]:
+    """The production hosts in the site's nodes config, reached with the site's key (and
+    the read-only account for dry runs of SYSTEM_CONFIG); an administrator and a clone of
+    ``config``."""
     provider, hosts, ports = production
     # The site's key, as an operator gets it, goes into each host's authorized_keys.
     printed = subprocess.run([*KEEPGREEN, "static-key", str(server.site)],
@@ -193,22 +200,30 @@ def test_merged_changes_deploy_to_the_static_hosts_one_at_a_time(
                                 f"/home/{READ_ONLY}/.ssh/authorized_keys && chown "
                                 f"{READ_ONLY} /home/{READ_ONLY}/.ssh/authorized_keys")
 
-    owner, core1, core2 = (make_user(server, n) for n in ("owner", "core1", "core2"))
-    admins = make_user(server, "ops", groups=["Administrators"])
+    home = tmp_path_factory.mktemp("ops")
+    password = server.create_account("ops", groups=["Administrators"])
+    admins = GitUser(home / "home", server, "ops", password)
     nodes_yaml = "providers:\n  - name: local\n    driver: local\n    labels: [local]\n" \
         "  - name: production\n    driver: static\n" \
-        f"    dry-run:\n      username: {READ_ONLY}\n      projects: [{project_name}]\n" \
+        f"    dry-run:\n      username: {READ_ONLY}\n      projects: [{SYSTEM_CONFIG}]\n" \
         "    hosts:\n" + "".join(
             f"      - host: 127.0.0.1\n        connection-port: {port.port}\n"
             f"        labels: [prod{i}]\n        host-key: {host.host_key}\n"
             for i, (host, port) in enumerate(zip(hosts, ports, strict=True), start=1)) + \
         "labels:\n  - name: local\n  - name: prod1\n  - name: prod2\n"
-    config = admins.clone("config", tmp_path / "config")
+    config = admins.clone("config", home / "config")
     (config / "nodes" / "providers.yaml").write_text(nodes_yaml)
     admins.git("commit", "-qam", "Add the production hosts", cwd=config)
     pushed = admins.git("push", "-q", "origin", "HEAD:refs/heads/main", cwd=config, check=False)
     assert pushed.returncode == 0, pushed.stderr
+    return provider, hosts, admins, config
 
+
+def test_merged_changes_deploy_to_the_static_hosts_one_at_a_time(
+        server: Server, site_hosts, make_user, tmp_path: Path) -> None:
+    provider, hosts, admins, config = site_hosts
+    project_name = SYSTEM_CONFIG
+    owner, core1, core2 = (make_user(server, n) for n in ("owner", "core1", "core2"))
     server.create_project(project_name)
     make_core(server, project_name, core1, core2)
     repo: Path = owner.clone(project_name, tmp_path / "work")
@@ -304,3 +319,77 @@ def test_merged_changes_deploy_to_the_static_hosts_one_at_a_time(
     assert project_name in page.text and "drifted" in page.text and "web1" in page.text
     with server.client() as c:  # anonymous: the project is readable by anyone here
         assert c.get("/drift").status_code == 200
+
+
+FLAKY_PLAYBOOK = """\
+- hosts: all
+  tasks:
+    - name: Pass in check; in the gate fail the first time on this host, then pass
+      shell: |
+        if [ "{{ zuul.pipeline }}" = check ]; then exit 0; fi
+        if [ -e /tmp/tried-{{ zuul.change }} ]; then exit 0; fi
+        touch /tmp/tried-{{ zuul.change }}
+        exit 1
+"""
+
+BROKEN_PLAYBOOK = """\
+- hosts: all
+  tasks:
+    - command: "false"
+"""
+
+FLAKY_JOBS = """\
+- job:
+    name: flaky-integration
+    run: playbooks/flaky.yaml
+    nodeset:
+      nodes:
+        - name: host
+          label: prod2
+- job:
+    name: always-broken
+    run: playbooks/broken.yaml
+    tags: [quarantine]
+    nodeset:
+      nodes:
+        - name: node
+          label: local
+- project:
+    check:
+      jobs: [flaky-integration, always-broken]
+    gate:
+      jobs: [flaky-integration, always-broken]
+"""
+
+
+def test_a_gate_failure_of_a_job_that_passed_in_check_is_tried_again_and_called_flaky(
+        server: Server, site_hosts, make_user, project_name: str, tmp_path: Path) -> None:
+    # A static host keeps its files between builds: the job fails once there, then passes.
+    owner, core1, core2 = (make_user(server, n) for n in ("owner", "core1", "core2"))
+    server.create_project(project_name)
+    make_core(server, project_name, core1, core2)
+    repo: Path = owner.clone(project_name, tmp_path / "work")
+    new_change(owner, repo, {".zuul.yaml": FLAKY_JOBS, "playbooks/flaky.yaml": FLAKY_PLAYBOOK,
+                             "playbooks/broken.yaml": BROKEN_PLAYBOOK}, "Add a flaky job")
+    number = only_change(server, project_name, "Add a flaky job")
+    wait_checked(server, number)  # the quarantined job failed, yet check votes +1
+    approve(server, number, core1, core2)
+    wait_for(f"change {number} to merge", lambda: status(server, number) == "MERGED", server)
+
+    gate = [b for b in builds(server, project_name, "flaky-integration")
+            if b["pipeline"] == "gate"]
+    assert [b["result"] for b in gate] == ["FAILURE", "SUCCESS"], gate
+    assert "tried again: the job passed on this patch set in check" in gate[0]["reason"]
+    report = "\n".join(ci_messages(change_info(server, number), 1))
+    assert "Flaky: flaky-integration failed and then passed on the same state" in report
+    assert "Quarantined (they ran but do not block): always-broken" in report, report
+    broken = [b["result"] for b in builds(server, project_name, "always-broken")]
+    assert broken == ["FAILURE", "FAILURE"]  # check and gate: it ran, it did not block
+    with server.admin_client() as c:
+        found = c.get("/a/api/events", params={"limit": "5000"})
+    flaky = [e["event"] for e in json.loads(found.text.removeprefix(")]}'\n"))
+             if e["type"] == "flaky-build" and e["event"]["project"] == project_name]
+    assert flaky == [{"type": "flaky-build", "project": project_name, "change": number,
+                      "patchSet": 1, "job": "flaky-integration",
+                      "failedBuild": gate[0]["uuid"], "passedBuild": gate[1]["uuid"],
+                      "eventCreatedOn": flaky[0]["eventCreatedOn"]}]

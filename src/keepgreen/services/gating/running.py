@@ -29,6 +29,7 @@ from keepgreen.services.gating.builds import (
     job_sources,
     job_spec,
 )
+from keepgreen.services.gating.flakes import QUARANTINE
 from keepgreen.services.gating.gate import SharedStates
 from keepgreen.services.gating.layout import CONFIG_PROJECT
 
@@ -50,6 +51,8 @@ class Buildset:
     extra: RepoCheckouts | None = None
     dry_runs: dict[str, str] = field(default_factory=dict)
     """What each dry-run job found (``services.gating.dry_runs``), for the report."""
+    flaky: list[str] = field(default_factory=list)
+    """Jobs that failed and then passed on this state (``services.gating.flakes``)."""
 
     def checkouts(self, repos: Repos, make_folder: Callable[[int], Path],
                   buildset: int) -> RepoCheckouts:
@@ -64,6 +67,13 @@ class Buildset:
         parts = []
         if self.plan and success:
             parts.append("Plan:\n" + "\n".join(f"- {line}" for line in self.plan))
+        if self.flaky:
+            parts.append("Flaky: " + ", ".join(self.flaky) + (
+                " failed and then passed on the same state; the change was not ejected for "
+                "it"))
+        quarantined = [j.name for j in self.jobs.jobs if QUARANTINE in j.tags]
+        if quarantined:
+            parts.append("Quarantined (they ran but do not block): " + ", ".join(quarantined))
         if self.jobs.warnings:
             parts.append("Warnings:\n" + "\n".join(f"- {line}" for line in self.jobs.warnings))
         if self.dry_runs:

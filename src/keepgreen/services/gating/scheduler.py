@@ -52,6 +52,7 @@ from keepgreen.gating.buildset import CONFIG_ERROR, MERGE_CONFLICT, MERGED
 from keepgreen.gating.managers import manager_for
 from keepgreen.git.repos import GitError, Repos
 from keepgreen.jobconf import ConfigError, JobGraph
+from keepgreen.services.gating import flakes
 from keepgreen.services.gating import status as status_view
 from keepgreen.services.gating.builds import checkout
 from keepgreen.services.gating.buildsets import BuildsetRecorder
@@ -136,6 +137,8 @@ class Scheduler:
         self._pending: deque[gating.Event] = deque()
         self._buildsets: dict[int, Buildset] = {}
         self._uuids: dict[int, str] = {}
+        self._started: dict[int, gating.StartBuild] = {}  # running builds, for a retry
+        self._retried: dict[int, str] = {}  # build -> uuid of its failed first try
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         # Gating records and operator commands live in services.buildsets / .operator.
@@ -295,6 +298,12 @@ class Scheduler:
     # -- the core -------------------------------------------------------------------------
 
     def _finished(self, done: Finished) -> None:
+        if self._try_again(done):
+            return
+        start = self._started.pop(done.build, None)
+        failed_first = self._retried.pop(done.build, None)
+        if failed_first is not None and start is not None and done.result == "SUCCESS":
+            self._record_flaky(start, failed_first, done)
         buildset = self._buildsets.get(done.buildset) if done.buildset is not None else None
         if done.dry_run is not None and buildset is not None:
             buildset.dry_runs[done.job] = done.dry_run
@@ -305,6 +314,42 @@ class Scheduler:
                                      done.log_dir)
         self._pending.append(gating.Tick(time.time()))
         self._send(gating.BuildCompleted(done.build, done.result, done.reason))
+
+    def _try_again(self, done: Finished) -> bool:
+        """Run a failed gate build once more when its job passed on the patch set in check
+        (``services.gating.flakes``); the core keeps waiting for its result."""
+        start = self._started.get(done.build)
+        if (done.result != "FAILURE" or start is None or done.build in self._retried
+                or start.change.is_ref or start.buildset not in self._buildsets):
+            return False
+        config = self.state.pipeline(start.pipeline)
+        if config is None or not manager_for(config.config).changes_merge:
+            return False
+        with self.db.read() as conn:
+            if not flakes.passed_in_check(conn, start.change.project, start.change.number,
+                                          start.change.patchset, start.job):
+                return False
+        with self.db.write() as conn:
+            build_store.finish_build(conn, done.uuid, done.result,
+                                     f"{done.reason} {flakes.RETRY_NOTE}", utcnow(),
+                                     done.log_dir)
+        self._retried[done.build] = done.uuid
+        log.info("%s: job %s failed in %s although it passed in check; trying it again",
+                 start.change.key, start.job, start.pipeline)
+        self._start(start, again=True)
+        return True
+
+    def _record_flaky(self, start: gating.StartBuild, failed: str, done: Finished) -> None:
+        now = utcnow()
+        change = start.change
+        event = flakes.flaky_event(change.project, change.number, change.patchset, start.job,
+                                   failed, done.uuid, int(now.timestamp()))
+        with self.db.write() as conn:
+            event_store.record(conn, "flaky-build", event, now, project=change.project,
+                               change_number=change.number)
+        buildset = self._buildsets.get(start.buildset)
+        if buildset is not None:
+            buildset.flaky.append(start.job)
 
     def _record_drift(self, jobs: JobGraph, done: Finished) -> None:
         now = utcnow()
@@ -364,6 +409,7 @@ class Scheduler:
             self._start(action)
         elif isinstance(action, gating.CancelBuild):
             # Stopped at once, its nodes freed; the core ignores its late result.
+            self._started.pop(action.build, None)  # nor is it tried again
             uuid_ = self._uuids.get(action.build)
             stopped = uuid_ is not None and self.runner is not None and self.runner.cancel(
                 uuid_, action.reason)
@@ -440,7 +486,8 @@ class Scheduler:
             gating.Job(job.name, tuple(gating.JobDependency(d.name, d.soft)
                                        for d in job.dependencies),
                        # The executor retries by itself; the core sees the final result.
-                       voting=job.voting, attempts=1,
+                       # A quarantined job runs and reports but never blocks.
+                       voting=job.voting and flakes.QUARANTINE not in job.tags, attempts=1,
                        semaphores=tuple(gating.Semaphore(name, jobs.semaphore_limit(name))
                                         for name in job.semaphores))
             for job in jobs.jobs))
@@ -463,19 +510,23 @@ class Scheduler:
         return "this change to the site's configuration has problems:\n" + "\n".join(
             f"- {line}" for line in lines) + "\n", ()
 
-    def _start(self, action: gating.StartBuild) -> None:
+    def _start(self, action: gating.StartBuild, again: bool = False) -> None:
+        """Record and run a build; ``again`` runs it a second time for the core's same
+        build (a retry the core does not know of)."""
         change = action.change
         buildset = self._buildsets[action.buildset]
         build_uuid = uuid.uuid4().hex
         self._uuids[action.build] = build_uuid
+        self._started[action.build] = action
         with self.db.write() as conn:
             build_store.add_build(conn, uuid=build_uuid, pipeline=action.pipeline,
                                   project=change.project, change_number=change.number,
                                   patch_set=change.patchset, job=action.job,
                                   voting=action.voting, started=utcnow(),
                                   buildset=self.records.uuid_of(action.buildset))
-        self._pending.append(gating.Tick(time.time()))
-        self._pending.append(gating.BuildStarted(action.build))
+        if not again:
+            self._pending.append(gating.Tick(time.time()))
+            self._pending.append(gating.BuildStarted(action.build))
         assert self.runner is not None
         self.runner.start(action, buildset, build_uuid)
 

@@ -8,7 +8,12 @@ is in the speculative state it tests. A bad change breaks a task at a point draw
 within the job (seeded, once per change): a build whose state holds it reports
 ``BuildEarlyFailure`` at that point of its own run, as an executor does when a task fails
 mid-playbook, and ``BuildCompleted(FAILURE)`` when the job ends (``early_failure`` False keeps
-only the latter). Time is an event queue ordered by virtual minutes: no
+only the latter). With ``flake_rate``, any build also fails spuriously with that probability
+(at a uniform point of its job), whatever its state holds; with ``retry`` a failed build is run
+once more on a new node before the core hears of it, as the scheduler does for a gate job that
+passed in check (every change enters the gate having passed check). ``hold_early`` keeps a
+first try's early failure from the core until the retry has failed too. Time is an event queue
+ordered by virtual minutes: no
 threads, no sleeping. The same changes also go through a serial gate (each change tested
 alone on the tip, one after another, a bad one holding the gate only until its failure point
 when ``early_failure`` is on) so the two can be compared. Standard library only.
@@ -56,8 +61,9 @@ JITTER = 0.2  # a job lasts job_minutes * (1 ± JITTER), drawn once per change
 
 @dataclass(frozen=True)
 class Settings:
-    """What to simulate. ``window`` is the gate's starting window (Zuul's: grows by one per
-    merge, halves per failure, floor 3 or the window if smaller); ``hours`` is how long
+    """What to simulate. ``window`` is the gate's starting window; it grows by one per merge
+    and halves per failure, never below ``window_floor`` (the seed's gate: 15; Zuul's default
+    is 3) or the window if smaller; ``hours`` is how long
     approvals keep arriving; ``early_failure`` makes a failing build say so at its failure
     point (and the serial gate stop there) instead of only when its job ends."""
 
@@ -69,6 +75,10 @@ class Settings:
     window: int = 20
     hours: float = 8.0
     early_failure: bool = True
+    flake_rate: float = 0.0
+    retry: bool = True
+    hold_early: bool = False
+    window_floor: int = 15
 
     def __post_init__(self) -> None:
         if self.changes < 1:
@@ -77,10 +87,15 @@ class Settings:
             raise ValueError(f"--job-minutes is {self.job_minutes}; a job takes some time")
         if not 0.0 <= self.fail_rate <= 1.0:
             raise ValueError(f"--fail-rate is {self.fail_rate}; use a fraction from 0 to 1")
+        if not 0.0 <= self.flake_rate < 1.0:
+            raise ValueError(f"--flake-rate is {self.flake_rate}; use a fraction from 0 "
+                             "to below 1")
         if self.nodes < 1:
             raise ValueError(f"--nodes is {self.nodes}; a build needs at least one node")
         if self.window < 1:
             raise ValueError(f"--window is {self.window}; use a window of at least 1")
+        if self.window_floor < 1:
+            raise ValueError(f"--window-floor is {self.window_floor}; use at least 1")
         if self.hours <= 0:
             raise ValueError(f"--hours is {self.hours}; approvals need some time to arrive")
 
@@ -111,6 +126,9 @@ class GateResult:
     node_hours: float
     merges_per_hour: float
     span_hours: float
+    good_ejected: int = 0
+    """Changes that would have passed alone yet were rejected (a flaky build ejected them)."""
+    retries: int = 0
 
 
 @dataclass(frozen=True)
@@ -129,8 +147,10 @@ class Report:
     def table(self) -> str:
         s = self.settings
         head = (f"{s.changes} changes, {s.job_minutes:g}-minute jobs, fail rate {s.fail_rate:g}, "
-                f"{s.nodes} nodes, window {s.window}, seed {s.seed}, early failure "
-                f"{'on' if s.early_failure else 'off'}")
+                f"{s.nodes} nodes, window {s.window} (floor {min(s.window_floor, s.window)}), "
+                f"seed {s.seed}, early failure "
+                f"{'on' if s.early_failure else 'off'}, flake rate {s.flake_rate:g}, retry "
+                f"{'on' if s.retry else 'off'}")
         rows = [("", "speculative", "serial")]
         for label, attr, fmt in (
                 ("merged", "merged", "{:d}"), ("rejected", "rejected", "{:d}"),
@@ -138,7 +158,9 @@ class Report:
                 ("p95 minutes to merge", "p95_minutes", "{:.1f}"),
                 ("node-hours", "node_hours", "{:.1f}"),
                 ("span hours", "span_hours", "{:.1f}"),
-                ("merges per hour", "merges_per_hour", "{:.2f}")):
+                ("merges per hour", "merges_per_hour", "{:.2f}"),
+                ("good changes ejected", "good_ejected", "{:d}"),
+                ("builds tried again", "retries", "{:d}")):
             rows.append((label, fmt.format(getattr(self.speculative, attr)),
                          fmt.format(getattr(self.serial, attr))))
         width = max(len(r[0]) for r in rows)
@@ -164,7 +186,8 @@ def synthetic_day(settings: Settings) -> list[Change]:
 
 
 def _result(name: str, changes: Sequence[Change], merged_at: dict[int, float],
-            rejected: int, busy_minutes: float) -> GateResult:
+            rejected: int, busy_minutes: float, good_ejected: int = 0,
+            retries: int = 0) -> GateResult:
     waits = sorted(merged_at[c.number] - c.approved_at for c in changes
                    if c.number in merged_at)
     first = min(c.approved_at for c in changes)
@@ -175,7 +198,7 @@ def _result(name: str, changes: Sequence[Change], merged_at: dict[int, float],
         waits[min(len(waits) - 1, int(0.95 * len(waits)))] if waits else 0.0,
         busy_minutes / 60.0,
         len(merged_at) / span if span > 0 else 0.0,
-        span)
+        span, good_ejected, retries)
 
 
 def serial_gate(changes: Sequence[Change]) -> GateResult:
@@ -199,7 +222,7 @@ class _Day:
     whose build fails when a bad change is in its speculative state."""
 
     def __init__(self, settings: Settings, changes: Sequence[Change]) -> None:
-        floor = min(3, settings.window)
+        floor = min(settings.window_floor, settings.window)
         config = PipelineConfig(PIPELINE, "dependent",
                                 window=WindowPolicy(start=settings.window, floor=floor))
         self.state: GatingState = initial_state([config])
@@ -214,6 +237,10 @@ class _Day:
         self.merged_at: dict[int, float] = {}
         self.rejected: set[int] = set()
         self.busy_minutes = 0.0
+        self.settings = settings
+        self.flakes = random.Random(f"flakes-{settings.seed}")
+        self.failing: set[int] = set()  # running builds that will fail
+        self.retried: set[int] = set()  # builds on their second try
         for change in changes:
             self._at(change.approved_at, "approve", change.number)
 
@@ -232,8 +259,7 @@ class _Day:
                 ref = ChangeRef(change.number, 1, PROJECT, approved=True)
                 self._send(Enqueue(PIPELINE, ref))
             elif what == "early":
-                if ident in self.running:  # not cancelled meanwhile
-                    self._send(BuildEarlyFailure(ident))
+                self._early(ident)
             else:
                 self._complete(ident)
             while self.immediate:
@@ -257,13 +283,30 @@ class _Day:
             start = self.node_queue.popleft()
             self.free_nodes -= 1
             self.running[start.build] = (start, self.now)
-            self.immediate.append(BuildStarted(start.build))
+            if start.build not in self.retried:
+                self.immediate.append(BuildStarted(start.build))
             minutes = self.changes[start.change.number].minutes
-            bad = [self.changes[c.number].fail_at for c in start.changes
-                   if self.changes[c.number].bad]
-            if bad and min(bad) < 1.0:
-                self._at(self.now + minutes * min(bad), "early", start.build)
+            points = [self.changes[c.number].fail_at for c in start.changes
+                      if self.changes[c.number].bad]
+            if self.flakes.random() < self.settings.flake_rate:
+                points.append(self.flakes.random() if self.settings.early_failure else 1.0)
+            if points:
+                self.failing.add(start.build)
+                if min(points) < 1.0:
+                    self._at(self.now + minutes * min(points), "early", start.build)
+            else:
+                self.failing.discard(start.build)
             self._at(self.now + minutes, "done", start.build)
+
+    def _early(self, build: int) -> None:
+        if build not in self.running:
+            return  # cancelled meanwhile
+        if self.settings.hold_early and self._may_retry(build):
+            return  # the retry will tell
+        self._send(BuildEarlyFailure(build))
+
+    def _may_retry(self, build: int) -> bool:
+        return self.settings.retry and build not in self.retried
 
     def _release(self, build: int) -> StartBuild | None:
         found = self.running.pop(build, None)
@@ -282,8 +325,13 @@ class _Day:
         start = self._release(build)
         if start is None:
             return  # cancelled before it finished
-        bad = any(self.changes[c.number].bad for c in start.changes)
-        self.immediate.append(BuildCompleted(build, FAILURE if bad else SUCCESS))
+        if build in self.failing and self._may_retry(build):
+            self.retried.add(build)
+            self.node_queue.append(start)  # a new node, the same state
+            self._start_waiting()
+            return
+        result = FAILURE if build in self.failing else SUCCESS
+        self.immediate.append(BuildCompleted(build, result))
 
     def _report(self, report: GateReport) -> None:
         number = report.change.number
@@ -297,8 +345,9 @@ class _Day:
 def speculative_gate(settings: Settings, changes: Sequence[Change]) -> GateResult:
     day = _Day(settings, changes)
     day.run()
+    good_ejected = sum(1 for n in day.rejected if not day.changes[n].bad)
     return _result("speculative", changes, day.merged_at, len(day.rejected),
-                   day.busy_minutes)
+                   day.busy_minutes, good_ejected, len(day.retried))
 
 
 def simulate(settings: Settings) -> Report:
@@ -315,7 +364,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--nodes", type=int, default=defaults.nodes)
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--window", type=int, default=defaults.window)
+    p.add_argument("--window-floor", type=int, default=defaults.window_floor,
+                   help="the smallest the window shrinks to (the seed's gate: 15; Zuul's "
+                        "default: 3)")
     p.add_argument("--hours", type=float, default=defaults.hours)
+    p.add_argument("--flake-rate", type=float, default=defaults.flake_rate,
+                   help="chance that any build fails whatever it tests")
+    p.add_argument("--no-retry", dest="retry", action="store_false",
+                   help="eject a change on its first failed build (no second try)")
+    p.add_argument("--hold-early", action="store_true",
+                   help="keep a first try's early failure from the gate until its retry has "
+                        "failed too")
     p.add_argument("--no-early-failure", dest="early_failure", action="store_false",
                    help="report a failing build only when its job ends (and let a bad change "
                         "hold the serial gate for its whole job)")
@@ -329,7 +388,8 @@ def main(args: Sequence[str] | None = None) -> Report:
     try:
         settings = Settings(options.changes, options.job_minutes, options.fail_rate,
                             options.nodes, options.seed, options.window, options.hours,
-                            options.early_failure)
+                            options.early_failure, options.flake_rate, options.retry,
+                            options.hold_early, options.window_floor)
     except ValueError as error:
         parser().error(str(error))
     return simulate(settings)

@@ -185,16 +185,24 @@ def run_job_command(config: Path, job_name: str, src: Path) -> None:
 @click.option("--nodes", default=40, show_default=True, help="Builds that can run at once.")
 @click.option("--seed", default=0, show_default=True, help="Same seed, same day.")
 @click.option("--window", default=20, show_default=True, help="The gate's starting window.")
+@click.option("--window-floor", default=15, show_default=True,
+              help="The smallest the window shrinks to (Zuul's default: 3).")
+@click.option("--flake-rate", default=0.0, show_default=True,
+              help="Chance that any build fails whatever it tests.")
+@click.option("--no-retry", is_flag=True,
+              help="Eject a change on its first failed build (no second try).")
 @click.option("--no-early-failure", is_flag=True,
               help="Report failing builds only when they end, not at the failing task.")
 def simulate_command(changes: int, job_minutes: float, fail_rate: float, nodes: int,
-                     seed: int, window: int, no_early_failure: bool) -> None:
+                     seed: int, window: int, window_floor: int, flake_rate: float,
+                     no_retry: bool, no_early_failure: bool) -> None:
     """Replay a synthetic day through the gate core and compare it with a serial gate."""
     from keepgreen.simulator import Settings, simulate
 
     try:
         settings = Settings(changes, job_minutes, fail_rate, nodes, seed, window,
-                            early_failure=not no_early_failure)
+                            early_failure=not no_early_failure, flake_rate=flake_rate,
+                            retry=not no_retry, window_floor=window_floor)
     except ValueError as exc:
         _fail(str(exc))
         return

@@ -132,3 +132,19 @@ def test_bad_option_is_a_sentence_not_a_traceback(capsys: pytest.CaptureFixture[
     with pytest.raises(SystemExit):
         main(["--flake-rate", "1"])
     assert "--flake-rate is 1.0; use a fraction from 0 to below 1" in capsys.readouterr().err
+
+
+def test_the_keepgreen_simulate_command_takes_the_flake_options() -> None:
+    from click.testing import CliRunner
+
+    from keepgreen.cli import main as cli
+
+    result = CliRunner().invoke(cli, ["simulate", "--changes", "20", "--flake-rate", "0.1",
+                                      "--no-retry", "--window-floor", "3"])
+    assert result.exit_code == 0, result.output
+    assert "flake rate 0.1, retry off" in result.output
+    assert "(floor 3)" in result.output
+    bad = CliRunner().invoke(cli, ["simulate", "--flake-rate", "2"])
+    assert bad.exit_code != 0
+    assert "--flake-rate is 2.0; use a fraction from 0 to below 1" in bad.output
+    assert "Traceback" not in bad.output

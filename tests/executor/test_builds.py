@@ -192,6 +192,26 @@ def test_a_job_that_runs_too_long_is_timed_out_and_its_processes_killed(
     assert leftovers.stdout == ""
 
 
+def test_a_pre_run_playbook_is_held_to_the_pre_timeout(executor: Executor, repo: Repo) -> None:
+    pre = repo.playbook("pre", """
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - name: Wait for a mirror
+              command: sleep 300
+        """)
+    run = repo.playbook("run", "- hosts: all\n  gather_facts: false\n  tasks: []\n")
+    job = JobSpec(name="slow-setup", pre_run=(pre,), run=(run,), nodes=ONE_NODE, timeout=120,
+                  pre_timeout=2, attempts=1)
+    started = time.monotonic()
+
+    result = executor.run_build(request_for(job, repo), Lines())
+
+    assert result.result is Result.RETRY_LIMIT
+    assert "exceeded the pre-timeout of 2 s during task 'Wait for a mirror'" in result.reason
+    assert time.monotonic() - started < 60  # the job's own timeout was not waited for
+
+
 class WrongHostKeys:
     """A provider whose nodes claim a host key the node does not have."""
 

@@ -31,7 +31,8 @@ def request() -> BuildRequest:
                   groups=(GroupSpec("workers", ("worker",)),), vars={"greeting": "hi"},
                   host_vars={"worker": {"role": "w", "ansible_host": "evil.example"}},
                   group_vars={"workers": {"size": 2}}, timeout=600, post_timeout=120,
-                  attempts=2, voting=False, tags=("fast",))
+                  pre_timeout=60, override_checkout="stable/1", attempts=2, voting=False,
+                  tags=("fast",))
     ahead = Item(LIB, change="41", patchset="2", branch="main", ref="refs/changes/41/41/2")
     item = Item(APP, change="42", patchset="3", branch="main", ref="refs/changes/42/42/3",
                 change_url="https://review.example.org/c/42", message="Fix it\n\nbody")
@@ -54,6 +55,7 @@ def test_the_zuul_dict_describes_the_item_and_the_build() -> None:
     assert (zuul["build"], zuul["buildset"]) == ("b1", "bs1")
     assert (zuul["attempts"], zuul["max_attempts"]) == (2, 2)
     assert (zuul["timeout"], zuul["post_timeout"], zuul["voting"]) == (600, 120, False)
+    assert (zuul["pre_timeout"], zuul["override_checkout"]) == (60, "stable/1")
     assert base64.b64decode(zuul["message"]).decode() == "Fix it\n\nbody"
     assert zuul["executor"] == {
         "hostname": "exec1", "work_root": "/b/work", "src_root": "/b/work/src",

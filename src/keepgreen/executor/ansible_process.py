@@ -185,14 +185,15 @@ def read_events(path: Path) -> list[dict[str, Any]]:
 
 
 def classify(phase: str, label: str, outcome: ProcessOutcome, events: list[dict[str, Any]],
-             timeout: float | None) -> PlaybookRun:
-    """Turn one ``ansible-playbook`` run into a ``PlaybookRun`` with a one-line detail."""
+             timeout: float | None, limit: str = "") -> PlaybookRun:
+    """Turn one ``ansible-playbook`` run into a ``PlaybookRun`` with a one-line detail;
+    ``limit`` names the limit that ``timeout`` is (``timeout``, ``pre-timeout``…)."""
     if outcome.start_error is not None:
         return PlaybookRun(phase, label, Status.ERROR, outcome.start_error)
     if outcome.aborted:
         return PlaybookRun(phase, label, Status.ABORTED, "the build was aborted")
     if outcome.timed_out:
-        limit = "post-timeout" if phase == "post" else "timeout"
+        limit = limit or ("post-timeout" if phase == "post" else "timeout")
         seconds = f" of {timeout:g} s" if timeout is not None else ""
         task = _last_task(outcome.tail)
         during = f" during task {task!r}" if task else ""

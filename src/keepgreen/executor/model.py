@@ -100,8 +100,10 @@ class RoleSource:
 class JobSpec:
     """A frozen job, ready to run.
 
-    ``timeout`` covers pre-run and run together; each post-run playbook gets the whole
-    ``post_timeout``. ``None`` means no limit. ``vars`` are the job's variables, set for
+    ``timeout`` covers pre-run and run together; each pre-run playbook is also held to
+    ``pre_timeout`` when it is set, and each post-run playbook gets the whole
+    ``post_timeout``. ``None`` means no limit. ``override_checkout`` is the job's
+    ``override-checkout`` (``zuul.override_checkout``). ``vars`` are the job's variables, set for
     all hosts; ``host_vars`` and ``group_vars`` are keyed by node and group name.
     """
 
@@ -115,11 +117,13 @@ class JobSpec:
     host_vars: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     group_vars: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     timeout: float | None = 1800.0
+    pre_timeout: float | None = None
     post_timeout: float | None = 1800.0
     attempts: int = 3
     voting: bool = True
     tags: tuple[str, ...] = ()
     roles: tuple[RoleSource, ...] = ()
+    override_checkout: str | None = None
     dry_run: bool = False
     """Run every playbook in check mode with diffs (``keepgreen.executor.dry_run``)."""
     mask_secrets: bool = False

@@ -9,8 +9,9 @@ directly.
 One attempt: prepare the build folder (``jobdir``), copy the repositories under test to
 ``work/src``, write the inventory with the ``zuul`` variables, start one relay per node,
 then run the pre-run, run and post-run playbooks, each in its own sandboxed
-``ansible-playbook``. ``timeout`` bounds pre-run and run together; each post-run
-playbook gets ``post_timeout``; post-run playbooks see ``zuul_success``.
+``ansible-playbook``. ``timeout`` bounds pre-run and run together (each pre-run playbook
+also ``pre_timeout`` when set); each post-run playbook gets ``post_timeout``; post-run
+playbooks see ``zuul_success``.
 
 Early failure (Zuul's): the executor follows the ``keepgreen_events`` file of each run
 playbook while it runs; the first task that fails for good (not ignored, not in a block
@@ -35,7 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from keepgreen.domain.node import Node, Provider
 from keepgreen.executor import ansible_process, secrets, verdict, zuulvars
@@ -50,6 +51,15 @@ from keepgreen.executor.verdict import PlaybookRun, Status, Verdict
 
 EarlyFailureSink = Callable[[str], None]
 """Told once, with a one-line reason, that a build's run playbook has a failed task."""
+
+
+class Limits(NamedTuple):
+    """How long one playbook may take: ``seconds`` left, the ``whole`` limit a timeout
+    message names, and that limit's ``name``."""
+
+    seconds: float | None
+    whole: float | None
+    name: str = "timeout"
 
 
 class NodeUnavailable(RuntimeError):
@@ -411,13 +421,19 @@ class Executor:
         def remaining() -> float | None:
             return None if job.timeout is None else job.timeout - (time.monotonic() - begun)
 
+        def pre_limits() -> Limits:
+            left = remaining()
+            if job.pre_timeout is None or (left is not None and left <= job.pre_timeout):
+                return Limits(left, job.timeout)
+            return Limits(job.pre_timeout, job.pre_timeout, "pre-timeout")
+
         achieved: int | None = None  # deepest nesting level whose pre-run started
         failed = False
         for index, playbook in enumerate(job.pre_run):
             achieved = playbook.nesting_level if achieved is None else max(
                 achieved, playbook.nesting_level)
             run = self._playbook(jobdir, log, "pre", index, playbook,
-                                 (remaining(), job.timeout), {}, dry_run=job.dry_run,
+                                 pre_limits(), {}, dry_run=job.dry_run,
                                  mask=job.mask_secrets)
             runs.append(run)
             if run.status is not Status.OK:
@@ -427,7 +443,7 @@ class Executor:
             achieved = None  # every level's pre-run ran: all post-run playbooks run
             for index, playbook in enumerate(job.run):
                 run = self._playbook(jobdir, log, "run", index, playbook,
-                                     (remaining(), job.timeout), {}, early,
+                                     Limits(remaining(), job.timeout), {}, early,
                                      dry_run=job.dry_run, mask=job.mask_secrets)
                 runs.append(run)
                 if run.status is not Status.OK:
@@ -443,7 +459,7 @@ class Executor:
                          "did not run")
                 continue
             run = self._playbook(jobdir, log, "post", index, playbook,
-                                 (job.post_timeout, job.post_timeout),
+                                 Limits(job.post_timeout, job.post_timeout, "post-timeout"),
                                  extra, dry_run=job.dry_run, mask=job.mask_secrets)
             runs.append(run)
             if run.status is Status.ABORTED:
@@ -459,14 +475,14 @@ class Executor:
         return [venv]
 
     def _playbook(self, jobdir: JobDir, log: OutputLog, phase: str, index: int,
-                  playbook: Playbook, limits: tuple[float | None, float | None],
+                  playbook: Playbook, limits: Limits,
                   extra: Mapping[str, Any],
                   early: EarlyFailureSink | None = None, *, dry_run: bool = False,
                   mask: bool = False) -> PlaybookRun:
-        """Run one playbook; ``limits`` is (seconds it may take, the job's limit).
+        """Run one playbook within ``limits``.
         ``early`` is told of the first failed task while the playbook runs; ``dry_run``
         runs it in check mode, and ``mask`` gives it the mask for each secret value."""
-        timeout = limits[0]
+        timeout = limits.seconds
         label = playbook.label
         if self._stopping().is_set():
             return PlaybookRun(phase, label, Status.ABORTED, "the build was aborted")
@@ -512,10 +528,10 @@ class Executor:
                 events.write_text(log.redactor(events.read_text(errors="replace")))
 
     def _sandboxed(self, jobdir: JobDir, log: OutputLog, phase: str, index: int,
-                   playbook: Playbook, limits: tuple[float | None, float | None],
+                   playbook: Playbook, limits: Limits,
                    command: list[str], early: EarlyFailureSink | None, *,
                    diffs: bool = False) -> PlaybookRun:
-        timeout, limit = limits
+        timeout = limits.seconds
         label = playbook.label
         source = playbook.source.resolve()
         events = jobdir.events(phase, index)
@@ -539,7 +555,8 @@ class Executor:
         outcome = ansible_process.run(argv, env, log, timeout=timeout, abort=self._stopping(),
                                       watch=_failure_watch(events, early, log))
         run = ansible_process.classify(phase, label, outcome,
-                                       ansible_process.read_events(events), limit)
+                                       ansible_process.read_events(events), limits.whole,
+                                       limits.name)
         log.line(f"[executor] {where} playbook {label}: {run.status.value} "
                  f"({outcome.seconds:.2f} s)")
         return run

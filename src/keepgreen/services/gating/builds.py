@@ -170,8 +170,10 @@ def job_spec(job: FrozenJob, project: str, sources: Mapping[str, Path],
         host_vars={k: _plain(v) for k, v in _plain(job.host_vars).items()},
         group_vars={k: _plain(v) for k, v in _plain(job.group_vars).items()},
         timeout=float(job.timeout) if job.timeout else 1800.0,
-        attempts=job.attempts, voting=job.voting, tags=job.tags, roles=roles,
-        dry_run=job.dry_run, mask_secrets=job.mask_secrets)
+        pre_timeout=float(job.pre_timeout) if job.pre_timeout else None,
+        post_timeout=float(job.post_timeout) if job.post_timeout else 1800.0,
+        override_checkout=job.override_checkout, attempts=job.attempts, voting=job.voting,
+        tags=job.tags, roles=roles, dry_run=job.dry_run, mask_secrets=job.mask_secrets)
 
 
 def _plain(value: object) -> dict[str, Any]:

@@ -26,9 +26,20 @@ KEEPGREEN = [sys.executable, "-m", "keepgreen"]
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct free loopback ports: every socket is held open until all are chosen, so the
+    kernel cannot hand the same port out twice."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 def gerrit_json(response: httpx.Response) -> Any:
@@ -84,7 +95,7 @@ class Server:
 
 def start_server(site: Path, database_url: str | None = None,
                  extra_env: dict[str, str] | None = None) -> Server:
-    port = free_port()
+    port, ssh_port = free_ports(2)
     password = "admin-" + uuid.uuid4().hex[:12]
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPGREEN_")}
     env.update(extra_env or {})
@@ -95,7 +106,6 @@ def start_server(site: Path, database_url: str | None = None,
     subprocess.run(init, check=True, capture_output=True, env=env)
     # Each test server has an SSH port of its own, so servers started side by side (and
     # restarted ones, which read the site file) never share 29418.
-    ssh_port = free_port()
     with open(site / "keepgreen.toml", "a") as site_file:
         site_file.write(f'ssh_listen = "127.0.0.1:{ssh_port}"\n')
     log_path = site / "logs" / "server.log"

@@ -2,7 +2,8 @@
 ``roles: [{zuul: org/zuul-jobs-like}]`` for a repository with a ``roles/`` folder and
 ``{zuul: ..., name: ...}`` for a repository that is itself one role. The roles run from
 read-only copies in the build folder; the repository named in ``required-projects`` is
-prepared at the branch Zuul picks. Needs what every build needs (see
+prepared at the branch Zuul picks. Projects may be named with a host name in front, as
+Zuul's canonical names are (``review.example.org/org/repo``). Needs what every build needs (see
 ``tests/e2e/test_check_pipeline.py``)."""
 
 from __future__ import annotations
@@ -72,10 +73,10 @@ def job_config(roles_repo: str, bare_repo: str) -> str:
     run: playbooks/greet.yaml
     roles:
       - zuul: {roles_repo}
-      - zuul: {bare_repo}
+      - zuul: review.example.org/{bare_repo}
         name: bare-greeter
     required-projects:
-      - {roles_repo}
+      - review.example.org/{roles_repo}
     vars:
       roles_repo: {roles_repo}
     nodeset:

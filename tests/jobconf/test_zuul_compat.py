@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from keepgreen.jobconf.freeze import freeze_job_graph
-from keepgreen.jobconf.model import RoleRepo, implicit_role_name
+from keepgreen.jobconf.model import RoleRepo, implicit_role_name, project_name_candidates
 from keepgreen.jobconf.regex import normalise
 from keepgreen.jobconf.source import ConfigError
 from tests.jobconf.sample_site import errors, project, site
@@ -261,3 +261,35 @@ def test_roles_accumulate_along_inheritance_with_the_implicit_roles() -> None:
         RoleRepo("org/ansible-role-venv", "venv"))
     assert implicit_role_name("org/ansible-role-venv") == "venv"
     assert implicit_role_name("x/openstack-ansible") == "openstack"
+
+
+@pytest.mark.parametrize(("name", "candidates"), [
+    ("openstack/nova", ("openstack/nova",)),
+    ("opendev.org/openstack/nova", ("opendev.org/openstack/nova", "openstack/nova")),
+    ("localhost/config", ("localhost/config", "config")),
+    ("config", ("config",)),
+    ("review.example.org/", ("review.example.org/",)),
+])
+def test_host_named_projects_also_mean_the_local_project(name: str,
+                                                         candidates: tuple[str, ...]) -> None:
+    assert project_name_candidates(name) == candidates
+
+
+def test_the_old_name_override_branch_works_on_a_required_project() -> None:
+    layout = site(project(APP, {".zuul.yaml": """- job:
+    name: cross
+    run: playbooks/cross.yaml
+    required-projects:
+      - name: org/lib
+        override-branch: stable/1
+      - name: org/other
+        override-branch: stable/1
+        override-checkout: stable/2
+- project:
+    check:
+      jobs: [cross]
+"""}))
+    assert errors(layout) == []
+    graph = freeze_job_graph(layout, project=APP, branch="main", pipeline="check")
+    assert [(p.name, p.override_checkout) for p in graph.job("cross").required_projects] == [
+        ("org/lib", "stable/1"), ("org/other", "stable/2")]

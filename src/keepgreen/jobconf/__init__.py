@@ -17,7 +17,7 @@ from __future__ import annotations
 from keepgreen.jobconf.freeze import freeze_job_graph
 from keepgreen.jobconf.frozen import FrozenJob, JobGraph, Playbook
 from keepgreen.jobconf.layout import ProjectFiles, build_layout, config_paths, config_roots
-from keepgreen.jobconf.model import Layout, thaw
+from keepgreen.jobconf.model import Layout, project_name_candidates, thaw
 from keepgreen.jobconf.parser import parse_file
 from keepgreen.jobconf.source import ConfigError, Position
 
@@ -34,5 +34,6 @@ __all__ = [
     "config_roots",
     "freeze_job_graph",
     "parse_file",
+    "project_name_candidates",
     "thaw",
 ]

@@ -256,10 +256,12 @@ def _required_projects(node: Located, what: str, key: str,
     result = []
     for item in schema.items(node, what, key, tagged=tagged):
         if isinstance(item, MappingNode):
-            name = _entry_name(item, what, key, ("name", "override-checkout"))
-            checkout = item.get("override-checkout")
+            name = _entry_name(item, what, key, ("name", "override-checkout", "override-branch"))
+            # "override-branch" is the old name; "override-checkout" wins when both are set.
+            field = "override-checkout" if "override-checkout" in item else "override-branch"
+            checkout = item.get(field)
             result.append(RequiredProject(name, None if checkout is None else schema.text(
-                checkout, what, f"{key}.override-checkout")))
+                checkout, what, f"{key}.{field}")))
         else:
             result.append(RequiredProject(schema.text(item, what, key)))
     return tuple(result)

@@ -106,6 +106,16 @@ class RequiredProject:
     override_checkout: str | None = None
 
 
+def project_name_candidates(name: str) -> tuple[str, ...]:
+    """The projects a job's reference ``name`` may mean, in order: the name as written, then,
+    when its first part looks like a host name (``opendev.org/openstack/nova``, the canonical
+    form Zuul configurations often use), the name without it."""
+    host, _, rest = name.partition("/")
+    if rest and ("." in host or host == "localhost"):
+        return (name, rest)
+    return (name,)
+
+
 @dataclass(frozen=True)
 class RoleRepo:
     """A repository a job takes Ansible roles from (``roles: [{zuul: org/repo}]``).

@@ -24,7 +24,7 @@ from typing import Any
 
 from keepgreen.executor import model as ex
 from keepgreen.git.repos import GitError, Repos
-from keepgreen.jobconf import FrozenJob, Playbook, thaw
+from keepgreen.jobconf import FrozenJob, Playbook, project_name_candidates, thaw
 
 
 class BuildSetupError(RuntimeError):
@@ -89,35 +89,41 @@ def job_sources(job: FrozenJob, item_branch: str, sources: Mapping[str, Path],
     """The required projects and role repositories of ``job``. Projects of the item's state
     (``sources``) are used as merged there; ``trusted`` is the config project's checkout,
     used for its implicit roles. Raises BuildSetupError naming a project that is missing."""
+    def local(name: str) -> str:
+        candidates = project_name_candidates(name)
+        return next((c for c in candidates if c in sources or checkouts.repos.exists(c)), name)
+
     required = []
     for entry in job.required_projects:
-        if entry.name in sources:
-            required.append(ex.Project(entry.name, source=sources[entry.name],
+        name = local(entry.name)
+        if name in sources:
+            required.append(ex.Project(name, source=sources[name],
                                        checkout=item_branch, required=True))
             continue
-        found = checkouts.get(entry.name, item_branch, entry.override_checkout,
+        found = checkouts.get(name, item_branch, entry.override_checkout,
                               job.override_checkout)
         if found is None:
             raise BuildSetupError(f'job "{job.name}" requires project {entry.name}, which '
                                   "does not exist")
         folder, branch, sha = found
-        required.append(ex.Project(entry.name, source=folder, checkout=branch, commit=sha,
+        required.append(ex.Project(name, source=folder, checkout=branch, commit=sha,
                                    required=True))
     roles = []
     for role in job.roles:
-        if role.project in sources:
-            folder = sources[role.project]
-        elif trusted is not None and role.project == trusted[0]:
+        project = local(role.project)
+        if project in sources:
+            folder = sources[project]
+        elif trusted is not None and project == trusted[0]:
             folder = trusted[1]
         elif role.implicit:
             continue  # a job's own project outside the state: Zuul would offer it, rarely used
         else:
-            checked = checkouts.get(role.project, item_branch, job.override_checkout)
+            checked = checkouts.get(project, item_branch, job.override_checkout)
             if checked is None:
                 raise BuildSetupError(f'job "{job.name}" takes roles from project '
                                       f"{role.project}, which does not exist")
             folder = checked[0]
-        roles.append(ex.RoleSource(role.project, folder, role.name, role.implicit))
+        roles.append(ex.RoleSource(project, folder, role.name, role.implicit))
     return tuple(required), tuple(roles)
 
 

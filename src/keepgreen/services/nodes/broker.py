@@ -18,7 +18,7 @@ from datetime import timedelta
 from keepgreen.domain.node import Node
 from keepgreen.executor.ansible_process import LineSink
 from keepgreen.executor.model import BuildRequest, Result
-from keepgreen.executor.runner import NodeUnavailable
+from keepgreen.executor.node_source import NodeUnavailable
 from keepgreen.nodes import pool
 from keepgreen.services.nodes.launcher import LauncherService
 from keepgreen.store import nodes as store

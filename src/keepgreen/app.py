@@ -27,6 +27,7 @@ from keepgreen.gerrit import (
     accounts_api,
     changes_api,
     events_api,
+    files_api,
     projects_api,
     review_api,
     server_api,
@@ -208,7 +209,7 @@ async def start_ssh(services: Services) -> SshServer | None:
 def build_app(services: Services) -> Starlette:
     router = Router(services, accounts_api.ROUTES + projects_api.ROUTES
                     + access_api.ROUTES + review_api.ROUTES + changes_api.ROUTES
-                    + server_api.ROUTES + events_api.ROUTES + sshkeys_api.ROUTES)
+                    + files_api.ROUTES + server_api.ROUTES + events_api.ROUTES + sshkeys_api.ROUTES)
     git_http = GitHttp(services)
     sessions = Sessions(site_key(services.settings.site), services.accounts,
                         services.settings.base_url.startswith("https:"))

@@ -16,7 +16,7 @@ from keepgreen.domain.project import Project
 from keepgreen.gerrit.change_json import Extras, change_info, commit_info
 from keepgreen.gerrit.http import Call
 from keepgreen.gerrit.router import Route
-from keepgreen.services.errors import BadRequest
+from keepgreen.services.errors import BadRequest, NotFound
 from keepgreen.services.review.changes import ChangeDetails
 from keepgreen.store import changes as change_store
 from keepgreen.store import projects as project_store
@@ -25,10 +25,26 @@ from keepgreen.store import review as review_store
 DEFAULT_PAGE = 500
 
 
+# Gerrit's ListChangesOption names. Those keepgreen has no data for (web links, push
+# certificates, tracking ids, the consistency check...) are accepted and add nothing or an
+# empty field, as Gerrit does when a site has none of them.
+KNOWN_OPTIONS = frozenset({
+    "LABELS", "DETAILED_LABELS", "SUBMIT_REQUIREMENTS", "CURRENT_REVISION", "ALL_REVISIONS",
+    "CURRENT_COMMIT", "ALL_COMMITS", "CURRENT_FILES", "ALL_FILES", "DETAILED_ACCOUNTS",
+    "REVIEWER_UPDATES", "MESSAGES", "CURRENT_ACTIONS", "CHANGE_ACTIONS", "REVIEWED",
+    "SKIP_MERGEABLE", "SKIP_DIFFSTAT", "SUBMITTABLE", "WEB_LINKS", "CHECK", "COMMIT_FOOTERS",
+    "PUSH_CERTIFICATES", "TRACKING_IDS", "DOWNLOAD_COMMANDS", "PARENTS", "STAR",
+    "CUSTOM_KEYED_VALUES"})
+
+
 def _options(call: Call) -> set[str]:
+    """The ``o=`` options; an unknown one is refused with Gerrit's 400, never ignored."""
     opts = set()
     for value in call.query_all("o"):
-        opts.add(value.upper())
+        name = value.upper()
+        if name not in KNOWN_OPTIONS:
+            raise BadRequest(f'"{value}" is not a valid value for "-o"')
+        opts.add(name)
     # Gerrit also accepts the options as hex bits in O=; the named form is what clients use.
     return opts
 
@@ -216,6 +232,19 @@ def get_commit(call: Call, change: str, revision: str) -> Any:
     return commit_info(call.services.changes.patch_set(details, revision))
 
 
+def list_messages(call: Call, change: str) -> Any:
+    """``GET /changes/{id}/messages``: the change's messages, oldest first."""
+    found = call.services.changes.resolve(change, call.who)
+    return _render(call, [found], {"MESSAGES", "DETAILED_ACCOUNTS"})[0].get("messages", [])
+
+
+def get_message(call: Call, change: str, message: str) -> Any:
+    for item in list_messages(call, change):
+        if item["id"] == message:
+            return item
+    raise NotFound(f"message {message} not found on change {change}")
+
+
 def get_topic(call: Call, change: str) -> Any:
     found = call.services.changes.resolve(change, call.who)
     return found.topic or ""
@@ -226,5 +255,7 @@ ROUTES: list[Route] = [
     ("GET", ("changes", "{change}"), get_change),
     ("GET", ("changes", "{change}", "detail"), get_detail),
     ("GET", ("changes", "{change}", "topic"), get_topic),
+    ("GET", ("changes", "{change}", "messages"), list_messages),
+    ("GET", ("changes", "{change}", "messages", "{message}"), get_message),
     ("GET", ("changes", "{change}", "revisions", "{revision}", "commit"), get_commit),
 ]

@@ -123,6 +123,22 @@ class Repos:
                        check=False).strip()
         return out or None
 
+    def read_blob(self, project: str, rev: str, path: str, limit: int) -> bytes | None:
+        """The bytes of ``path`` at commit ``rev``; None when it is not a file there. Raises
+        GitError when the file is larger than ``limit`` bytes."""
+        spec = f"{rev}:{path}"
+        where = ["--git-dir", str(self.path(project))]
+        kind = subprocess.run([self.git, *where, "cat-file", "-t", spec], capture_output=True,
+                              text=True, env=self._env)
+        if kind.returncode != 0 or kind.stdout.strip() != "blob":
+            return None
+        size = int(self.run(project, "cat-file", "-s", spec).strip())
+        if size > limit:
+            raise GitError(f"{path} is {size} bytes, more than the {limit} bytes served")
+        proc = subprocess.run([self.git, *where, "cat-file", "blob", spec], capture_output=True,
+                              env=self._env)
+        return proc.stdout if proc.returncode == 0 else None
+
     def is_ancestor(self, project: str, ancestor: str, descendant: str) -> bool:
         proc = subprocess.run(
             [self.git, "--git-dir", str(self.path(project)), "merge-base", "--is-ancestor",

@@ -51,6 +51,7 @@ from keepgreen.services.review.patchsets import PatchSetWriter
 from keepgreen.services.review.project_keys import ProjectKeyService
 from keepgreen.services.review.projects import ProjectService
 from keepgreen.services.review.receive import ReceiveService
+from keepgreen.services.review.refs import RefService
 from keepgreen.services.review.review import ReviewService
 from keepgreen.services.review.revisions import RevisionService
 from keepgreen.services.review.ssh_keys import SshKeyService
@@ -99,6 +100,7 @@ class Services:
     git_access: GitAccess | None = None  # who may fetch or push, for every git transport
     event_feed: EventFeed | None = None  # the event log as one account may follow it
     elections: ElectionService | None = None  # team lead elections defined in config
+    refs: RefService | None = None  # branches and tags made over REST
 
     def base_url(self, request: Request | None = None) -> str:
         """The site's URL for links, redirects and fetch URLs: the canonical URL, else one
@@ -150,7 +152,7 @@ def build_services(settings: Settings) -> Services:
                     revisions, merger, hook_server, site / "hooks", scheduler, launcher,
                     siteconf, keys, SshKeyService(db, accounts),
                     GitAccess(projects, changes, repos), EventFeed(db, projects, changes),
-                    elections)
+                    elections, RefService(db, repos, projects))
 
 
 def executor_factory(site: Path, launcher: LauncherService,

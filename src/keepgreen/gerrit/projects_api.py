@@ -1,14 +1,16 @@
-"""REST: projects, branches and HEAD."""
+"""REST: projects, branches, tags and HEAD."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from keepgreen.domain import acl
 from keepgreen.domain.project import SUBMIT_TYPES, Project
-from keepgreen.gerrit.http import Call
+from keepgreen.gerrit.http import Call, no_content, timestamp
 from keepgreen.gerrit.request_input import JsonObject
 from keepgreen.gerrit.router import Created, Route
 from keepgreen.services.errors import BadRequest, NotFound
+from keepgreen.services.review.refs import TAGS, Tag, full_ref
 
 
 def project_info(project: Project) -> dict[str, Any]:
@@ -82,6 +84,66 @@ def get_branch(call: Call, project: str, branch: str) -> Any:
     raise NotFound(f"branch {branch} not found in {project}")
 
 
+def _rights(call: Call, project: Project, permission: str, ref: str) -> bool:
+    return bool(call.services.projects.can(call.who, project, permission, ref))
+
+
+def create_branch(call: Call, project: str, branch: str) -> Any:
+    found = call.services.projects.get(project, call.who)
+    data = JsonObject.of(call.json())
+    ref, sha = call.services.refs.create_branch(call.who, found, branch,
+                                                data.optional_text("revision"))
+    return Created({"ref": ref, "revision": sha,
+                    "can_delete": _rights(call, found, acl.FORCE_PUSH, ref)})
+
+
+def delete_branch(call: Call, project: str, branch: str) -> Any:
+    found = call.services.projects.get(project, call.who)
+    call.services.refs.delete_branch(call.who, found, branch)
+    return no_content()
+
+
+def _tag_info(call: Call, project: Project, tag: Tag) -> dict[str, Any]:
+    info: dict[str, Any] = {"ref": tag.ref, "revision": tag.revision}
+    if tag.revision != tag.commit:
+        info["object"] = tag.commit
+        info["message"] = tag.message or ""
+        if tag.tagger_name:
+            info["tagger"] = {"name": tag.tagger_name, "email": tag.tagger_email,
+                              "date": timestamp(tag.tagger_date), "tz": 0}
+    if _rights(call, project, acl.FORCE_PUSH, tag.ref):
+        info["can_delete"] = True
+    return info
+
+
+def list_tags(call: Call, project: str) -> Any:
+    found = call.services.projects.get(project, call.who)
+    return [_tag_info(call, found, t) for t in call.services.refs.tags(call.who, found)]
+
+
+def get_tag(call: Call, project: str, tag: str) -> Any:
+    found = call.services.projects.get(project, call.who)
+    ref = full_ref(tag, TAGS)
+    for t in call.services.refs.tags(call.who, found):
+        if t.ref == ref:
+            return _tag_info(call, found, t)
+    raise NotFound(f"tag {tag} not found in {project}")
+
+
+def create_tag(call: Call, project: str, tag: str) -> Any:
+    found = call.services.projects.get(project, call.who)
+    data = JsonObject.of(call.json())
+    made = call.services.refs.create_tag(call.who, found, tag, data.optional_text("revision"),
+                                         data.optional_text("message"))
+    return Created(_tag_info(call, found, made))
+
+
+def delete_tag(call: Call, project: str, tag: str) -> Any:
+    found = call.services.projects.get(project, call.who)
+    call.services.refs.delete_tag(call.who, found, tag)
+    return no_content()
+
+
 def get_head(call: Call, project: str) -> Any:
     return call.services.projects.head(call.services.projects.get(project, call.who))
 
@@ -92,5 +154,12 @@ ROUTES: list[Route] = [
     ("PUT", ("projects", "{project}"), create_project),
     ("GET", ("projects", "{project}", "branches", ""), list_branches),
     ("GET", ("projects", "{project}", "branches", "{branch}"), get_branch),
+    ("PUT", ("projects", "{project}", "branches", "{branch}"), create_branch),
+    ("DELETE", ("projects", "{project}", "branches", "{branch}"), delete_branch),
+    ("GET", ("projects", "{project}", "tags"), list_tags),
+    ("GET", ("projects", "{project}", "tags", ""), list_tags),
+    ("GET", ("projects", "{project}", "tags", "{tag}"), get_tag),
+    ("PUT", ("projects", "{project}", "tags", "{tag}"), create_tag),
+    ("DELETE", ("projects", "{project}", "tags", "{tag}"), delete_tag),
     ("GET", ("projects", "{project}", "HEAD"), get_head),
 ]

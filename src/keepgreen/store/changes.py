@@ -113,6 +113,13 @@ def known_on_branch(conn: Connection, project: str, branch: str,
     return [(_change(r), r.sha) for r in rows]
 
 
+def has_open_changes(conn: Connection, project: str, branch: str) -> bool:
+    found = conn.execute(select(changes.c.number).where(
+        changes.c.project == project, changes.c.branch == branch,
+        changes.c.status == "NEW").limit(1)).first()
+    return found is not None
+
+
 def patch_sets_with_shas(conn: Connection, project: str,
                          shas: list[str]) -> list[tuple[int, int, str, str]]:
     """(change, patch set, sha, status) for patch sets of ``project`` with these commits."""

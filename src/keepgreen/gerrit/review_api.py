@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from keepgreen.domain import acl
 from keepgreen.domain.change import as_number
 from keepgreen.gerrit.change_json import account_info
 from keepgreen.gerrit.changes_api import file_infos, render_one
 from keepgreen.gerrit.http import Call, no_content, timestamp
 from keepgreen.gerrit.request_input import MAX_INT, JsonObject, number_in
 from keepgreen.gerrit.router import Created, Route
-from keepgreen.services.errors import BadRequest, NotFound
+from keepgreen.services.errors import BadRequest, NotFound, Unauthorized
 from keepgreen.services.review.review import CommentInput, ReviewInput
 from keepgreen.store import review as review_store
 
@@ -257,6 +258,42 @@ def post_reviewer(call: Call, change: str) -> Any:
     return {"input": key, field: [info]}
 
 
+def delete_reviewer(call: Call, change: str, account: str) -> Any:
+    call.services.review.remove_reviewer(call.who, _change(call, change), account)
+    return no_content()
+
+
+MAX_SUGGESTIONS = 100
+
+
+def suggest_reviewers(call: Call, change: str) -> Any:
+    """Accounts whose username, name or email starts with ``q`` and who may read the
+    change's branch; for signed-in callers only, so the account list cannot be scraped."""
+    if call.who.account is None:
+        raise Unauthorized("suggesting reviewers needs you to sign in")
+    found = _change(call, change)
+    project = call.services.projects.exists(found.project)
+    query = (call.query("q") or "").strip()
+    if len(query) > 255:
+        raise BadRequest("q must be at most 255 characters")
+    raw = call.query("n") or call.query("limit") or "10"
+    limit = as_number(raw)
+    if limit is None or not 1 <= limit <= MAX_SUGGESTIONS:
+        raise BadRequest(f"n={raw} must be a whole number from 1 to {MAX_SUGGESTIONS}")
+    if not query:
+        return []
+    suggestions = []
+    for account in call.services.accounts.matching(query, limit * 2):
+        if account.id == found.owner_id:
+            continue
+        principal = call.services.accounts.principal(account)
+        if call.services.projects.can(principal, project, acl.READ, f"refs/heads/{found.branch}"):
+            suggestions.append({"account": account_info(account), "count": 1})
+        if len(suggestions) == limit:
+            break
+    return suggestions
+
+
 def get_edit(call: Call, change: str) -> Any:
     edit = call.services.revisions.edit(call.who, _change(call, change))
     return edit if edit else no_content()
@@ -327,6 +364,9 @@ ROUTES: list[Route] = [
     ("GET", ("changes", "{change}", "reviewers"), get_reviewers),
     ("GET", ("changes", "{change}", "reviewers", ""), get_reviewers),
     ("POST", ("changes", "{change}", "reviewers"), post_reviewer),
+    ("DELETE", ("changes", "{change}", "reviewers", "{account}"), delete_reviewer),
+    ("POST", ("changes", "{change}", "reviewers", "{account}", "delete"), delete_reviewer),
+    ("GET", ("changes", "{change}", "suggest_reviewers"), suggest_reviewers),
     ("GET", ("changes", "{change}", "edit"), get_edit),
     ("PUT", ("changes", "{change}", "edit:message"), put_edit_message),
     ("POST", ("changes", "{change}", "edit:publish"), publish_edit),

@@ -56,6 +56,20 @@ def account_by_email(conn: Connection, email: str) -> Account | None:
     return _account(row) if row else None
 
 
+def accounts_matching(conn: Connection, prefix: str, limit: int) -> list[Account]:
+    """Active accounts whose username, a word of whose name, or whose email starts with
+    ``prefix`` (any case), by username; ``%`` and ``_`` in the prefix match only themselves."""
+    escaped = prefix.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = escaped + "%"
+    rows = conn.execute(select(accounts).where(
+        accounts.c.active.is_(True),
+        func.lower(accounts.c.username).like(pattern, escape="\\")
+        | func.lower(" " + accounts.c.name).like("% " + pattern, escape="\\")  # any word
+        | func.lower(accounts.c.email).like(pattern, escape="\\"))
+        .order_by(accounts.c.username).limit(limit))
+    return [_account(r) for r in rows]
+
+
 def accounts_by_ids(conn: Connection, ids: set[int]) -> dict[int, Account]:
     if not ids:
         return {}

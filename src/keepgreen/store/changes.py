@@ -165,6 +165,12 @@ def set_person(conn: Connection, number: int, account_id: int, state: str) -> No
                                               state=state))
 
 
+def remove_person(conn: Connection, number: int, account_id: int) -> bool:
+    gone = conn.execute(delete(change_people).where(change_people.c.change_number == number,
+                                                    change_people.c.account_id == account_id))
+    return bool(gone.rowcount)
+
+
 def people_of(conn: Connection, numbers: list[int]) -> dict[int, list[tuple[int, str]]]:
     result: dict[int, list[tuple[int, str]]] = {n: [] for n in numbers}
     if numbers:

@@ -87,6 +87,12 @@ class AccountService:
             self._verified.remember(username, password, stored)
         return Principal.of(account, groups)
 
+    def matching(self, prefix: str, limit: int) -> list[Account]:
+        """Active accounts whose username, a word of their name, or email starts with
+        ``prefix``."""
+        with self.db.read() as conn:
+            return store.accounts_matching(conn, prefix, limit)
+
     def principal(self, account: Account) -> Principal:
         with self.db.read() as conn:
             return Principal.of(account, store.group_names_of(conn, account.id))

@@ -319,6 +319,41 @@ class ReviewService:
                         adder=events.account_attr(who.account))
         return account
 
+    def remove_reviewer(self, who: Principal, change: Change, key: str) -> None:
+        """Take ``key`` off the change with their votes on the current patch set, as Gerrit
+        lets the change owner, the reviewer themselves and the project's owners do."""
+        if who.account is None:
+            raise Unauthorized("removing reviewers needs you to sign in")
+        now = utcnow()
+        with self.db.write() as conn:
+            account = account_store.find_account(conn, key)
+            people = {a for a, _ in store.people_of(conn, [change.number])[change.number]}
+            ps = self._current(conn, change)
+            votes = [row for row in store.approvals_of(conn, [change.number])[change.number]
+                     if account is not None and row.account_id == account.id
+                     and row.patch_set == ps.number]
+            if account is None or (account.id not in people and not votes):
+                raise NotFound(f"{key} is not a reviewer of change {change.number}")
+            allowed = (who.account.id in (change.owner_id, account.id)
+                       or acl.check(self._rules(change), who, acl.OWNER, "refs/*"))
+            if not allowed:
+                raise Forbidden(f"only the change owner, {account.username} or an owner of "
+                                f"{change.project} may remove {account.username}")
+            store.remove_person(conn, change.number, account.id)
+            for row in votes:
+                store.remove_approval(conn, change.number, ps.number, row.label, account.id)
+            removed = ", ".join(f"{row.label}{labels.signed(row.value)}" for row in votes
+                                if row.value)
+            text = f"Removed reviewer {account.name or account.username}" + (
+                f" with the following votes:\n\n* {removed}" if removed else "") + "."
+            store.add_message(conn, change.number, ps.number, who.account.id, text, now)
+            store.update_change(conn, change.number, updated=now)
+            self._event(conn, "reviewer-deleted", change, ps, now,
+                        reviewer=events.account_attr(account),
+                        remover=events.account_attr(who.account),
+                        approvals=[{"type": row.label, "value": str(row.value)}
+                                   for row in votes], comment=text)
+
     def star(self, who: Principal, change: Change, on: bool) -> None:
         if who.account is None:
             raise Unauthorized("starring needs you to sign in")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from keepgreen.domain import acl
@@ -57,13 +58,21 @@ def post_review(call: Call, change: str, revision: str) -> Any:
         labels[name] = number_in(value, f"labels.{name}", -MAX_INT, MAX_INT)
     files = {f.path for f in call.services.merger.files(found.project, ps.sha)}
     comments = []
-    for path, items in data.obj("comments").entries():
-        if path not in files and path not in ("/PATCHSET_LEVEL", "/COMMIT_MSG", "/MERGE_LIST"):
-            raise BadRequest(f"file {path} is not in patch set {ps.number}")
-        if not isinstance(items, list):
-            raise BadRequest(f"comments.{path} must be a list")
-        comments += [_comment(path, JsonObject.of(item, f"comments.{path}[{i}]"))
-                     for i, item in enumerate(items)]
+    # Robot comments (what Zuul posts for its file comments) are folded into comments, as
+    # Gerrit 3.13 does: the robot's link goes into the message, the rest is dropped.
+    for field in ("comments", "robot_comments"):
+        for path, items in data.obj(field).entries():
+            if path not in files and path not in ("/PATCHSET_LEVEL", "/COMMIT_MSG",
+                                                  "/MERGE_LIST"):
+                raise BadRequest(f"file {path} is not in patch set {ps.number}")
+            if not isinstance(items, list):
+                raise BadRequest(f"{field}.{path} must be a list")
+            for i, item in enumerate(items):
+                raw = JsonObject.of(item, f"{field}.{path}[{i}]")
+                comment = _comment(path, raw)
+                if field == "robot_comments":
+                    comment = _folded(comment, raw)
+                comments.append(comment)
     review = ReviewInput(
         message=data.text("message"), labels=labels, comments=comments,
         tag=data.optional_text("tag"), strict_labels=data.flag("strict_labels", True),
@@ -71,6 +80,25 @@ def post_review(call: Call, change: str, revision: str) -> Any:
         ready=data.flag("ready"), work_in_progress=data.flag("work_in_progress"))
     votes = call.services.review.review(call.who, found, ps, review)
     return {"labels": votes}
+
+
+def _folded(comment: CommentInput, raw: JsonObject) -> CommentInput:
+    """A robot comment as a comment: ``robot_id`` must be given; ``url`` is appended."""
+    if not raw.text("robot_id"):
+        raise BadRequest(f"{raw.name('robot_id')} is required for a robot comment")
+    raw.text("robot_run_id")
+    url = raw.optional_text("url")
+    if url:
+        comment = dataclasses.replace(comment, message=f"{comment.message}\n\n{url}")
+    return comment
+
+
+def robot_comments(call: Call, change: str, revision: str | None = None) -> Any:
+    """Robot comments are stored as comments, so none are left to list here."""
+    found = _change(call, change)
+    if revision is not None:
+        _patch_set(call, found, revision)
+    return {}
 
 
 def _comment_info(row: Any, accounts: dict[int, Any]) -> dict[str, Any]:
@@ -341,6 +369,9 @@ ROUTES: list[Route] = [
     ("POST", ("changes", "{change}", "revisions", "{revision}", "review"), post_review),
     ("GET", ("changes", "{change}", "revisions", "{revision}", "comments"), list_comments),
     ("GET", ("changes", "{change}", "comments"), list_change_comments),
+    ("GET", ("changes", "{change}", "robotcomments"), robot_comments),
+    ("GET", ("changes", "{change}", "revisions", "{revision}", "robotcomments"),
+     robot_comments),
     ("GET", ("changes", "{change}", "revisions", "{revision}", "drafts"), list_drafts),
     ("PUT", ("changes", "{change}", "revisions", "{revision}", "drafts"), put_draft),
     ("GET", ("changes", "{change}", "revisions", "{revision}", "files"), list_files),

@@ -6,8 +6,8 @@ from __future__ import annotations
 def test_unimplemented_gerrit_endpoints_answer_501(sqlite_server):
     with sqlite_server.admin_client() as c:
         for method, path in [("POST", "/a/changes/1/revert"),
-                             ("GET", "/a/changes/1/submitted_together"),
-                             ("DELETE", "/a/projects/x/branches/y"),
+                             ("POST", "/a/changes/1/move"),
+                             ("GET", "/a/changes/1/revisions/1/mergeable"),
                              ("GET", "/config/server/caches")]:
             response = c.request(method, path)
             assert response.status_code == 501, (path, response.text)

@@ -37,11 +37,14 @@ KNOWN_OPTIONS = frozenset({
     "CUSTOM_KEYED_VALUES"})
 
 
-def _options(call: Call) -> set[str]:
-    """The ``o=`` options; an unknown one is refused with Gerrit's 400, never ignored."""
+def _options(call: Call, ignore: frozenset[str] | set[str] = frozenset()) -> set[str]:
+    """The ``o=`` options; an unknown one is refused with Gerrit's 400, never ignored.
+    Names in ``ignore`` are an endpoint's own options, read by it."""
     opts = set()
     for value in call.query_all("o"):
         name = value.upper()
+        if name in ignore:
+            continue
         if name not in KNOWN_OPTIONS:
             raise BadRequest(f'"{value}" is not a valid value for "-o"')
         opts.add(name)
@@ -245,6 +248,21 @@ def get_message(call: Call, change: str, message: str) -> Any:
     raise NotFound(f"message {message} not found on change {change}")
 
 
+def submitted_together(call: Call, change: str) -> Any:
+    """The changes a submit of ``change`` would merge with it, those the caller may see;
+    with ``o=NON_VISIBLE_CHANGES`` also how many others there are."""
+    found = call.services.changes.resolve(change, call.who)
+    wanted = call.query_all("o")
+    count_hidden = any(o.upper() == "NON_VISIBLE_CHANGES" for o in wanted)
+    opts = _options(call, ignore={"NON_VISIBLE_CHANGES"})
+    together = call.services.submit.submitted_together(found)
+    visible = [c for c in together if call.services.changes.can_see(c, call.who)]
+    rendered = _render(call, visible, opts) if visible else []
+    if count_hidden:
+        return {"changes": rendered, "non_visible_changes": len(together) - len(visible)}
+    return rendered
+
+
 def get_topic(call: Call, change: str) -> Any:
     found = call.services.changes.resolve(change, call.who)
     return found.topic or ""
@@ -256,6 +274,7 @@ ROUTES: list[Route] = [
     ("GET", ("changes", "{change}", "detail"), get_detail),
     ("GET", ("changes", "{change}", "topic"), get_topic),
     ("GET", ("changes", "{change}", "messages"), list_messages),
+    ("GET", ("changes", "{change}", "submitted_together"), submitted_together),
     ("GET", ("changes", "{change}", "messages", "{message}"), get_message),
     ("GET", ("changes", "{change}", "revisions", "{revision}", "commit"), get_commit),
 ]

@@ -163,6 +163,19 @@ class SubmitService:
         assert merged is not None
         return merged
 
+    def submitted_together(self, change: Change) -> list[Change]:
+        """What submitting ``change`` would merge, newest first: the change and its open
+        ancestors; empty when it would go alone (or cannot go at all), as Gerrit answers."""
+        if change.status != NEW:
+            return []
+        project = self._project(change)
+        tip = self.repos.resolve(project.name, "refs/heads/" + change.branch)
+        try:
+            chain = self._chain(change, project, tip)
+        except Conflict:
+            return []
+        return [link.change for link in reversed(chain)] if len(chain) > 1 else []
+
     def _chain(self, change: Change, project: Project, tip: str | None) -> list[Link]:
         """The change and its open ancestors, oldest first."""
         with self.db.read() as conn:

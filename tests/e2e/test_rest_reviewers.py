@@ -67,3 +67,20 @@ def test_a_reviewer_goes_with_their_votes_only_by_whom_gerrit_allows(team: Team)
         f"/changes/{n}/reviewers/{team.carol.username}"))[0] == 404
     assert refused(lambda: team.api(team.alice).delete(
         f"/changes/{n}/reviewers/nobody-at-all"))[0] == 404
+
+
+def test_accounts_are_searched_by_signed_in_callers(team: Team) -> None:
+    alice = team.api(team.alice)
+    carol, dave = team.carol.username, team.dave.username
+    prefix = carol[:3]  # "car"
+    found = [a["username"] for a in alice.get(f"/accounts/?q={prefix}&n=100")]
+    assert carol in found and dave not in found
+    assert [a["username"] for a in alice.get(f"/accounts/?q=username:{carol}")] == [carol]
+    assert alice.get(f"/accounts/?q=username:{carol}%20{dave[:3]}") == []
+    assert alice.get("/accounts/?q=zzz-nobody") == []
+    page = alice.get(f"/accounts/?q={team.alice.username[:1]}&n=1")
+    assert len(page) == 1
+    assert refused(lambda: alice.get("/accounts/?q=a&n=0"))[0] == 400
+    assert refused(lambda: alice.get("/accounts/?q=cansee:1"))[0] == 400
+    with team.server.client() as anonymous:
+        assert anonymous.get(f"/accounts/?q={prefix}").status_code == 401

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from keepgreen.domain.account import Group
+from keepgreen.domain.change import as_number
 from keepgreen.gerrit.change_json import account_info
 from keepgreen.gerrit.http import Call, no_content
 from keepgreen.gerrit.request_input import JsonObject
@@ -22,6 +23,59 @@ def get_account(call: Call, account: str) -> Any:
     if account == "self":
         _require_account(call)
     return account_info(call.services.accounts.get(account, call.who))
+
+
+MAX_ACCOUNTS = 500
+MAX_CANDIDATES = 5000
+
+
+def query_accounts(call: Call) -> Any:
+    """``GET /accounts/?q=``: bare words match a prefix of the username, a word of the name
+    or the email (every word must match); ``username:``, ``email:`` and ``name:`` terms
+    match those fields exactly (any case), ``is:active`` is implied. Signed-in callers
+    only, so the account list cannot be scraped."""
+    _require_account(call)
+    text = call.query("q") or call.query("suggest") or ""
+    if len(text) > 1024:
+        raise BadRequest("q must be at most 1024 characters")
+    raw = call.query("n") or call.query("limit") or "100"
+    limit = as_number(raw)
+    if limit is None or not 1 <= limit <= MAX_ACCOUNTS:
+        raise BadRequest(f"n={raw} must be a whole number from 1 to {MAX_ACCOUNTS}")
+    raw_start = call.query("S") or call.query("start") or "0"
+    start = 0 if raw_start == "0" else as_number(raw_start)
+    if start is None or start > MAX_CANDIDATES:
+        raise BadRequest(f"start must be a whole number up to {MAX_CANDIDATES}")
+    exact: list[tuple[str, str]] = []
+    words: list[str] = []
+    for term in text.split()[:16]:
+        key, sep, value = term.partition(":")
+        if sep and key in ("username", "email", "name"):
+            exact.append((key, value.lower()))
+        elif term == "is:active":
+            continue
+        elif sep and key in ("is", "account", "cansee", "group"):
+            raise BadRequest(f"{term} is not supported in account queries")
+        else:
+            words.append(term)
+    if not words and not exact:
+        return []
+    first = words[0] if words else exact[0][1]
+    # Candidates come from the store by the first word; the other terms filter them.
+    found = call.services.accounts.matching(first, MAX_CANDIDATES)
+
+    def keeps(a: Any) -> bool:
+        fields = {"username": a.username.lower(), "email": (a.email or "").lower(),
+                  "name": a.name.lower()}
+        prefixes = [a.username.lower(), (a.email or "").lower(), *a.name.lower().split()]
+        return (all(fields[k] == v for k, v in exact)
+                and all(any(p.startswith(w.lower()) for p in prefixes) for w in words))
+
+    matched = [a for a in found if keeps(a)][start:start + limit + 1]
+    result = [account_info(a) for a in matched[:limit]]
+    if len(matched) > limit:
+        result[-1]["_more_accounts"] = True
+    return result
 
 
 def create_account(call: Call, account: str) -> Any:
@@ -99,6 +153,7 @@ def remove_member(call: Call, group: str, account: str) -> Any:
 
 
 ROUTES: list[Route] = [
+    ("GET", ("accounts", ""), query_accounts),
     ("GET", ("accounts", "{account}"), get_account),
     ("PUT", ("accounts", "{account}"), create_account),
     ("GET", ("accounts", "{account}", "detail"), get_account),

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import sys
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from importlib import resources
@@ -68,6 +69,8 @@ from keepgreen.web.edge import Edge
 from keepgreen.web.elections_api import ElectionsApi
 from keepgreen.web.git_http import GitHttp, parse_git_path
 from keepgreen.web.keys_api import KeysApi
+from keepgreen.web.metrics import PATH as METRICS_PATH
+from keepgreen.web.metrics import Metrics
 from keepgreen.web.session import Sessions
 from keepgreen.web.status_api import StatusApi
 from keepgreen.web.ui.router import STATIC, Ui, WebUI
@@ -222,27 +225,38 @@ def build_app(services: Services) -> Starlette:
     web_ui = WebUI(Ui(services, sessions), ui_pages.ROUTES)
     hook_text = commit_msg_hook()
 
+    metrics = Metrics(services.db, services.accounts)
+
     async def dispatch(request: Request) -> Response:
+        started = time.monotonic()
+        kind, response = await route(request)
+        metrics.observe(kind, request.method, response.status_code,
+                        time.monotonic() - started)
+        return response
+
+    async def route(request: Request) -> tuple[str, Response]:
         raw = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
         git_path = parse_git_path(raw)
         if git_path is not None:
-            return await git_http(request, git_path)
+            return "git", await git_http(request, git_path)
         path = request.url.path
         if path == "/tools/hooks/commit-msg":
-            return Response(hook_text, media_type="application/octet-stream",
-                            headers={"Content-Disposition": 'attachment; filename="commit-msg"'})
+            return "hook", Response(hook_text, media_type="application/octet-stream", headers={
+                "Content-Disposition": 'attachment; filename="commit-msg"'})
+        if path == METRICS_PATH and request.method in ("GET", "HEAD"):
+            return "metrics", await run_in_threadpool(metrics.answer, request)
         page = web_ui.match(request.method, path)
         if page is not None:
-            return await web_ui(request, page)
+            return "ui", await web_ui(request, page)
         if BuildsWeb.handles(path):
-            return await builds_web(request)
+            return "logs", await builds_web(request)
         if StatusApi.handles(path):
-            return await status_api(request)
+            return "api", await status_api(request)
         if KeysApi.handles(path):
-            return await keys_api(request)
+            return "api", await keys_api(request)
         if ElectionsApi.handles(path):
-            return await elections_api(request)
-        return await router(request)
+            return "api", await elections_api(request)
+        return "rest", await router(request)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -138,3 +138,10 @@ def test_a_check_job_runs_roles_from_other_repositories(ci_server: Server, make_
         output = client.get(f"/logs/{build.uuid}/job-output.txt").text
     assert "shared role says hello" in output, output[-3000:]
     assert "bare role bare-greeter ran" in output, output[-3000:]
+
+    # The build shows in the site's metrics, as a scraper reads them.
+    with ci_server.admin_client() as admin:
+        metrics = admin.get("/metrics").text
+    done = [line for line in metrics.splitlines()
+            if line.startswith('keepgreen_builds{pipeline="check",result="SUCCESS"}')]
+    assert done and float(done[0].split()[-1]) >= 1, metrics[-2000:]

@@ -33,6 +33,7 @@ from keepgreen.gerrit import (
     review_api,
     server_api,
     sshkeys_api,
+    webhooks_api,
 )
 from keepgreen.gerrit.router import Router
 from keepgreen.git import proc_receive_hook
@@ -57,6 +58,7 @@ from keepgreen.services.review.review import ReviewService
 from keepgreen.services.review.revisions import RevisionService
 from keepgreen.services.review.ssh_keys import SshKeyService
 from keepgreen.services.review.submit import SubmitService
+from keepgreen.services.review.webhooks import WebhookService
 from keepgreen.services.siteconf.config import SiteConfigService, review_reporter
 from keepgreen.settings import Settings
 from keepgreen.site import site_key
@@ -104,6 +106,7 @@ class Services:
     event_feed: EventFeed | None = None  # the event log as one account may follow it
     elections: ElectionService | None = None  # team lead elections defined in config
     refs: RefService | None = None  # branches and tags made over REST
+    webhooks: WebhookService | None = None  # projects' remotes and their deliveries
 
     def base_url(self, request: Request | None = None) -> str:
         """The site's URL for links, redirects and fetch URLs: the canonical URL, else one
@@ -151,11 +154,13 @@ def build_services(settings: Settings) -> Services:
         siteconf.after_apply.append(launcher.reload_nodes)
     elections = ElectionService(db, siteconf, projects, accounts, revisions, CI_ACCOUNT)
     siteconf.after_apply.append(elections.sync)
+    feed = EventFeed(db, projects, changes)
+    webhooks = WebhookService(db, projects, accounts, feed, settings.webhook_private_addresses)
     return Services(settings, db, repos, accounts, projects, changes, receive, review, submit,
                     revisions, merger, hook_server, site / "hooks", scheduler, launcher,
                     siteconf, keys, SshKeyService(db, accounts),
-                    GitAccess(projects, changes, repos), EventFeed(db, projects, changes),
-                    elections, RefService(db, repos, projects))
+                    GitAccess(projects, changes, repos), feed,
+                    elections, RefService(db, repos, projects), webhooks)
 
 
 def executor_factory(site: Path, launcher: LauncherService,
@@ -214,7 +219,8 @@ async def start_ssh(services: Services) -> SshServer | None:
 def build_app(services: Services) -> Starlette:
     router = Router(services, accounts_api.ROUTES + projects_api.ROUTES
                     + access_api.ROUTES + review_api.ROUTES + changes_api.ROUTES
-                    + files_api.ROUTES + server_api.ROUTES + events_api.ROUTES + sshkeys_api.ROUTES)
+                    + files_api.ROUTES + server_api.ROUTES + events_api.ROUTES + sshkeys_api.ROUTES
+                    + webhooks_api.ROUTES)
     git_http = GitHttp(services)
     sessions = Sessions(site_key(services.settings.site), services.accounts,
                         services.settings.base_url.startswith("https:"))
@@ -270,12 +276,16 @@ def build_app(services: Services) -> Starlette:
             services.siteconf.start()
         if services.elections is not None:
             services.elections.start()
+        if services.webhooks is not None:
+            services.webhooks.start()
         ssh = await start_ssh(services)
         try:
             yield
         finally:
             if ssh is not None:
                 await ssh.stop()
+            if services.webhooks is not None:
+                await run_in_threadpool(services.webhooks.stop)
             if services.elections is not None:
                 await run_in_threadpool(services.elections.stop)
             if services.siteconf is not None:

@@ -73,6 +73,12 @@ class Settings:
         default=300,
         metadata=_meta("The window of login_max_failures, in seconds."),
     )
+    webhook_private_addresses: bool = field(
+        default=False,
+        metadata=_meta("Whether webhooks may deliver to loopback, private and link-local "
+                       "addresses (off: a project owner cannot make the server call "
+                       "services inside its network)."),
+    )
     log_level: str = field(default="info", metadata=_meta("debug, info, warning or error."))
     run_jobs: bool = field(
         default=True,

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData(
@@ -518,4 +519,45 @@ election_results = Table(
     Column("document", JSON, nullable=False),
     Column("decided", DateTime, nullable=False),
     Column("proposal_change", Integer, nullable=True),
+)
+
+# Webhooks (as Gerrit's webhooks plugin): a project's remote receives the events its
+# ``owner_id`` may see, signed with ``secret`` when one is set.
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project", String(255), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("events", JSON, nullable=False),  # event types; empty means every type
+    Column("secret", Text, nullable=False, default=""),
+    Column("max_tries", Integer, nullable=False),
+    Column("retry_interval", Integer, nullable=False),  # seconds before the second try
+    Column("owner_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("created", DateTime, nullable=False),
+    UniqueConstraint("project", "name"),
+    sqlite_autoincrement=True,
+)
+
+# One row per event sent (or to send) to a webhook; ``state`` is PENDING, DELIVERED or
+# FAILED (no tries left); ``outcome`` is the last try's status line or error.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("webhook_id", Integer, ForeignKey("webhooks.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("event_id", Integer, nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("tries", Integer, nullable=False, default=0),
+    Column("outcome", Text, nullable=False, default=""),
+    Column("next_try", DateTime, nullable=False),
+    Column("created", DateTime, nullable=False),
+    Column("finished", DateTime, nullable=True),
+    Index("ix_webhook_deliveries_due", "state", "next_try"),
+    Index("ix_webhook_deliveries_hook", "webhook_id", "id"),
+    sqlite_autoincrement=True,
 )

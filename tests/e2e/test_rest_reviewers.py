@@ -84,3 +84,27 @@ def test_accounts_are_searched_by_signed_in_callers(team: Team) -> None:
     assert refused(lambda: alice.get("/accounts/?q=cansee:1"))[0] == 400
     with team.server.client() as anonymous:
         assert anonymous.get(f"/accounts/?q={prefix}").status_code == 401
+
+
+def test_reviewed_tracking_ids_and_reviewer_updates_add_their_fields(team: Team) -> None:
+    n = team.upload("a.txt", "a\n", "Add a")
+    alice = team.api(team.alice)
+    alice.post(f"/changes/{n}/reviewers", json={"reviewer": team.bob.username})
+    alice.post(f"/changes/{n}/reviewers", json={"reviewer": team.dave.username,
+                                                "state": "CC"})
+    alice.delete(f"/changes/{n}/reviewers/{team.bob.username}")
+    team.review(team.carol, n, {"Code-Review": 1}, message="Reviewed.")
+
+    plain = team.change(n, who=team.carol)
+    assert not {"reviewed", "tracking_ids", "reviewer_updates"} & set(plain)
+    seen = team.change(n, "REVIEWED", "TRACKING_IDS", "REVIEWER_UPDATES", who=team.carol)
+    assert seen["reviewed"] is True and seen["tracking_ids"] == []
+    assert "reviewed" not in team.change(n, "REVIEWED", who=team.bob)
+    updates = [(u["reviewer"]["username"], u["state"], u["updated_by"]["username"])
+               for u in seen["reviewer_updates"]]
+    assert updates == [(team.bob.username, "REVIEWER", team.alice.username),
+                       (team.dave.username, "CC", team.alice.username),
+                       (team.bob.username, "REMOVED", team.alice.username)]
+    # A new patch set is not yet reviewed by Carol.
+    team.amend("a.txt", "a, again\n")
+    assert "reviewed" not in team.change(n, "REVIEWED", who=team.carol)

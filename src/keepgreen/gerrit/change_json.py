@@ -107,6 +107,8 @@ class Extras:
     sizes: dict[int, tuple[int, int]] = field(default_factory=dict)
     # ``ssh://[user@]host:port/`` of the SSH port, for ``fetch.ssh``; None when it is off.
     ssh_url: str | None = None
+    reviewed: bool = False  # the caller reviewed the current patch set (o=REVIEWED)
+    reviewer_updates: list[dict[str, Any]] | None = None  # o=REVIEWER_UPDATES
 
 
 def requirement_info(result: RequirementResult) -> dict[str, Any]:
@@ -194,6 +196,12 @@ def change_info(d: ChangeDetails, base_url: str, opts: set[str],
         for account_id in sorted(voters - {a for a, _ in d.people}):
             reviewers.setdefault("REVIEWER", []).append(account_info(d.accounts.get(account_id)))
         info["reviewers"] = reviewers
+    if "REVIEWED" in opts and extras.reviewed:
+        info["reviewed"] = True
+    if "TRACKING_IDS" in opts:
+        info["tracking_ids"] = []  # no tracking-id patterns are configured on a site
+    if "REVIEWER_UPDATES" in opts:
+        info["reviewer_updates"] = extras.reviewer_updates or []
     if "MESSAGES" in opts:
         info["messages"] = [
             {"id": str(m.id), "author": account_info(d.accounts.get(m.author_id)),

@@ -13,12 +13,14 @@ from urllib.parse import urlsplit
 from keepgreen.domain import acl
 from keepgreen.domain.change import MAX_ID, Change, PatchSet, as_number
 from keepgreen.domain.project import Project
-from keepgreen.gerrit.change_json import Extras, change_info, commit_info
-from keepgreen.gerrit.http import Call
+from keepgreen.gerrit.change_json import Extras, account_info, change_info, commit_info
+from keepgreen.gerrit.http import Call, timestamp
 from keepgreen.gerrit.router import Route
 from keepgreen.services.errors import BadRequest, NotFound
 from keepgreen.services.review.changes import ChangeDetails
+from keepgreen.store import accounts as account_store
 from keepgreen.store import changes as change_store
+from keepgreen.store import events as event_store
 from keepgreen.store import projects as project_store
 from keepgreen.store import review as review_store
 
@@ -171,7 +173,49 @@ def _render(call: Call, changes: list[Change], opts: set[str]) -> list[dict[str,
     facts = (services.submit.facts_many(details, {n: c[1] for n, c in counts.items()}, projects)
              if wants_rules else {})
     page = _Page(projects, rules, starred, counts, sizes, facts, _ssh_url(call))
-    return [change_info(d, call.base_url, opts, _extras(call, d, opts, page)) for d in details]
+    reviewed: set[int] = set()
+    updates: dict[int, list[dict[str, Any]]] = {}
+    with services.db.read() as conn:
+        if "REVIEWED" in opts and call.who.account is not None:
+            reviewed = change_store.reviewed_by(
+                conn, call.who.account.id, {c.number: c.current_patch_set for c in changes})
+        if "REVIEWER_UPDATES" in opts:
+            updates = _reviewer_updates(conn, details)
+    rendered = []
+    for d in details:
+        extras = _extras(call, d, opts, page)
+        extras.reviewed = d.change.number in reviewed
+        extras.reviewer_updates = updates.get(d.change.number)
+        rendered.append(change_info(d, call.base_url, opts, extras))
+    return rendered
+
+
+def _reviewer_updates(conn: Any, details: list[ChangeDetails]) -> dict[int, list[Any]]:
+    """Each change's reviewer additions and removals, oldest first, from its events."""
+    found = event_store.of_changes(conn, [d.change.number for d in details],
+                                   ("reviewer-added", "reviewer-deleted"))
+    names = {who.get("username") for items in found.values() for _, payload in items
+             for who in (payload.get("reviewer"), payload.get("adder"), payload.get("remover"))
+             if isinstance(who, dict) and who.get("username")}
+    accounts = {a.username: a for a in
+                (account_store.account_by_username(conn, n) for n in sorted(names)) if a}
+    people = change_store.people_of(conn, [d.change.number for d in details])
+    result: dict[int, list[Any]] = {}
+    for d in details:
+        states = dict(people.get(d.change.number, []))
+        entries = []
+        for created, payload in found.get(d.change.number, []):
+            reviewer = accounts.get((payload.get("reviewer") or {}).get("username"))
+            by = accounts.get((payload.get("adder") or payload.get("remover") or {})
+                              .get("username"))
+            if reviewer is None:
+                continue
+            state = ("REMOVED" if payload.get("type") == "reviewer-deleted"
+                     else states.get(reviewer.id, "REVIEWER"))
+            entries.append({"updated": timestamp(created), "updated_by": account_info(by),
+                            "reviewer": account_info(reviewer), "state": state})
+        result[d.change.number] = entries
+    return result
 
 
 def _ssh_url(call: Call) -> str | None:

@@ -165,6 +165,17 @@ def set_person(conn: Connection, number: int, account_id: int, state: str) -> No
                                               state=state))
 
 
+def reviewed_by(conn: Connection, account_id: int, current: dict[int, int]) -> set[int]:
+    """The changes (number -> current patch set) with a message by ``account_id`` on their
+    current patch set: those the account has reviewed, as Gerrit's REVIEWED option says."""
+    if not current:
+        return set()
+    rows = conn.execute(select(messages.c.change_number, messages.c.patch_set).where(
+        messages.c.author_id == account_id,
+        among(conn, messages.c.change_number, list(current))).distinct())
+    return {r[0] for r in rows if current.get(r[0]) == r[1]}
+
+
 def remove_person(conn: Connection, number: int, account_id: int) -> bool:
     gone = conn.execute(delete(change_people).where(change_people.c.change_number == number,
                                                     change_people.c.account_id == account_id))

@@ -36,3 +36,16 @@ def latest_of_type(conn: Connection, type_: str, limit: int = 1000
 def newest_id(conn: Connection) -> int:
     """The id of the newest event; 0 when there is none."""
     return int(conn.execute(select(func.max(events.c.id))).scalar() or 0)
+
+
+def of_changes(conn: Connection, numbers: list[int], types: tuple[str, ...]
+               ) -> dict[int, list[tuple[datetime, dict[str, Any]]]]:
+    """(created, payload) of the events of ``types`` about each change, oldest first."""
+    result: dict[int, list[tuple[datetime, dict[str, Any]]]] = {n: [] for n in numbers}
+    if numbers:
+        rows = conn.execute(select(events.c.change_number, events.c.created, events.c.payload)
+                            .where(events.c.change_number.in_(numbers),
+                                   events.c.type.in_(types)).order_by(events.c.id))
+        for number, created, payload in rows:
+            result[number].append((created, payload))
+    return result

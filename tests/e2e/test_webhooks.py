@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import json
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,6 +18,7 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.e2e.pipeline_support import wait_for
 from tests.e2e.test_review_votes import Team, refused
 from tests.support import Server, start_server
 
@@ -53,15 +53,6 @@ class Receiver:
 
     def events(self) -> list[dict[str, Any]]:
         return [json.loads(body) for _, body in self.received]
-
-    def wait_for(self, what: str, test: Any, timeout: float = 30) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = test()
-            if found:
-                return found
-            time.sleep(0.1)
-        raise AssertionError(f"no {what} within {timeout} s; got {self.events()}")
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +93,7 @@ def test_events_arrive_signed_and_only_those_the_owner_may_see(team: Team,
     assert carol.get(f"{remotes(team)}/") == {"bot": made}
 
     n = team.upload("a.txt", "a\n", "Add a")
-    headers, body = receiver.wait_for("patchset-created", lambda: receiver.received)[0]
+    headers, body = wait_for("patchset-created", lambda: receiver.received, team.server, 30)[0]
     event = json.loads(body)
     assert (event["type"], event["change"]["number"]) == ("patchset-created", n)
     assert headers["X-Keepgreen-Event"] == "patchset-created"
@@ -112,8 +103,8 @@ def test_events_arrive_signed_and_only_those_the_owner_may_see(team: Team,
     # A failing receiver is tried again; the log shows both tries.
     receiver.fail = 1
     team.review(team.dave, n, {"Code-Review": 1}, message="Looks right.")
-    receiver.wait_for("comment-added", lambda: [e for e in receiver.events()
-                                                if e["type"] == "comment-added"])
+    wait_for("comment-added", lambda: [e for e in receiver.events()
+                                       if e["type"] == "comment-added"], team.server, 30)
     log = carol.get(f"{remotes(team)}/bot/deliveries")
     comment = next(d for d in log if d["type"] == "comment-added")
     assert (comment["state"], comment["tries"], comment["outcome"]) == ("DELIVERED", 2,
@@ -125,8 +116,9 @@ def test_events_arrive_signed_and_only_those_the_owner_may_see(team: Team,
     team.api(team.alice).post(f"/changes/{secret_change}/revisions/current/review",
                               json={"message": "Note to self."})
     later = team.upload("c.txt", "c\n", "After the private one")
-    receiver.wait_for("the later change", lambda: [
-        e for e in receiver.events() if e.get("change", {}).get("number") == later])
+    wait_for("the later change", lambda: [
+        e for e in receiver.events() if e.get("change", {}).get("number") == later],
+        team.server, 30)
     # (Its patchset-created may or may not have gone out: a remote sees what its owner may
     # see when the event is collected.)
     assert not [e for e in receiver.events() if e["type"] == "comment-added"

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from keepgreen.domain.account import Group
-from keepgreen.domain.change import as_number
 from keepgreen.gerrit.change_json import account_info
 from keepgreen.gerrit.http import Call, no_content
-from keepgreen.gerrit.request_input import JsonObject
+from keepgreen.gerrit.request_input import JsonObject, whole_number
 from keepgreen.gerrit.router import Created, Route
 from keepgreen.services.errors import BadRequest, Unauthorized
 from keepgreen.services.review.accounts import NewAccount
@@ -38,14 +37,10 @@ def query_accounts(call: Call) -> Any:
     text = call.query("q") or call.query("suggest") or ""
     if len(text) > 1024:
         raise BadRequest("q must be at most 1024 characters")
-    raw = call.query("n") or call.query("limit") or "100"
-    limit = as_number(raw)
-    if limit is None or not 1 <= limit <= MAX_ACCOUNTS:
-        raise BadRequest(f"n={raw} must be a whole number from 1 to {MAX_ACCOUNTS}")
-    raw_start = call.query("S") or call.query("start") or "0"
-    start = 0 if raw_start == "0" else as_number(raw_start)
-    if start is None or start > MAX_CANDIDATES:
-        raise BadRequest(f"start must be a whole number up to {MAX_CANDIDATES}")
+    limit = whole_number(call.query("n") or call.query("limit") or "100", "n", 1,
+                         MAX_ACCOUNTS)
+    start = whole_number(call.query("S") or call.query("start") or "0", "start", 0,
+                         MAX_CANDIDATES)
     exact: list[tuple[str, str]] = []
     words: list[str] = []
     for term in text.split()[:16]:

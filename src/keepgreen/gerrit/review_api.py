@@ -10,7 +10,7 @@ from keepgreen.domain.change import as_number
 from keepgreen.gerrit.change_json import account_info
 from keepgreen.gerrit.changes_api import file_infos, render_one
 from keepgreen.gerrit.http import Call, no_content, timestamp
-from keepgreen.gerrit.request_input import MAX_INT, JsonObject, number_in
+from keepgreen.gerrit.request_input import MAX_INT, JsonObject, number_in, whole_number
 from keepgreen.gerrit.router import Created, Route
 from keepgreen.services.errors import BadRequest, NotFound, Unauthorized
 from keepgreen.services.review.review import CommentInput, ReviewInput
@@ -304,10 +304,8 @@ def suggest_reviewers(call: Call, change: str) -> Any:
     query = (call.query("q") or "").strip()
     if len(query) > 255:
         raise BadRequest("q must be at most 255 characters")
-    raw = call.query("n") or call.query("limit") or "10"
-    limit = as_number(raw)
-    if limit is None or not 1 <= limit <= MAX_SUGGESTIONS:
-        raise BadRequest(f"n={raw} must be a whole number from 1 to {MAX_SUGGESTIONS}")
+    limit = whole_number(call.query("n") or call.query("limit") or "10", "n", 1,
+                         MAX_SUGGESTIONS)
     if not query:
         return []
     suggestions = []

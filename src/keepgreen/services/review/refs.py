@@ -144,8 +144,7 @@ class RefService:
         if message is not None and len(message) > MAX_TAG_MESSAGE:
             raise BadRequest(f"message is longer than {MAX_TAG_MESSAGE} characters")
         self._allowed(caller, project, acl.CREATE, ref)
-        if self.repos.resolve(project.name, ref) is not None or any(
-                r == ref for r, _ in self.repos.refs(project.name, TAGS)):
+        if ref in dict(self.repos.refs(project.name, TAGS)):
             raise Conflict(f"tag {ref} already exists in {project.name}")
         sha = self._commit(caller, project, revision)
         target = sha

@@ -42,6 +42,7 @@ from keepgreen.services.review.event_feed import EventFeed
 from keepgreen.services.review.projects import ProjectService
 from keepgreen.store import accounts as account_store
 from keepgreen.store import builds as cursor_store
+from keepgreen.store import events as event_store
 from keepgreen.store import webhooks as store
 from keepgreen.store.clock import utcnow
 from keepgreen.store.db import Database
@@ -167,14 +168,14 @@ class WebhookService:
 
     def collect(self) -> None:
         """Turn new events into deliveries for the remotes that want them."""
-        with self.db.read() as conn:
+        with self.db.read() as conn:  # one read per poll while nothing happens
             after = cursor_store.cursor(conn, CONSUMER)
-            remotes = store.remotes(conn)
+            newest = event_store.newest_id(conn)
+            remotes = store.remotes(conn) if after is not None and newest > after else []
         if after is None:  # first start: only what happens from now on is sent
             with self.db.write() as conn:
-                cursor_store.set_cursor(conn, CONSUMER, self.feed.last_id())
+                cursor_store.set_cursor(conn, CONSUMER, newest)
             return
-        newest = self.feed.last_id()
         if newest <= after:
             return
         owners: dict[int, Principal | None] = {}

@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -559,5 +560,34 @@ webhook_deliveries = Table(
     Column("finished", DateTime, nullable=True),
     Index("ix_webhook_deliveries_due", "state", "next_try"),
     Index("ix_webhook_deliveries_hook", "webhook_id", "id"),
+    sqlite_autoincrement=True,
+)
+
+# Shared pads: a pad may belong to a change or a project (or neither); its text is the sum
+# of its CRDT updates, each kept with the account that sent it.
+pads = Table(
+    "pads",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("title", String(200), nullable=False),
+    Column("project", String(255), nullable=True),
+    Column("change_number", Integer, nullable=True),
+    Column("created_by", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("created", DateTime, nullable=False),
+    Index("ix_pads_project", "project"),
+    Index("ix_pads_change_number", "change_number"),
+    sqlite_autoincrement=True,
+)
+
+pad_updates = Table(
+    "pad_updates",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("pad_id", Integer, ForeignKey("pads.id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("created", DateTime, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Index("ix_pad_updates_pad_id_id", "pad_id", "id"),
     sqlite_autoincrement=True,
 )

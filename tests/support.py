@@ -93,6 +93,27 @@ class Server:
                 self.process.wait()
 
 
+def kill_and_restart(server: Server) -> None:
+    """``kill -9`` the server's process group, then serve the same site again."""
+    os.killpg(server.process.pid, signal.SIGKILL)
+    server.process.wait()
+    log = open(server.log_path, "ab")  # noqa: SIM115 - owned by the process
+    server.process = subprocess.Popen(
+        [*KEEPGREEN, "serve", str(server.site)], stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("KEEPGREEN_")})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with server.client() as c:
+                if c.get("/config/server/version").status_code == 200:
+                    return
+        except Exception:  # noqa: BLE001 - not listening yet
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"the server did not come back:\n{server.log()[-3000:]}")
+
+
 def start_server(site: Path, database_url: str | None = None,
                  extra_env: dict[str, str] | None = None) -> Server:
     port, ssh_port = free_ports(2)

@@ -18,8 +18,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket
 
 from keepgreen.domain.throttle import LoginThrottle
 from keepgreen.executor.runner import Executor, ExecutorSettings
@@ -45,6 +46,8 @@ from keepgreen.services.gating.scheduler import CI_ACCOUNT, ExecutorFactory, Sch
 from keepgreen.services.nodes.broker import PoolNodes
 from keepgreen.services.nodes.launcher import LauncherService
 from keepgreen.services.nodes.settings import node_defaults
+from keepgreen.services.pads.rooms import Rooms
+from keepgreen.services.pads.service import PadService
 from keepgreen.services.review.accounts import AccountService
 from keepgreen.services.review.changes import ChangeService
 from keepgreen.services.review.event_feed import EventFeed
@@ -73,6 +76,8 @@ from keepgreen.web.git_http import GitHttp, parse_git_path
 from keepgreen.web.keys_api import KeysApi
 from keepgreen.web.metrics import PATH as METRICS_PATH
 from keepgreen.web.metrics import Metrics
+from keepgreen.web.pad_socket import PadSocket
+from keepgreen.web.pads_api import PadsApi
 from keepgreen.web.session import Sessions
 from keepgreen.web.status_api import StatusApi
 from keepgreen.web.ui.router import STATIC, Ui, WebUI
@@ -107,6 +112,7 @@ class Services:
     elections: ElectionService | None = None  # team lead elections defined in config
     refs: RefService | None = None  # branches and tags made over REST
     webhooks: WebhookService | None = None  # projects' remotes and their deliveries
+    pads: PadService | None = None  # shared pads and who may read and write them
 
     def base_url(self, request: Request | None = None) -> str:
         """The site's URL for links, redirects and fetch URLs: the canonical URL, else one
@@ -160,7 +166,8 @@ def build_services(settings: Settings) -> Services:
                     revisions, merger, hook_server, site / "hooks", scheduler, launcher,
                     siteconf, keys, SshKeyService(db, accounts),
                     GitAccess(projects, changes, repos), feed,
-                    elections, RefService(db, repos, projects), webhooks)
+                    elections, RefService(db, repos, projects), webhooks,
+                    PadService(db, projects, changes, accounts, settings.anonymous_read))
 
 
 def executor_factory(site: Path, launcher: LauncherService,
@@ -228,6 +235,12 @@ def build_app(services: Services) -> Starlette:
     status_api = StatusApi(services)
     keys_api = KeysApi(services)
     elections_api = ElectionsApi(services)
+    pads_api = PadsApi(services)
+    assert services.pads is not None
+    pad_socket = PadSocket(services, sessions, Rooms(services.pads))
+
+    async def pad_endpoint(websocket: WebSocket) -> None:
+        await pad_socket(websocket)
     web_ui = WebUI(Ui(services, sessions), ui_pages.ROUTES)
     hook_text = commit_msg_hook()
 
@@ -262,6 +275,8 @@ def build_app(services: Services) -> Starlette:
             return "api", await keys_api(request)
         if ElectionsApi.handles(path):
             return "api", await elections_api(request)
+        if PadsApi.handles(path):
+            return "api", await pads_api(request)
         return "rest", await router(request)
 
     @contextlib.asynccontextmanager
@@ -300,5 +315,6 @@ def build_app(services: Services) -> Starlette:
     edge = Middleware(Edge, max_request_bytes=services.settings.max_request_bytes,
                       unlimited=lambda raw: parse_git_path(raw.split("?", 1)[0]) is not None)
     return Starlette(routes=[Mount("/static", StaticFiles(directory=STATIC), name="static"),
+                             WebSocketRoute("/pads/{pad}/socket", pad_endpoint),
                              Route("/{path:path}", dispatch, methods=methods)],
                      middleware=[edge], lifespan=lifespan)

@@ -12,6 +12,7 @@ import click
 
 from keepgreen import cli_gate, cli_nodes, cli_secrets
 from keepgreen import settings as settings_mod
+from keepgreen.domain.pad import MAX_MESSAGE_BYTES as PAD_MESSAGE_BYTES
 from keepgreen.site import SiteError, init, is_site, prepare_store
 from keepgreen.store.db import StoreError
 
@@ -106,7 +107,8 @@ def serve_command(site: Path | None, listen: str | None, database: str | None) -
         click.echo(f"SSH on {host}:{port}: git clone ssh://USER@{host}:{port}/PROJECT")
     uvicorn.run(build_app(services), host=settings.listen_host, port=settings.listen_port,
                 log_level=settings.log_level, access_log=settings.log_level == "debug",
-                timeout_graceful_shutdown=5)
+                timeout_graceful_shutdown=5, ws="websockets-sansio",
+                ws_max_size=PAD_MESSAGE_BYTES + 64)
 
 
 @main.command("change")

@@ -7,9 +7,6 @@ Same needs as the gate test (root, local nodes, ansible); skipped with the reaso
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,7 +31,7 @@ from tests.e2e.pipeline_support import (
     wait_for,
 )
 from tests.e2e.test_gate_pipeline import land_config
-from tests.support import KEEPGREEN, Server
+from tests.support import Server, kill_and_restart
 
 SLOW = """\
 - hosts: all
@@ -64,27 +61,6 @@ def queued(server: Server) -> list[tuple[str, str]]:
             return [(i.pipeline, i.key) for i in item_store.queued_items(conn)]
     finally:
         db.dispose()
-
-
-def kill_and_restart(server: Server) -> None:
-    """``kill -9`` the server's process group, then serve the same site again."""
-    os.killpg(server.process.pid, signal.SIGKILL)
-    server.process.wait()
-    log = open(server.log_path, "ab")  # noqa: SIM115 - owned by the process
-    server.process = subprocess.Popen(
-        [*KEEPGREEN, "serve", str(server.site)], stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith("KEEPGREEN_")})
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with server.client() as c:
-                if c.get("/config/server/version").status_code == 200:
-                    return
-        except Exception:  # noqa: BLE001 - not listening yet
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"the server did not come back:\n{server.log()[-3000:]}")
 
 
 def test_a_change_gating_when_the_server_is_killed_is_retested_and_merges(

@@ -19,7 +19,8 @@ def test_the_description_is_served_and_names_every_native_endpoint(
             "/api/builds/{uuid}", "/api/builds/{uuid}/log", "/api/enqueue", "/api/dequeue",
             "/api/promote", "/a/api/events", "/api/elections", "/api/elections/{name}",
             "/api/elections/{name}/ballot", "/api/elections/{name}/result",
-            "/api/elections/{name}/proposal"} <= paths
+            "/api/elections/{name}/proposal", "/api/pads", "/api/pads/{id}",
+            "/api/pads/{id}/history", "/api/pads/{id}/markdown"} <= paths
 
 
 def test_no_generated_request_gets_a_server_error(sqlite_server: Server) -> None:

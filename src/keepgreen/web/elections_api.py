@@ -17,16 +17,16 @@ Credentials are HTTP Basic as elsewhere; refusals are one sentence with the usua
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from keepgreen.gerrit.http import error_response, json_only, parse_json, service_error_response
+from keepgreen.gerrit.http import error_response, parse_json, service_error_response
 from keepgreen.gerrit.request_input import check_request
 from keepgreen.gerrit.router import Router
 from keepgreen.services.errors import BadRequest, ServiceError
+from keepgreen.web.native import path_parts, refusal
 
 PREFIX = "/api/elections"
 RECEIPT_HEADER = "X-Ballot-Receipt"
@@ -42,23 +42,16 @@ class ElectionsApi:
         return path == PREFIX or path.startswith(PREFIX + "/")
 
     async def __call__(self, request: Request) -> Response:
-        parts = [unquote(p) for p in request.url.path[len(PREFIX):].split("/") if p]
+        parts = path_parts(request, PREFIX)
         method = "GET" if request.method == "HEAD" else request.method
         elections = self.services.elections
         try:
-            check_request(request.query_params, segments=parts)
             if elections is None:
+                check_request(request.query_params, segments=parts)
                 return error_response(404, "this site runs no elections")
-            allowed = self._allowed(parts)
-            if allowed is None:
-                return error_response(404, f"no API endpoint at {request.url.path}")
-            if method not in allowed:
-                return error_response(405, f"{request.method} is not allowed on "
-                                           f"{request.url.path}")
-            if method != "GET":
-                refused = json_only(request)
-                if refused is not None:
-                    return refused
+            refused = refusal(request, parts, self._allowed(parts))
+            if refused is not None:
+                return refused
             who = self._auth.who(request, False)
             if not parts:
                 return JSONResponse(await run_in_threadpool(elections.list, who))

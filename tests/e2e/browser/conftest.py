@@ -41,10 +41,7 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     chromium.close()
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh tab; the test fails if any page it showed broke the site's Content Security
-    Policy (an inline script or style the browser refused)."""
+def _tab(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     tab = context.new_page()
@@ -54,6 +51,19 @@ def page(browser: Browser) -> Iterator[Page]:
     yield tab
     context.close()
     assert refused == [], f"pages broke the Content Security Policy: {refused}"
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh tab; the test fails if any page it showed broke the site's Content Security
+    Policy (an inline script or style the browser refused)."""
+    yield from _tab(browser)
+
+
+@pytest.fixture
+def second_page(browser: Browser) -> Iterator[Page]:
+    """Another person's browser: a context of its own, with its own cookies."""
+    yield from _tab(browser)
 
 
 def sign_in(page: Page, server: Server, user: GitUser) -> None:

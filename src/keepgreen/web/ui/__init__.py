@@ -15,6 +15,7 @@ from keepgreen.web.ui import (
     drift,
     elections,
     home,
+    pads,
     projects,
     ssh_keys,
     status,
@@ -24,4 +25,4 @@ from keepgreen.web.ui.router import UiRoute
 ROUTES: list[UiRoute] = [*auth.ROUTES, *home.ROUTES, *change_page.ROUTES,
                          *change_actions.ROUTES]
 ROUTES += [*status.ROUTES, *builds.ROUTES, *projects.ROUTES, *drift.ROUTES,
-           *ssh_keys.ROUTES, *elections.ROUTES]
+           *ssh_keys.ROUTES, *elections.ROUTES, *pads.ROUTES]

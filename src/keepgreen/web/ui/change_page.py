@@ -270,6 +270,9 @@ def load(services: Any, who: Principal, project: str, number: str, ps_text: str 
         "inserted": sum(f.change.lines_inserted for f in files),
         "deleted": sum(f.change.lines_deleted for f in files),
         "change_url": change_url, "line_anchor": line_anchor,
+        "pads": [services.pads.describe(who, p)
+                 for p in services.pads.listing(who, change=change.number)]
+        if services.pads is not None else [],
     }
 
 

@@ -288,6 +288,7 @@ def build_app(services: Services) -> Starlette:
             await run_in_threadpool(services.launcher.start)
         await run_in_threadpool(services.scheduler.start)
         if services.siteconf is not None:
+            await run_in_threadpool(services.siteconf.catch_up)
             services.siteconf.start()
         if services.elections is not None:
             services.elections.start()

@@ -164,6 +164,14 @@ class SiteConfigService:
 
     # -- applying ---------------------------------------------------------------------------
 
+    def catch_up(self) -> None:
+        """One pass before the site serves: a restart after a crash mid-apply finishes that
+        apply first, so no request sees the state half applied."""
+        try:
+            self.apply_pending()
+        except Exception:  # noqa: BLE001 - the poll loop tries again
+            log.exception("applying the site configuration failed; trying again")
+
     def start(self) -> None:
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="keepgreen-siteconf",
@@ -176,9 +184,7 @@ class SiteConfigService:
             self._thread.join(timeout=10)
 
     def _loop(self) -> None:
-        first = True
-        while first or not self._stop.wait(POLL_SECONDS):
-            first = False
+        while not self._stop.wait(POLL_SECONDS):
             try:
                 self.apply_pending()
             except Exception:  # noqa: BLE001 - one bad pass must not stop applying

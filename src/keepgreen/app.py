@@ -27,6 +27,7 @@ from keepgreen.executor.runner import Executor, ExecutorSettings
 from keepgreen.gerrit import (
     access_api,
     accounts_api,
+    attention_api,
     changes_api,
     events_api,
     files_api,
@@ -49,9 +50,11 @@ from keepgreen.services.nodes.settings import node_defaults
 from keepgreen.services.pads.rooms import Rooms
 from keepgreen.services.pads.service import PadService
 from keepgreen.services.review.accounts import AccountService
+from keepgreen.services.review.attention import AttentionService
 from keepgreen.services.review.changes import ChangeService
 from keepgreen.services.review.event_feed import EventFeed
 from keepgreen.services.review.git_access import GitAccess
+from keepgreen.services.review.mergeability import Mergeability
 from keepgreen.services.review.patchsets import PatchSetWriter
 from keepgreen.services.review.project_keys import ProjectKeyService
 from keepgreen.services.review.projects import ProjectService
@@ -113,6 +116,8 @@ class Services:
     refs: RefService | None = None  # branches and tags made over REST
     webhooks: WebhookService | None = None  # projects' remotes and their deliveries
     pads: PadService | None = None  # shared pads and who may read and write them
+    mergeability: Mergeability | None = None  # would a change merge into its branch now
+    attention: AttentionService | None = None  # who is expected to act on a change next
 
     def base_url(self, request: Request | None = None) -> str:
         """The site's URL for links, redirects and fetch URLs: the canonical URL, else one
@@ -140,6 +145,8 @@ def build_services(settings: Settings) -> Services:
     review = ReviewService(db, projects, changes, base_url)
     submit = SubmitService(db, repos, merger, projects, writer, base_url)
     revisions = RevisionService(db, repos, merger, projects, writer, base_url)
+    mergeability = Mergeability(db, repos, merger, projects)
+    changes.refresh_mergeable = mergeability.refresh_open
 
     async def on_push(ctx: PushContext, commands: list[list[str]],
                       options: list[str]) -> dict[str, Any]:
@@ -167,7 +174,8 @@ def build_services(settings: Settings) -> Services:
                     siteconf, keys, SshKeyService(db, accounts),
                     GitAccess(projects, changes, repos), feed,
                     elections, RefService(db, repos, projects), webhooks,
-                    PadService(db, projects, changes, accounts, settings.anonymous_read))
+                    PadService(db, projects, changes, accounts, settings.anonymous_read),
+                    mergeability, AttentionService(db))
 
 
 def executor_factory(site: Path, launcher: LauncherService,
@@ -227,7 +235,7 @@ def build_app(services: Services) -> Starlette:
     router = Router(services, accounts_api.ROUTES + projects_api.ROUTES
                     + access_api.ROUTES + review_api.ROUTES + changes_api.ROUTES
                     + files_api.ROUTES + server_api.ROUTES + events_api.ROUTES + sshkeys_api.ROUTES
-                    + webhooks_api.ROUTES)
+                    + webhooks_api.ROUTES + attention_api.ROUTES)
     git_http = GitHttp(services)
     sessions = Sessions(site_key(services.settings.site), services.accounts,
                         services.settings.base_url.startswith("https:"))

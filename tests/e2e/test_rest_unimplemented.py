@@ -5,9 +5,9 @@ from __future__ import annotations
 
 def test_unimplemented_gerrit_endpoints_answer_501(sqlite_server):
     with sqlite_server.admin_client() as c:
-        for method, path in [("POST", "/a/changes/1/revert"),
-                             ("POST", "/a/changes/1/move"),
-                             ("GET", "/a/changes/1/revisions/1/mergeable"),
+        for method, path in [("POST", "/a/changes/1/revert_submission"),
+                             ("GET", "/a/accounts/self/gpgkeys"),
+                             ("GET", "/a/config/server/tasks"),
                              ("GET", "/config/server/caches")]:
             response = c.request(method, path)
             assert response.status_code == 501, (path, response.text)

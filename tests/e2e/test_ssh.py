@@ -549,3 +549,18 @@ def test_zuuls_ssh_query_and_report_commands_work_as_zuul_sends_them(
     verified = [a for a in again["currentPatchSet"]["approvals"] if a["type"] == "Verified"]
     assert [a["value"] for a in verified] == ["1"]
     assert any("- unit SUCCESS in 3s" in c["message"] for c in again["comments"])
+
+
+def test_stream_events_announce_a_new_project(server: Server, make_user: Any,
+                                              project_name: str) -> None:
+    watcher = SshUser(server, make_user(server, "zuul"))
+
+    def create() -> None:
+        server.create_project(project_name)
+
+    lines = _watch(server, watcher, create, lambda seen: any(
+        e["type"] == "project-created" for e in seen))
+    created = [e for e in lines if e["type"] == "project-created"]
+    assert [(e["projectName"], e["projectHead"]) for e in created] == [
+        (project_name, "refs/heads/main")]
+    assert isinstance(created[0]["eventCreatedOn"], int)

@@ -49,6 +49,7 @@ class Change:
     private: bool = False
     submitted: datetime | None = None
     submitter_id: int | None = None
+    revert_of: int | None = None
     hashtags: tuple[str, ...] = field(default=())
 
     @property

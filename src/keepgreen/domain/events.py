@@ -81,6 +81,11 @@ def ref_updated(project: str, ref: str, old: str, new: str, submitter: Account |
     }
 
 
+def project_created(project: str, head: str, when: datetime) -> dict[str, Any]:
+    return {"type": "project-created", "projectName": project, "projectHead": head,
+            "eventCreatedOn": epoch(when)}
+
+
 def drift_report(project: str, branch: str, job: str, build: str, result: str,
                  changes: str, when: datetime) -> dict[str, Any]:
     """keepgreen's own event: what a periodic dry run of ``job`` found on the hosts against

@@ -168,6 +168,8 @@ def change_info(d: ChangeDetails, base_url: str, opts: set[str],
             info["submitter"] = account_info(submitter, detailed)
     if c.topic:
         info["topic"] = c.topic
+    if c.revert_of is not None:
+        info["revert_of"] = c.revert_of
     if extras.starred:
         info["starred"] = True
     if extras.submittable is not None:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from keepgreen.domain import acl
 from keepgreen.domain.change import MAX_ID, Change, PatchSet, as_number
 from keepgreen.domain.project import Project
+from keepgreen.gerrit.attention_api import attention_fields
 from keepgreen.gerrit.change_json import Extras, account_info, change_info, commit_info
 from keepgreen.gerrit.http import Call, timestamp
 from keepgreen.gerrit.router import Route
@@ -181,12 +182,15 @@ def _render(call: Call, changes: list[Change], opts: set[str]) -> list[dict[str,
                 conn, call.who.account.id, {c.number: c.current_patch_set for c in changes})
         if "REVIEWER_UPDATES" in opts:
             updates = _reviewer_updates(conn, details)
+    attention = services.attention.entries(changes)
     rendered = []
     for d in details:
         extras = _extras(call, d, opts, page)
         extras.reviewed = d.change.number in reviewed
         extras.reviewer_updates = updates.get(d.change.number)
-        rendered.append(change_info(d, call.base_url, opts, extras))
+        info = change_info(d, call.base_url, opts, extras)
+        info.update(attention_fields(attention[d.change.number]))
+        rendered.append(info)
     return rendered
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from keepgreen.domain import acl
 from keepgreen.domain.change import as_number
+from keepgreen.gerrit.attention_api import review_attention
 from keepgreen.gerrit.change_json import account_info
 from keepgreen.gerrit.changes_api import file_infos, render_one
 from keepgreen.gerrit.http import Call, no_content, timestamp
@@ -77,7 +78,11 @@ def post_review(call: Call, change: str, revision: str) -> Any:
         message=data.text("message"), labels=labels, comments=comments,
         tag=data.optional_text("tag"), strict_labels=data.flag("strict_labels", True),
         drafts=data.choice("drafts", ("KEEP", "PUBLISH", "PUBLISH_ALL_REVISIONS"), "KEEP"),
-        ready=data.flag("ready"), work_in_progress=data.flag("work_in_progress"))
+        ready=data.flag("ready"), work_in_progress=data.flag("work_in_progress"),
+        add_to_attention_set=review_attention(data, "add_to_attention_set"),
+        remove_from_attention_set=review_attention(data, "remove_from_attention_set"),
+        ignore_automatic_attention_set_rules=data.flag(
+            "ignore_automatic_attention_set_rules"))
     votes = call.services.review.review(call.who, found, ps, review)
     return {"labels": votes}
 
@@ -197,6 +202,36 @@ def cherry_pick(call: Call, change: str, revision: str) -> Any:
     return render_one(call, str(number))
 
 
+def revert(call: Call, change: str) -> Any:
+    data = _body(call)
+    number = call.services.revisions.revert(call.who, _change(call, change),
+                                            data.optional_text("message"),
+                                            data.optional_text("topic"),
+                                            data.flag("work_in_progress"))
+    return render_one(call, str(number))
+
+
+def move(call: Call, change: str) -> Any:
+    data = _body(call)
+    found = _change(call, change)
+    call.services.revisions.move(call.who, found, data.text("destination_branch"),
+                                 data.optional_text("message"), data.flag("keep_all_votes"))
+    return render_one(call, str(found.number))
+
+
+def mergeable(call: Call, change: str, revision: str) -> Any:
+    found = _change(call, change)
+    result = call.services.mergeability.check(found, _patch_set(call, found, revision))
+    info: dict[str, Any] = {"submit_type": result.submit_type, "mergeable": result.mergeable}
+    if result.submit_type != "FAST_FORWARD_ONLY":
+        info["strategy"] = "recursive"
+    if result.commit_merged:
+        info["commit_merged"] = True
+    if result.conflicts:
+        info["conflicts"] = list(result.conflicts)
+    return info
+
+
 def abandon(call: Call, change: str) -> Any:
     call.services.review.abandon(call.who, _change(call, change), _body(call).text("message"))
     return render_one(call, change)
@@ -291,6 +326,22 @@ def delete_reviewer(call: Call, change: str, account: str) -> Any:
     return no_content()
 
 
+def list_votes(call: Call, change: str, account: str) -> Any:
+    """The votes ``account`` gave on the current patch set, label to value."""
+    found = _change(call, change)
+    details = call.services.changes.details([found], messages=False)[0]
+    wanted = call.services.accounts.get(account, call.who)
+    return {v.label: v.value for v in details.approvals
+            if v.account_id == wanted.id and v.patch_set == found.current_patch_set}
+
+
+def delete_vote(call: Call, change: str, account: str, label: str) -> Any:
+    found = _change(call, change)
+    voter = call.services.accounts.get(account, call.who)
+    call.services.review.delete_vote(call.who, found, voter.username, label)
+    return no_content()
+
+
 MAX_SUGGESTIONS = 100
 
 
@@ -379,6 +430,9 @@ ROUTES: list[Route] = [
     ("POST", ("changes", "{change}", "revisions", "{revision}", "rebase"), rebase),
     ("POST", ("changes", "{change}", "revisions", "{revision}", "submit"), submit),
     ("POST", ("changes", "{change}", "abandon"), abandon),
+    ("POST", ("changes", "{change}", "revert"), revert),
+    ("POST", ("changes", "{change}", "move"), move),
+    ("GET", ("changes", "{change}", "revisions", "{revision}", "mergeable"), mergeable),
     ("POST", ("changes", "{change}", "restore"), restore),
     ("POST", ("changes", "{change}", "rebase"), rebase),
     ("POST", ("changes", "{change}", "submit"), submit),
@@ -396,6 +450,12 @@ ROUTES: list[Route] = [
     ("DELETE", ("changes", "{change}", "reviewers", "{account}"), delete_reviewer),
     ("POST", ("changes", "{change}", "reviewers", "{account}", "delete"), delete_reviewer),
     ("GET", ("changes", "{change}", "suggest_reviewers"), suggest_reviewers),
+    ("GET", ("changes", "{change}", "reviewers", "{account}", "votes"), list_votes),
+    ("GET", ("changes", "{change}", "reviewers", "{account}", "votes", ""), list_votes),
+    ("DELETE", ("changes", "{change}", "reviewers", "{account}", "votes", "{label}"),
+     delete_vote),
+    ("POST", ("changes", "{change}", "reviewers", "{account}", "votes", "{label}", "delete"),
+     delete_vote),
     ("GET", ("changes", "{change}", "edit"), get_edit),
     ("PUT", ("changes", "{change}", "edit:message"), put_edit_message),
     ("POST", ("changes", "{change}", "edit:publish"), publish_edit),

@@ -29,6 +29,7 @@ from keepgreen.domain.change import as_number
 from keepgreen.store import accounts as account_store
 from keepgreen.store.schema import (
     approvals,
+    attention,
     change_people,
     changes,
     hashtags,
@@ -80,6 +81,7 @@ class Compiler:
             "limit": lambda v: true(), "intopic": lambda v: changes.c.topic.contains(v),
             "parentproject": self._project, "ownerin": lambda v: false(),
             "conflicts": self._conflicts, "file": self._file,
+            "revertof": self._revert_of, "attention": self._attention,
         }
 
     def compile(self, node: q.Node) -> ColumnElement[bool]:
@@ -116,10 +118,12 @@ class Compiler:
             return self._reviewer("self")
         if v == "cc":
             return self._cc("self")
-        if v in ("true", "mergeable"):
-            # Mergeability is not tracked yet: every change counts as mergeable, so
-            # "is:mergeable conflicts:N" lists the open changes that touch N's files.
+        if v == "true":
             return true()
+        if v == "mergeable":
+            # The kept answer of the last check; the query service re-checks stale ones
+            # before a query with is:mergeable runs.
+            return changes.c.mergeable.is_(True)
         if v == "starred":
             if self.asker.account_id is None:
                 return false()
@@ -128,6 +132,17 @@ class Compiler:
         if v in ("false", "watched", "ignored"):
             return false()
         raise UnsupportedQuery(f"is:{value} is not supported")
+
+    def _attention(self, value: str) -> ColumnElement[bool]:
+        return exists().where(attention.c.change_number == changes.c.number,
+                              attention.c.account_id == self._account_id(value),
+                              attention.c.in_set.is_(True))
+
+    def _revert_of(self, value: str) -> ColumnElement[bool]:
+        number = as_number(value) if value.isascii() and value.isdigit() else None
+        if number is None:
+            raise UnsupportedQuery(f"revertof:{value} needs a change number")
+        return changes.c.revert_of == number
 
     def _project(self, value: str) -> ColumnElement[bool]:
         return changes.c.project == value

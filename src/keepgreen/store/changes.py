@@ -26,7 +26,7 @@ def _change(row: Row, tags: Iterable[str] = ()) -> Change:  # type: ignore[type-
         owner_id=row.owner_id, subject=row.subject, status=row.status,
         current_patch_set=row.current_patch_set, created=row.created, updated=row.updated,
         topic=row.topic, wip=row.wip, private=row.private, submitted=row.submitted,
-        submitter_id=row.submitter_id,
+        submitter_id=row.submitter_id, revert_of=row.revert_of,
         hashtags=tuple(sorted(tags)))
 
 
@@ -42,11 +42,11 @@ def _patch_set(row: Row) -> PatchSet:  # type: ignore[type-arg]
 
 def add_change(conn: Connection, *, project: str, branch: str, change_id: str, owner_id: int,
                subject: str, topic: str | None, wip: bool, private: bool,
-               now: datetime) -> int:
+               now: datetime, revert_of: int | None = None) -> int:
     result = conn.execute(insert(changes).values(
         project=project, branch=branch, change_id=change_id, owner_id=owner_id,
         subject=subject, status="NEW", topic=topic, wip=wip, private=private,
-        current_patch_set=1, created=now, updated=now))
+        current_patch_set=1, created=now, updated=now, revert_of=revert_of))
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
@@ -264,6 +264,11 @@ def remove_approval(conn: Connection, number: int, patch_set: int, label: str,
         approvals.c.label == label, approvals.c.account_id == account_id))
 
 
+def remove_approvals(conn: Connection, number: int) -> None:
+    """Drop every vote on every patch set of change ``number``."""
+    conn.execute(delete(approvals).where(approvals.c.change_number == number))
+
+
 def children_of(conn: Connection, project: str,
                 shas: list[str]) -> list[tuple[Change, PatchSet]]:
     """Current patch sets (of changes in ``project``) whose first parent is one of ``shas``."""
@@ -276,3 +281,13 @@ def children_of(conn: Connection, project: str,
     by_number = {c.number: c for c in changes_by_numbers(conn, [ps.change_number
                                                                 for ps in found])}
     return [(by_number[ps.change_number], ps) for ps in found]
+
+
+def open_mergeability(conn: Connection) -> list[tuple[int, str, str, int, str | None]]:
+    """Every open change with its branch, current patch set and last mergeability key."""
+    rows = conn.execute(
+        select(changes.c.number, changes.c.project, changes.c.branch,
+               changes.c.current_patch_set, changes.c.mergeable_key)
+        .where(changes.c.status == "NEW").order_by(changes.c.number))
+    return [(r.number, r.project, r.branch, r.current_patch_set, r.mergeable_key)
+            for r in rows]

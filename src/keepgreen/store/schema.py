@@ -94,6 +94,10 @@ changes = Table(
     Column("updated", DateTime, nullable=False),
     Column("submitted", DateTime, nullable=True),
     Column("submitter_id", Integer, nullable=True),
+    Column("revert_of", Integer, nullable=True),  # the change this one reverts
+    # The last mergeability check: its answer and "<patch set>:<branch tip>" it was made for.
+    Column("mergeable", Boolean, nullable=True),
+    Column("mergeable_key", String(100), nullable=True),
     Index("ix_changes_project_status", "project", "status", "updated"),
     Index("ix_changes_status_updated", "status", "updated"),
     Index("ix_changes_change_id", "change_id"),
@@ -133,6 +137,21 @@ change_people = Table(
     Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
     Column("state", String(16), nullable=False),  # REVIEWER or CC
     Index("ix_change_people_account", "account_id"),
+)
+
+# The attention set: who is expected to act next (in_set), and who left it, with why.
+attention = Table(
+    "attention",
+    metadata,
+    Column("change_number", Integer, ForeignKey("changes.number", ondelete="CASCADE"),
+           primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("in_set", Boolean, nullable=False),
+    Column("reason", String(255), nullable=False),
+    Column("reason_account_id", Integer, nullable=True),
+    Column("updated", DateTime, nullable=False),
+    Index("ix_attention_account", "account_id", "in_set"),
 )
 
 hashtags = Table(

@@ -13,9 +13,11 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from keepgreen.domain import events
 from keepgreen.domain.account import SYSTEM_GROUPS
 from keepgreen.siteconf.model import GroupSpec, ProjectSpec, SiteState
 from keepgreen.store import accounts as account_store
+from keepgreen.store import events as event_store
 from keepgreen.store import review as review_store
 from keepgreen.store.schema import (
     access_rules,
@@ -75,6 +77,8 @@ def apply_state(conn: Connection, old: SiteState, new: SiteState, now: datetime,
                 conn.execute(update(projects).where(projects.c.name == name).values(**values))
         else:
             conn.execute(insert(projects).values(name=name, created=now, **values))
+            event_store.record(conn, "project-created", events.project_created(
+                name, "refs/heads/" + spec.default_branch, now), now, project=name)
     for name in set(old.projects) - set(new.projects):
         conn.execute(update(projects).where(projects.c.name == name).values(state=HIDDEN))
         conn.execute(delete(access_rules).where(access_rules.c.project == name))

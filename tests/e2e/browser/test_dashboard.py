@@ -1,6 +1,6 @@
-"""The dashboard and change search in a real browser: my changes, changes waiting for my
-review and recently merged ones, each with its status and votes; search in Gerrit's query
-language; what anonymous visitors see."""
+"""The dashboard and change search in a real browser: changes whose attention set I am in,
+my changes, changes waiting for my review and recently merged ones, each with its status
+and votes; search in Gerrit's query language; what anonymous visitors see."""
 
 from __future__ import annotations
 
@@ -32,6 +32,9 @@ def test_dashboard_lists_mine_and_what_waits_for_my_review(
         assert answer.status_code == 200, answer.text
 
     sign_in(page, sqlite_server, alice)
+    # Bob's reply handed the turn back to Alice.
+    turn = page.locator("section", has=page.get_by_role("heading", name="Your turn"))
+    expect(turn.locator("tr", has_text="Say hello in the README")).to_be_visible()
     mine = page.locator("section", has=page.get_by_role("heading", name="My open changes"))
     row = mine.locator("tr", has_text="Say hello in the README")
     expect(row).to_contain_text(project)
@@ -48,6 +51,8 @@ def test_dashboard_lists_mine_and_what_waits_for_my_review(
     expect(waiting.locator("tr", has_text="Say hello in the README")).to_be_visible()
     mine = page.locator("section", has=page.get_by_role("heading", name="My open changes"))
     expect(mine).to_contain_text("You have no open changes")
+    turn = page.locator("section", has=page.get_by_role("heading", name="Your turn"))
+    expect(turn).to_contain_text("Nothing needs you now")
 
 
 def test_search_takes_the_query_language_and_says_what_is_wrong(

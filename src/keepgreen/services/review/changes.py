@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,9 @@ class ChangeService:
     def __init__(self, db: Database, projects: ProjectService) -> None:
         self.db = db
         self.projects = projects
+        # Re-checks open changes whose mergeability is stale (set by the composition root,
+        # which owns the git side); a query with is:mergeable runs it first.
+        self.refresh_mergeable: Callable[[], object] | None = None
 
     def _visibility(self, who: Principal):  # type: ignore[no-untyped-def]
         readable, private = self.projects.change_readers(who)
@@ -118,6 +122,8 @@ class ChangeService:
         except (q.QuerySyntaxError, change_query.UnsupportedQuery) as exc:
             raise BadRequest(f"query {text!r}: {exc}") from None
         wanted = min(x for x in (limit, query_limit, MAX_RESULTS) if x is not None)
+        if self.refresh_mergeable is not None and "mergeable" in text.lower():
+            self.refresh_mergeable()
         asker = change_query.Asker(who.account.id if who.account else None, utcnow())
         with self.db.read() as conn:
             try:

@@ -74,7 +74,8 @@ class EventFeed:
 
 
 def _project(payload: dict[str, Any]) -> str | None:
-    name = payload.get("project") or (payload.get("refUpdate") or {}).get("project")
+    name = (payload.get("project") or payload.get("projectName")
+            or (payload.get("refUpdate") or {}).get("project"))
     if isinstance(name, dict):  # some events name the project as {"name": ...}
         name = name.get("name")
     return name if isinstance(name, str) else None

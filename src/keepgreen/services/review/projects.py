@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from keepgreen.domain import acl
+from keepgreen.domain import acl, events
 from keepgreen.domain.account import Principal
 from keepgreen.domain.change import Person
 from keepgreen.domain.project import DEFAULT_BRANCH, SUBMIT_TYPES, Project, name_problem
@@ -22,6 +22,7 @@ from keepgreen.services.review.site_editor import SiteEditor
 from keepgreen.siteconf import edits
 from keepgreen.siteconf.model import ProjectSpec
 from keepgreen.store import accounts as account_store
+from keepgreen.store import events as event_store
 from keepgreen.store import projects as store
 from keepgreen.store import review as review_store
 from keepgreen.store.clock import utcnow
@@ -146,6 +147,9 @@ class ProjectService:
             if store.project_by_name(conn, name) or self.repos.exists(name):
                 raise Conflict(f"project {name!r} already exists")
             store.add_project(conn, project)
+            event_store.record(conn, "project-created",
+                               events.project_created(name, project.head, utcnow()), utcnow(),
+                               project=name)
             group = account_store.group_by_name(conn, core)
             if group is None:
                 group = account_store.add_group(conn, core, f"Core reviewers of {name}", core)

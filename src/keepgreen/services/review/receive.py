@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from keepgreen.domain import acl, events, labels, pushopts, upload
+from keepgreen.domain import attention as attention_rules
 from keepgreen.domain.account import Account
 from keepgreen.domain.change import Change, PatchSet
 from keepgreen.domain.changeid import change_ids
@@ -30,6 +31,7 @@ from keepgreen.domain.refs import (
 from keepgreen.git import odb
 from keepgreen.git.hook_server import PushContext
 from keepgreen.git.repos import CommitData, FileStats, GitError, Repos
+from keepgreen.services.review import attention
 from keepgreen.services.review.changes import ChangeService
 from keepgreen.services.review.patchsets import PatchSetWriter
 from keepgreen.services.review.projects import ProjectService
@@ -293,6 +295,14 @@ class ReceiveService:
             store.set_person(conn, number, people[key].id, "REVIEWER")
         for key in options.cc:
             store.set_person(conn, number, people[key].id, "CC")
+        if options.reviewers:
+            change = store.change_by_number(conn, number)
+            assert change is not None
+            party = attention.party(conn, change)
+            attention.apply(conn, change, [
+                turn for key in options.reviewers
+                for turn in attention_rules.after_reviewer_added(party, people[key].id)],
+                account.id, now)
         if options.hashtags:
             store.add_hashtags(conn, number, options.hashtags)
         for label, value in options.labels.items():

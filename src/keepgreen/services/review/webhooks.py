@@ -255,5 +255,5 @@ def _project(payload: dict[str, Any]) -> str | None:
     ref = payload.get("refUpdate")
     if isinstance(ref, dict) and isinstance(ref.get("project"), str):
         return str(ref["project"])
-    project = payload.get("project")
+    project = payload.get("project") or payload.get("projectName")
     return project if isinstance(project, str) else None

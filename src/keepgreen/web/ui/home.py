@@ -1,8 +1,9 @@
 """The dashboard (``/``) and change search (``/q/<query>``).
 
-Signed in, the dashboard lists my open changes, open changes waiting for my review and
-recently merged changes; anonymous visitors see the projects they may read and recent
-changes. Search takes Gerrit's query language, checked by the same service as REST.
+Signed in, the dashboard lists the changes whose attention set I am in ("Your turn"), my
+open changes, open changes waiting for my review and recently merged changes; anonymous
+visitors see the projects they may read and recent changes. Search takes Gerrit's query
+language, checked by the same service as REST.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from keepgreen.web.ui.router import Ui, route
 SECTION_SIZE = 25
 PAGE_SIZE = 50
 
+YOUR_TURN = "status:open attention:self"
 MINE = "status:open owner:self"
 TO_REVIEW = "status:open reviewer:self -owner:self -is:wip"
 MERGED = "status:merged"
@@ -45,6 +47,8 @@ async def dashboard(ui: Ui, request: Request) -> Response:
                 _section(services, me, "Recently updated", RECENT, "No open changes."),
                 _section(services, me, "Recently merged", MERGED, "Nothing merged yet.")]}
         return {"projects": [], "sections": [
+            _section(services, me, "Your turn", YOUR_TURN,
+                     "Nothing needs you now: you are in no change's attention set."),
             _section(services, me, "My open changes", MINE,
                      "You have no open changes. Push one with "
                      "git push origin HEAD:refs/for/main."),

@@ -1,0 +1,65 @@
+"""The attention set's automatic rules: whose turn it is after a reply, a new reviewer, a
+removed vote, and when a change closes."""
+
+from __future__ import annotations
+
+from keepgreen.domain.attention import (
+    Party,
+    Turn,
+    after_reply,
+    after_reviewer_added,
+    after_vote_removed,
+    cleared,
+)
+
+OWNER, UPLOADER, REVIEWER, BOT, STRANGER = 1, 2, 3, 4, 5
+
+
+def party(wip: bool = False, uploader: int = UPLOADER) -> Party:
+    return Party(OWNER, uploader, frozenset({OWNER, uploader, REVIEWER, BOT}),
+                 frozenset({BOT}), wip)
+
+
+def added(turns: list[Turn]) -> set[int]:
+    return {t.account_id for t in turns if t.add}
+
+
+def removed(turns: list[Turn]) -> set[int]:
+    return {t.account_id for t in turns if not t.add}
+
+
+def test_a_reviewer_reply_hands_the_turn_to_owner_and_uploader() -> None:
+    turns = after_reply(party(), REVIEWER, negative_vote=False)
+    assert removed(turns) == {REVIEWER}
+    assert added(turns) == {OWNER, UPLOADER}
+    assert len(after_reply(party(uploader=OWNER), REVIEWER, False)) == 2  # owner once
+
+
+def test_the_owner_replying_only_ends_their_own_turn() -> None:
+    for who in (OWNER, UPLOADER):
+        turns = after_reply(party(), who, negative_vote=True)
+        assert (removed(turns), added(turns)) == ({who}, set())
+
+
+def test_a_bot_hands_the_turn_over_only_with_a_negative_vote() -> None:
+    assert added(after_reply(party(), BOT, negative_vote=False)) == set()
+    assert added(after_reply(party(), BOT, negative_vote=True)) == {OWNER, UPLOADER}
+
+
+def test_nobody_is_added_while_the_change_is_work_in_progress() -> None:
+    assert added(after_reply(party(wip=True), REVIEWER, False)) == set()
+    assert after_reviewer_added(party(wip=True), REVIEWER) == []
+    assert after_vote_removed(party(wip=True), REVIEWER) == []
+
+
+def test_only_people_of_the_change_and_never_bots_are_added() -> None:
+    assert added(after_reviewer_added(party(), REVIEWER)) == {REVIEWER}
+    assert after_reviewer_added(party(), BOT) == []
+    assert after_reviewer_added(party(), STRANGER) == []
+    assert added(after_vote_removed(party(), REVIEWER)) == {REVIEWER}
+
+
+def test_closing_a_change_empties_the_set() -> None:
+    turns = cleared([OWNER, REVIEWER], "the change was merged")
+    assert removed(turns) == {OWNER, REVIEWER} and added(turns) == set()
+    assert {t.reason for t in turns} == {"the change was merged"}

@@ -29,6 +29,7 @@ from keepgreen.gerrit import (
     accounts_api,
     attention_api,
     changes_api,
+    drafts_api,
     events_api,
     files_api,
     projects_api,
@@ -52,6 +53,7 @@ from keepgreen.services.pads.service import PadService
 from keepgreen.services.review.accounts import AccountService
 from keepgreen.services.review.attention import AttentionService
 from keepgreen.services.review.changes import ChangeService
+from keepgreen.services.review.drafts import DraftService
 from keepgreen.services.review.event_feed import EventFeed
 from keepgreen.services.review.git_access import GitAccess
 from keepgreen.services.review.mergeability import Mergeability
@@ -118,6 +120,7 @@ class Services:
     pads: PadService | None = None  # shared pads and who may read and write them
     mergeability: Mergeability | None = None  # would a change merge into its branch now
     attention: AttentionService | None = None  # who is expected to act on a change next
+    drafts: DraftService | None = None  # reviewers' unpublished comments
 
     def base_url(self, request: Request | None = None) -> str:
         """The site's URL for links, redirects and fetch URLs: the canonical URL, else one
@@ -175,7 +178,7 @@ def build_services(settings: Settings) -> Services:
                     GitAccess(projects, changes, repos), feed,
                     elections, RefService(db, repos, projects), webhooks,
                     PadService(db, projects, changes, accounts, settings.anonymous_read),
-                    mergeability, AttentionService(db))
+                    mergeability, AttentionService(db), DraftService(db))
 
 
 def executor_factory(site: Path, launcher: LauncherService,
@@ -235,7 +238,7 @@ def build_app(services: Services) -> Starlette:
     router = Router(services, accounts_api.ROUTES + projects_api.ROUTES
                     + access_api.ROUTES + review_api.ROUTES + changes_api.ROUTES
                     + files_api.ROUTES + server_api.ROUTES + events_api.ROUTES + sshkeys_api.ROUTES
-                    + webhooks_api.ROUTES + attention_api.ROUTES)
+                    + webhooks_api.ROUTES + attention_api.ROUTES + drafts_api.ROUTES)
     git_http = GitHttp(services)
     sessions = Sessions(site_key(services.settings.site), services.accounts,
                         services.settings.base_url.startswith("https:"))

@@ -31,7 +31,7 @@ def _body(call: Call) -> JsonObject:
     return JsonObject.of(call.json())
 
 
-def _comment(path: str, raw: JsonObject) -> CommentInput:
+def comment_input(path: str, raw: JsonObject) -> CommentInput:
     line = raw.whole("line", low=0)
     range_ = raw.raw("range")
     if range_ is not None:
@@ -70,7 +70,7 @@ def post_review(call: Call, change: str, revision: str) -> Any:
                 raise BadRequest(f"{field}.{path} must be a list")
             for i, item in enumerate(items):
                 raw = JsonObject.of(item, f"{field}.{path}[{i}]")
-                comment = _comment(path, raw)
+                comment = comment_input(path, raw)
                 if field == "robot_comments":
                     comment = _folded(comment, raw)
                 comments.append(comment)
@@ -106,7 +106,7 @@ def robot_comments(call: Call, change: str, revision: str | None = None) -> Any:
     return {}
 
 
-def _comment_info(row: Any, accounts: dict[int, Any]) -> dict[str, Any]:
+def comment_info(row: Any, accounts: dict[int, Any]) -> dict[str, Any]:
     info: dict[str, Any] = {"id": row.id, "path": row.path, "patch_set": row.patch_set,
                             "message": row.message, "updated": timestamp(row.updated),
                             "author": account_info(accounts.get(row.author_id)),
@@ -124,49 +124,24 @@ def _comment_info(row: Any, accounts: dict[int, Any]) -> dict[str, Any]:
     return info
 
 
-def _comments_map(call: Call, number: int, patch_set: int | None,
+def comments_map(call: Call, number: int, patch_set: int | None,
                   drafts_of: int | None = None) -> dict[str, list[dict[str, Any]]]:
     with call.services.db.read() as conn:
         rows = review_store.comments_of(conn, number, drafts_of, patch_set)
     accounts = call.services.accounts.accounts_by_ids({r.author_id for r in rows})
     result: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        result.setdefault(row.path, []).append(_comment_info(row, accounts))
+        result.setdefault(row.path, []).append(comment_info(row, accounts))
     return result
 
 
 def list_comments(call: Call, change: str, revision: str) -> Any:
     found = _change(call, change)
-    return _comments_map(call, found.number, _patch_set(call, found, revision).number)
+    return comments_map(call, found.number, _patch_set(call, found, revision).number)
 
 
 def list_change_comments(call: Call, change: str) -> Any:
-    return _comments_map(call, _change(call, change).number, None)
-
-
-def list_drafts(call: Call, change: str, revision: str) -> Any:
-    found = _change(call, change)
-    if call.who.account is None:
-        return {}
-    return _comments_map(call, found.number, _patch_set(call, found, revision).number,
-                         call.who.account.id)
-
-
-def put_draft(call: Call, change: str, revision: str) -> Any:
-    data = _body(call)
-    found = _change(call, change)
-    ps = _patch_set(call, found, revision)
-    path = data.text("path")
-    if not path:
-        raise BadRequest("a draft needs a path")
-    row = call.services.review.save_draft(call.who, found, ps, _comment(path, data))
-    accounts = call.services.accounts.accounts_by_ids({row["author_id"]})
-
-    class _Row:
-        def __init__(self, values: dict[str, Any]) -> None:
-            self.__dict__.update(values)
-
-    return Created(_comment_info(_Row(row), accounts))
+    return comments_map(call, _change(call, change).number, None)
 
 
 def list_files(call: Call, change: str, revision: str) -> Any:
@@ -421,8 +396,6 @@ ROUTES: list[Route] = [
     ("GET", ("changes", "{change}", "robotcomments"), robot_comments),
     ("GET", ("changes", "{change}", "revisions", "{revision}", "robotcomments"),
      robot_comments),
-    ("GET", ("changes", "{change}", "revisions", "{revision}", "drafts"), list_drafts),
-    ("PUT", ("changes", "{change}", "revisions", "{revision}", "drafts"), put_draft),
     ("GET", ("changes", "{change}", "revisions", "{revision}", "files"), list_files),
     ("GET", ("changes", "{change}", "revisions", "{revision}", "files", ""), list_files),
     ("GET", ("changes", "{change}", "revisions", "{revision}", "related"), related),

@@ -230,22 +230,6 @@ class ReviewService:
                 updated=now, tag=review.tag)
         return len(review.comments)
 
-    def save_draft(self, who: Principal, change: Change, ps: PatchSet,
-                   comment: CommentInput) -> dict[str, Any]:
-        if who.account is None:
-            raise Unauthorized("drafts need you to sign in")
-        now = utcnow()
-        comment_id = uuid.uuid4().hex
-        with self.db.write() as conn:
-            review_store.add_comment(
-                conn, id=comment_id, change_number=change.number, patch_set=ps.number,
-                path=comment.path, side=comment.side, line=comment.line, range=comment.range,
-                message=comment.message, author_id=who.account.id,
-                in_reply_to=comment.in_reply_to, unresolved=bool(comment.unresolved),
-                draft=True, updated=now, tag=None)
-            row = review_store.comment_by_id(conn, comment_id)
-        return dict(row._mapping) if row is not None else {}
-
     # -- state changes -----------------------------------------------------------------
     def abandon(self, who: Principal, change: Change, message: str = "") -> None:
         self._require(who, change, acl.ABANDON, "abandoning this change")

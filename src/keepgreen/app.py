@@ -255,7 +255,7 @@ def build_app(services: Services) -> Starlette:
     web_ui = WebUI(Ui(services, sessions), ui_pages.ROUTES)
     hook_text = commit_msg_hook()
 
-    metrics = Metrics(services.db, services.accounts)
+    metrics = Metrics(services.db, services.accounts, services.launcher)
 
     async def dispatch(request: Request) -> Response:
         started = time.monotonic()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from keepgreen import settings as settings_mod
 from keepgreen.nodes import network
@@ -109,6 +110,15 @@ def test_min_ready_node_serves_the_build_and_autohold_keeps_it(
         pool_server: Server, make_user, project_name, tmp_path: Path) -> None:
     server = pool_server
     spare = wait_for("a min-ready node", lambda: ready_spare(server), server, timeout=60)
+    # /metrics tells how long that boot took and how many nodes the provider may hold.
+    with server.admin_client() as c:
+        found = {f.name: f for f in text_string_to_metric_families(c.get("/metrics").text)}
+    boots = {s.name: s.value for s in found["keepgreen_node_boot_seconds"].samples
+             if s.labels.get("provider") == "local"}
+    assert boots["keepgreen_node_boot_seconds_count"] >= 1
+    assert 0 < boots["keepgreen_node_boot_seconds_sum"] < 120
+    capacity = {s.labels["provider"]: s.value for s in found["keepgreen_node_capacity"].samples}
+    assert capacity["local"] >= 1
     server.create_project(project_name)
     held = keepgreen("autohold", str(server.site), "--project", project_name, "--job", "probe",
                      "--count", "1", "--expires", "40s", "--reason", "look at it")

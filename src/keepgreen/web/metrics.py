@@ -13,6 +13,10 @@ Names:
 - ``keepgreen_nodes{provider,state}``: nodes by state (building, ready, in-use, ...)
 - ``keepgreen_node_requests{state}``: node requests by state
 - ``keepgreen_queue_items{pipeline}``: items enqueued in each pipeline
+- ``keepgreen_node_boot_seconds{provider}`` (histogram): from asking a provider for a node
+  to its being READY, since the server started
+- ``keepgreen_node_capacity{provider}``: how many nodes each provider may hold at once
+  (``max-servers``), the ceiling on builds running at once beside ``keepgreen_nodes``
 """
 
 from __future__ import annotations
@@ -37,8 +41,9 @@ PATH = "/metrics"
 
 
 class _StoreCollector(Collector):
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, launcher: Any = None) -> None:
         self.db = db
+        self.launcher = launcher
 
     def collect(self) -> Iterator[Metric]:
         with self.db.read() as conn:
@@ -66,19 +71,27 @@ class _StoreCollector(Collector):
         for pipeline, count in sorted(queues.items()):
             family.add_metric([pipeline], count)
         yield family
+        if self.launcher is None:
+            return
+        yield from self.launcher.boot_seconds.collect()
+        family = GaugeMetricFamily("keepgreen_node_capacity", "Nodes each provider may "
+                                   "hold at once", labels=["provider"])
+        for provider, limit in sorted(self.launcher.launcher.limits.items()):
+            family.add_metric([provider], limit)
+        yield family
 
 
 class Metrics:
     """One site's registry: the request histogram and the store's counts."""
 
-    def __init__(self, db: Database, accounts: Any) -> None:
+    def __init__(self, db: Database, accounts: Any, launcher: Any = None) -> None:
         self.registry = CollectorRegistry()
         self.accounts = accounts
         self.requests = Histogram(
             "keepgreen_http_request_seconds", "Time to answer an HTTP request",
             ["kind", "method", "status"], registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
-        self.registry.register(_StoreCollector(db))
+        self.registry.register(_StoreCollector(db, launcher))
 
     def observe(self, kind: str, method: str, status: int, seconds: float) -> None:
         self.requests.labels(kind, method if method in _METHODS else "OTHER",

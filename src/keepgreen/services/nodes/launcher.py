@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from prometheus_client import Histogram
 from sqlalchemy import Connection
 
 from keepgreen.domain.node import Node, NodeState, Provider, ResourceId
@@ -74,8 +75,10 @@ class Launcher:
                  labels_config: Mapping[str, pool.LabelConfig] | Iterable[pool.LabelConfig],
                  *, max_servers: Mapping[str, int] | None = None,
                  clock: Callable[[], datetime] = utcnow, workers: int = 4,
-                 launch_attempts: int = LAUNCH_ATTEMPTS) -> None:
+                 launch_attempts: int = LAUNCH_ATTEMPTS,
+                 on_ready: Callable[[str, float], None] | None = None) -> None:
         self.db = db
+        self.on_ready = on_ready  # (provider, seconds the launch took) for each READY node
         self.providers = dict(providers)
         configs = (labels_config.values() if isinstance(labels_config, Mapping)
                    else labels_config)
@@ -240,6 +243,7 @@ class Launcher:
             return
         with self.db.write() as conn:
             store.set_node_state(conn, job.node_id, NodeState.BUILDING, now=self.clock())
+        started = time.monotonic()
         try:
             node = provider.create(job.label, job.node_id)
         except Exception as exc:
@@ -250,6 +254,8 @@ class Launcher:
             return
         with self.db.write() as conn:
             store.save_launched(conn, node, self.clock())
+        if self.on_ready is not None:
+            self.on_ready(job.provider, time.monotonic() - started)
 
     def _launch_failed(self, job: _Job, reason: str, *, final: bool = False) -> None:
         now = self.clock()
@@ -363,6 +369,12 @@ class LauncherService:
         self._thread: threading.Thread | None = None
         self._configs: dict[str, ProviderConfig] = {}
         self.config = NodesConfig.default(self.defaults)
+        # Seconds from asking a provider for a node to its being READY, per provider; kept
+        # across reloads, read by /metrics.
+        self.boot_seconds = Histogram(
+            "keepgreen_node_boot_seconds", "Time from asking a provider for a node to READY",
+            ["provider"], registry=None,
+            buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600))
         self.launcher = self._build(self.config, {})
 
     # --- configuration ---------------------------------------------------------------------
@@ -392,7 +404,9 @@ class LauncherService:
                                         else self._make_provider(provider))
         self._configs = {p.name: p for p in config.providers}
         return Launcher(self.db, providers, config.labels, clock=self.clock,
-                        max_servers={p.name: p.max_servers for p in config.providers})
+                        max_servers={p.name: p.max_servers for p in config.providers},
+                        on_ready=lambda name, seconds: self.boot_seconds.labels(
+                            name).observe(seconds))
 
     def read_nodes_folder(self) -> dict[str, str]:
         """The ``nodes/`` files at the merged tip of the ``config`` project's default branch."""

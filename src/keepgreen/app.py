@@ -53,6 +53,7 @@ from keepgreen.services.pads.service import PadService
 from keepgreen.services.review.accounts import AccountService
 from keepgreen.services.review.attention import AttentionService
 from keepgreen.services.review.changes import ChangeService
+from keepgreen.services.review.deletion import ChangeDeleter
 from keepgreen.services.review.drafts import DraftService
 from keepgreen.services.review.event_feed import EventFeed
 from keepgreen.services.review.git_access import GitAccess
@@ -121,6 +122,7 @@ class Services:
     mergeability: Mergeability | None = None  # would a change merge into its branch now
     attention: AttentionService | None = None  # who is expected to act on a change next
     drafts: DraftService | None = None  # reviewers' unpublished comments
+    deletion: ChangeDeleter | None = None  # deleting open and abandoned changes
 
     def base_url(self, request: Request | None = None) -> str:
         """The site's URL for links, redirects and fetch URLs: the canonical URL, else one
@@ -178,7 +180,8 @@ def build_services(settings: Settings) -> Services:
                     GitAccess(projects, changes, repos), feed,
                     elections, RefService(db, repos, projects), webhooks,
                     PadService(db, projects, changes, accounts, settings.anonymous_read),
-                    mergeability, AttentionService(db), DraftService(db))
+                    mergeability, AttentionService(db), DraftService(db),
+                    ChangeDeleter(db, repos, projects, base_url))
 
 
 def executor_factory(site: Path, launcher: LauncherService,

@@ -551,15 +551,26 @@ def test_zuuls_ssh_query_and_report_commands_work_as_zuul_sends_them(
     assert any("- unit SUCCESS in 3s" in c["message"] for c in again["comments"])
 
 
-def test_stream_events_announce_a_new_project(server: Server, make_user: Any,
-                                              project_name: str) -> None:
+def test_stream_events_announce_a_new_project_and_a_deleted_change(
+        server: Server, make_user: Any, project_name: str, tmp_path: Path) -> None:
     watcher = SshUser(server, make_user(server, "zuul"))
+    alice = SshUser(server, make_user(server, "alice"))
+    numbers: list[int] = []
 
     def create() -> None:
         server.create_project(project_name)
+        numbers.append(upload_over_ssh(alice, project_name, tmp_path / "p", "Public one"))
+        numbers.append(upload_over_ssh(alice, project_name, tmp_path / "q", "Private one",
+                                       "private"))
+        with server.admin_client() as c:
+            for number in numbers:
+                assert c.delete(f"/a/changes/{number}").status_code == 204
+        upload_over_ssh(alice, project_name, tmp_path / "r", "Marker")  # comes after both
 
     lines = _watch(server, watcher, create, lambda seen: any(
-        e["type"] == "project-created" for e in seen))
+        e.get("change", {}).get("subject") == "Marker" for e in seen))
+    deleted = [e["change"]["number"] for e in lines if e["type"] == "change-deleted"]
+    assert deleted == [numbers[0]]  # the private change's deletion stays private
     created = [e for e in lines if e["type"] == "project-created"]
     assert [(e["projectName"], e["projectHead"]) for e in created] == [
         (project_name, "refs/heads/main")]

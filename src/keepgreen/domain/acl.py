@@ -33,8 +33,10 @@ FORGE_AUTHOR = "forgeAuthor"
 ADD_PATCH_SET = "addPatchSet"
 # See private changes one is not involved in (granted on refs/*, as in Gerrit).
 VIEW_PRIVATE = "viewPrivateChanges"
+# Deleting one's own open or abandoned change (administrators may delete any).
+DELETE_OWN_CHANGES = "deleteOwnChanges"
 PERMISSIONS = (READ, PUSH, CREATE, SUBMIT, ABANDON, REBASE, OWNER, FORGE_AUTHOR, EDIT_TOPIC,
-               FORCE_PUSH, ADD_PATCH_SET, VIEW_PRIVATE)
+               FORCE_PUSH, ADD_PATCH_SET, VIEW_PRIVATE, DELETE_OWN_CHANGES)
 
 
 @dataclass(frozen=True)

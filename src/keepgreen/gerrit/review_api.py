@@ -177,6 +177,11 @@ def cherry_pick(call: Call, change: str, revision: str) -> Any:
     return render_one(call, str(number))
 
 
+def delete_change(call: Call, change: str) -> Any:
+    call.services.deletion.delete(call.who, _change(call, change))
+    return no_content()
+
+
 def revert(call: Call, change: str) -> Any:
     data = _body(call)
     number = call.services.revisions.revert(call.who, _change(call, change),
@@ -404,6 +409,7 @@ ROUTES: list[Route] = [
     ("POST", ("changes", "{change}", "revisions", "{revision}", "submit"), submit),
     ("POST", ("changes", "{change}", "abandon"), abandon),
     ("POST", ("changes", "{change}", "revert"), revert),
+    ("DELETE", ("changes", "{change}"), delete_change),
     ("POST", ("changes", "{change}", "move"), move),
     ("GET", ("changes", "{change}", "revisions", "{revision}", "mergeable"), mergeable),
     ("POST", ("changes", "{change}", "restore"), restore),

@@ -291,3 +291,9 @@ def open_mergeability(conn: Connection) -> list[tuple[int, str, str, int, str | 
         .where(changes.c.status == "NEW").order_by(changes.c.number))
     return [(r.number, r.project, r.branch, r.current_patch_set, r.mergeable_key)
             for r in rows]
+
+
+def delete_change(conn: Connection, number: int) -> None:
+    """Remove change ``number``; its patch sets, votes, messages, comments and the rest go
+    with it (their rows reference the change with ON DELETE CASCADE)."""
+    conn.execute(delete(changes).where(changes.c.number == number))

@@ -98,7 +98,7 @@ class Triggering:
         out: list[gating.Event] = []
         if type_ == "patchset-created" and event.change and event.patchset:
             out.append(gating.Dequeue(event.change, NEW_PATCHSET, patchset=event.patchset))
-        if type_ == "change-abandoned" and event.change:
+        if type_ in ("change-abandoned", "change-deleted") and event.change:
             out.append(gating.Dequeue(event.change, ABANDONED))
         if type_ == "comment-added" and change is not None and change.status == NEW:
             out += self._lost_approvals(site, state, change)

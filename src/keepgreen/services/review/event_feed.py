@@ -53,8 +53,11 @@ class EventFeed:
             number = _change_number(row[2])
             if number is not None:
                 change = found.get(number)
-                if change is None or not _may_see(change, who, private_readers,
-                                                  people.get(number, [])):
+                if change is None:
+                    # A deleted change: its last event says whether it was private.
+                    if row[1] != "change-deleted" or row[2]["change"].get("private"):
+                        continue
+                elif not _may_see(change, who, private_readers, people.get(number, [])):
                     continue
             ref = (row[2].get("refUpdate") or {}).get("refName")
             if project is not None and ref and not self._may_read_ref(who, project, ref,

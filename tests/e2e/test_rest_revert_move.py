@@ -158,3 +158,32 @@ def test_mergeable_follows_the_branch_tip_and_the_submit_type(team: Team) -> Non
     assert mergeable(other) == {"submit_type": "FAST_FORWARD_ONLY", "mergeable": False}
     assert alice.get(query) == []
     assert refused(lambda: alice.get(f"/changes/{other}/revisions/9/mergeable"))[0] == 404
+
+
+def test_a_whole_chain_is_rebased_onto_the_branch_tip(team: Team) -> None:
+    first = team.upload("a.txt", "a\n", "First")
+    team.alice.commit(team.repo, "b.txt", "b\n", "Second")
+    second = max(team.push())
+    alice = team.api(team.alice)
+    status, reason = refused(lambda: alice.post(f"/changes/{second}/rebase:chain", json={}))
+    assert (status, reason) == (409, "the whole chain is already up to date")
+
+    elsewhere = team.upload("c.txt", "c\n", "Elsewhere")
+    _merge(team, elsewhere)
+    tip = team.api().get(f"/projects/{team.quoted}/branches/main")["revision"]
+    rebased = alice.post(f"/changes/{second}/rebase:chain", json={})["rebased_changes"]
+    assert [c["_number"] for c in rebased] == [first, second]
+    lower, upper = _commit(team, first), _commit(team, second)
+    assert [p["commit"] for p in lower["parents"]] == [tip]
+    assert [p["commit"] for p in upper["parents"]] == [lower["sha"]]
+    assert team.change(first)["current_revision_number"] == 2
+    assert team.change(second)["current_revision_number"] == 2
+
+    # A conflict anywhere leaves every change of the chain as it was.
+    rival = team.upload("a.txt", "rival\n", "Rival")
+    _merge(team, rival)
+    status, reason = refused(lambda: alice.post(f"/changes/{second}/rebase:chain", json={}))
+    assert (status, reason) == (409, f"rebasing change {first} conflicts in: a.txt")
+    assert [team.change(n)["current_revision_number"] for n in (first, second)] == [2, 2]
+    assert refused(lambda: team.api(team.bob).post(f"/changes/{second}/rebase:chain",
+                                                   json={}))[0] == 403

@@ -13,7 +13,7 @@ from keepgreen.gerrit.changes_api import file_infos, render_one
 from keepgreen.gerrit.http import Call, no_content, timestamp
 from keepgreen.gerrit.request_input import MAX_INT, JsonObject, number_in, whole_number
 from keepgreen.gerrit.router import Created, Route
-from keepgreen.services.errors import BadRequest, NotFound, Unauthorized
+from keepgreen.services.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from keepgreen.services.review.review import CommentInput, ReviewInput
 from keepgreen.store import review as review_store
 
@@ -228,6 +228,18 @@ def rebase(call: Call, change: str, revision: str = "current") -> Any:
     return render_one(call, change)
 
 
+def rebase_chain(call: Call, change: str) -> Any:
+    """Gerrit's ``rebase:chain``: the chain ending at ``change`` onto its branch tip."""
+    _body(call)
+    found = _change(call, change)
+    chain = call.services.submit.chain(found)
+    if not all(call.services.changes.can_see(c, call.who) for c in chain):
+        raise Forbidden(f"change {found.number} depends on changes you cannot see; their "
+                        "owners must rebase them")
+    call.services.revisions.rebase_chain(call.who, chain)
+    return {"rebased_changes": [render_one(call, str(c.number)) for c in chain]}
+
+
 def submit(call: Call, change: str, revision: str = "current") -> Any:
     _body(call)
     call.services.submit.submit(call.who, _change(call, change))
@@ -414,6 +426,7 @@ ROUTES: list[Route] = [
     ("GET", ("changes", "{change}", "revisions", "{revision}", "mergeable"), mergeable),
     ("POST", ("changes", "{change}", "restore"), restore),
     ("POST", ("changes", "{change}", "rebase"), rebase),
+    ("POST", ("changes", "{change}", "rebase:chain"), rebase_chain),
     ("POST", ("changes", "{change}", "submit"), submit),
     ("POST", ("changes", "{change}", "wip"), set_wip),
     ("POST", ("changes", "{change}", "ready"), set_ready),

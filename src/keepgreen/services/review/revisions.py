@@ -87,6 +87,46 @@ class RevisionService:
         self._new_patch_set(who, change, new, f"Patch Set {ps.number + 1}: "
                                               f"Patch Set {ps.number} was rebased")
 
+    def rebase_chain(self, who: Principal, chain: list[Change]) -> list[int]:
+        """Rebase a relation chain (oldest first) onto its branch tip: each change whose
+        parent moved gets a new patch set. Every commit is made before any patch set is
+        written, so a conflict anywhere leaves the whole chain as it was. The numbers of
+        the changes that got a new patch set."""
+        committer = self._who(who, "rebasing")
+        top = chain[-1]
+        project = self.projects.exists(top.project)
+        assert project is not None
+        rules = self.projects.rules(project)
+        for change in chain:
+            decision = acl.check(rules, who.as_owner_of(change.owner_id), acl.REBASE,
+                                 "refs/heads/" + change.branch)
+            if not decision:
+                raise Forbidden(f"rebasing change {change.number} is not permitted: "
+                                f"{decision.reason}")
+            if change.status != NEW:
+                raise Conflict(f"change {change.number} is {change.status.lower()}")
+        base = self.repos.resolve(top.project, "refs/heads/" + top.branch)
+        if base is None:
+            raise Conflict(f"branch {top.branch} not found")
+        planned: list[tuple[Change, PatchSet, str]] = []
+        for change in chain:
+            ps = self._current(change)
+            if ps.parents and ps.parents[0] == base and not planned:
+                base = ps.sha  # already on the tip: nothing to do for this one
+                continue
+            try:
+                base = self.merger.cherry_pick(change.project, ps.sha, base, committer)
+            except MergeConflict as exc:
+                raise Conflict(f"rebasing change {change.number} conflicts in: "
+                               f"{', '.join(exc.files)}") from None
+            planned.append((change, ps, base))
+        if not planned:
+            raise Conflict("the whole chain is already up to date")
+        for change, ps, sha in planned:
+            self._new_patch_set(who, change, sha, f"Patch Set {ps.number + 1}: Patch Set "
+                                                  f"{ps.number} was rebased")
+        return [change.number for change, _, _ in planned]
+
     def edit_message(self, who: Principal, change: Change, message: str) -> None:
         self._who(who, "editing the commit message")
         assert who.account is not None

@@ -177,11 +177,20 @@ class SubmitService:
             return []
         return [link.change for link in reversed(chain)] if len(chain) > 1 else []
 
-    def _chain(self, change: Change, project: Project, tip: str | None) -> list[Link]:
-        """The change and its open ancestors, oldest first."""
+    def chain(self, change: Change) -> list[Change]:
+        """``change`` and its open ancestors not yet on the branch, oldest first, whatever
+        the submit type; Conflict when the chain cannot be followed (an outdated parent)."""
+        project = self._project(change)
+        tip = self.repos.resolve(project.name, "refs/heads/" + change.branch)
+        return [link.change for link in self._chain(change, project, tip, whole=True)]
+
+    def _chain(self, change: Change, project: Project, tip: str | None,
+               whole: bool = False) -> list[Link]:
+        """The change and its open ancestors, oldest first (only the change itself where
+        the project cherry-picks, unless ``whole``)."""
         with self.db.read() as conn:
             links = [Link(change, _current(conn, change))]
-            if project.submit_type == "CHERRY_PICK":
+            if project.submit_type == "CHERRY_PICK" and not whole:
                 return links
             while True:
                 parents = links[0].patch_set.parents

@@ -374,6 +374,26 @@ def put_edit_message(call: Call, change: str) -> Any:
     return no_content()
 
 
+def delete_edit(call: Call, change: str) -> Any:
+    call.services.revisions.delete_edit(call.who, _change(call, change))
+    return no_content()
+
+
+def get_edit_message(call: Call, change: str) -> Any:
+    """The message of the caller's change edit, else the current patch set's."""
+    found = _change(call, change)
+    edit = call.services.revisions.edit(call.who, found)
+    if edit:
+        return edit["message"]
+    return _patch_set(call, found, "current").message
+
+
+def put_message(call: Call, change: str) -> Any:
+    call.services.revisions.set_message(call.who, _change(call, change),
+                                        _body(call).text("message"))
+    return no_content()
+
+
 def publish_edit(call: Call, change: str) -> Any:
     _body(call)
     call.services.revisions.publish_edit(call.who, _change(call, change))
@@ -450,6 +470,9 @@ ROUTES: list[Route] = [
      delete_vote),
     ("GET", ("changes", "{change}", "edit"), get_edit),
     ("PUT", ("changes", "{change}", "edit:message"), put_edit_message),
+    ("GET", ("changes", "{change}", "edit:message"), get_edit_message),
+    ("DELETE", ("changes", "{change}", "edit"), delete_edit),
+    ("PUT", ("changes", "{change}", "message"), put_message),
     ("POST", ("changes", "{change}", "edit:publish"), publish_edit),
     ("PUT", ("accounts", "{account}", "starred.changes", "{change}"), star),
     ("DELETE", ("accounts", "{account}", "starred.changes", "{change}"), unstar),

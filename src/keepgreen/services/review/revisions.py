@@ -14,7 +14,7 @@ from keepgreen.domain.changeid import change_ids, subject
 from keepgreen.domain.refs import valid_branch_name
 from keepgreen.git.merges import MergeConflict, Merger
 from keepgreen.git.repos import EMPTY_TREE, Repos
-from keepgreen.services.errors import BadRequest, Conflict, Forbidden, Unauthorized
+from keepgreen.services.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from keepgreen.services.review.patchsets import PatchSetWriter
 from keepgreen.services.review.projects import ProjectService
 from keepgreen.store import changes as store
@@ -127,7 +127,9 @@ class RevisionService:
                                                   f"{ps.number} was rebased")
         return [change.number for change, _, _ in planned]
 
-    def edit_message(self, who: Principal, change: Change, message: str) -> None:
+    def _checked_message(self, who: Principal, change: Change, message: str) -> str:
+        """``message`` as the change's next commit message (with its Change-Id footer), or
+        the refusal of an edit the caller may not make."""
         self._who(who, "editing the commit message")
         assert who.account is not None
         if who.account.id != change.owner_id and not who.is_admin:
@@ -140,9 +142,35 @@ class RevisionService:
             message = message.rstrip("\n") + f"\n\nChange-Id: {change.change_id}\n"
         if self._current(change).message == message:
             raise Conflict("new commit message is the same as the current one")
+        return message
+
+    def edit_message(self, who: Principal, change: Change, message: str) -> None:
+        message = self._checked_message(who, change, message)
+        assert who.account is not None
         with self.db.write() as conn:
             review_store.set_edit(conn, change.number, who.account.id,
                                   change.current_patch_set, message, utcnow())
+
+    def set_message(self, who: Principal, change: Change, message: str) -> None:
+        """A new patch set with ``message`` as its commit message, at once (Gerrit's
+        ``PUT /changes/{id}/message``); refused while the caller has a change edit."""
+        message = self._checked_message(who, change, message)
+        assert who.account is not None
+        if change.status != NEW:
+            raise Conflict(f"change {change.number} is {change.status.lower()}")
+        with self.db.read() as conn:
+            if review_store.get_edit(conn, change.number, who.account.id) is not None:
+                raise Conflict(f"change {change.number} has a change edit of yours; publish "
+                               "or delete it first")
+        self._recommit(who, change, message)
+
+    def delete_edit(self, who: Principal, change: Change) -> None:
+        self._who(who, "deleting a change edit")
+        assert who.account is not None
+        with self.db.write() as conn:
+            if review_store.get_edit(conn, change.number, who.account.id) is None:
+                raise NotFound(f"you have no change edit on change {change.number}")
+            review_store.drop_edit(conn, change.number, who.account.id)
 
     def edit(self, who: Principal, change: Change) -> dict[str, Any] | None:
         if who.account is None:
@@ -154,7 +182,7 @@ class RevisionService:
         return {"base_patch_set_number": row.base_patch_set, "message": row.message}
 
     def publish_edit(self, who: Principal, change: Change) -> None:
-        committer = self._who(who, "publishing an edit")
+        self._who(who, "publishing an edit")
         assert who.account is not None
         with self.db.read() as conn:
             row = review_store.get_edit(conn, change.number, who.account.id)
@@ -162,6 +190,13 @@ class RevisionService:
             raise Conflict("there is no change edit to publish")
         if row.base_patch_set != change.current_patch_set:
             raise Conflict("the edit is based on an old patch set; make it again")
+        self._recommit(who, change, row.message)
+        with self.db.write() as conn:
+            review_store.drop_edit(conn, change.number, who.account.id)
+
+    def _recommit(self, who: Principal, change: Change, message: str) -> None:
+        """The current patch set again with another commit message, as a new patch set."""
+        committer = self._who(who, "changing the commit message")
         ps = self._current(change)
         env = {"GIT_AUTHOR_NAME": ps.author.name, "GIT_AUTHOR_EMAIL": ps.author.email,
                "GIT_AUTHOR_DATE": _date(ps.author), "GIT_COMMITTER_NAME": committer.name,
@@ -169,11 +204,9 @@ class RevisionService:
         args = ["commit-tree", f"{ps.sha}^{{tree}}"]
         for parent in ps.parents:
             args += ["-p", parent]
-        new = self.repos.run(change.project, *args, input_text=row.message, env=env).strip()
+        new = self.repos.run(change.project, *args, input_text=message, env=env).strip()
         self._new_patch_set(who, change, new, f"Patch Set {ps.number + 1}: Commit message "
                                               "was updated.")
-        with self.db.write() as conn:
-            review_store.drop_edit(conn, change.number, who.account.id)
 
     def cherry_pick(self, who: Principal, change: Change, ps: PatchSet, destination: str,
                     message: str | None) -> int:

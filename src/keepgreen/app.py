@@ -149,6 +149,8 @@ def build_services(settings: Settings) -> Services:
 
     review = ReviewService(db, projects, changes, base_url)
     submit = SubmitService(db, repos, merger, projects, writer, base_url)
+    submit.whole_topic = settings.submit_whole_topic
+    submit.can_see = changes.can_see
     revisions = RevisionService(db, repos, merger, projects, writer, base_url)
     mergeability = Mergeability(db, repos, merger, projects)
     changes.refresh_mergeable = mergeability.refresh_open

@@ -79,6 +79,13 @@ class Settings:
                        "addresses (off: a project owner cannot make the server call "
                        "services inside its network)."),
     )
+    submit_whole_topic: bool = field(
+        default=False,
+        metadata=_meta("Whether submitting a change (over REST, SSH or the web UI) submits "
+                       "every open change of its topic with it, in every project, or none "
+                       "(Gerrit's change.submitWholeTopic); the gate submits what it tested "
+                       "on its own either way."),
+    )
     log_level: str = field(default="info", metadata=_meta("debug, info, warning or error."))
     run_jobs: bool = field(
         default=True,

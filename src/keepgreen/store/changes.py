@@ -297,3 +297,11 @@ def delete_change(conn: Connection, number: int) -> None:
     """Remove change ``number``; its patch sets, votes, messages, comments and the rest go
     with it (their rows reference the change with ON DELETE CASCADE)."""
     conn.execute(delete(changes).where(changes.c.number == number))
+
+
+def open_changes_with_topic(conn: Connection, topic: str) -> list[Change]:
+    """The open changes of ``topic``, in every project and branch, oldest first."""
+    rows = conn.execute(select(changes).where(changes.c.topic == topic,
+                                              changes.c.status == "NEW")
+                        .order_by(changes.c.number))
+    return [_change(r) for r in rows]

@@ -183,7 +183,7 @@ def submit_tested(submit: SubmitService, action: gating.Report, ci: Principal,
         return gating.SubmitResult(action.pipeline, number, False,
                                    "The tested patch set is no longer current.")
     try:
-        submit.submit(ci, change)
+        submit.submit(ci, change, alone=True)
     except ServiceError as exc:
         log.warning("gate: cannot submit change %s: %s", action.change, exc)
         return gating.SubmitResult(action.pipeline, number, False, str(exc))

@@ -9,6 +9,7 @@ half-done before the server takes new work.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,18 @@ class Link:
     patch_set: PatchSet
 
 
+@dataclass(frozen=True)
+class BranchMerge:
+    """One branch's part of a submission: its tip before and after, and per change the
+    commit that merges it."""
+
+    project: str
+    branch: str
+    tip: str | None
+    new_tip: str
+    plan: list[dict[str, Any]]
+
+
 class SubmitService:
     def __init__(self, db: Database, repos: Repos, merger: Merger, projects: ProjectService,
                  writer: PatchSetWriter, base_url: Any) -> None:
@@ -51,6 +64,10 @@ class SubmitService:
         self.projects = projects
         self.writer = writer
         self._base_url = base_url
+        # Gerrit's change.submitWholeTopic; set from the settings by the composition root,
+        # with ``can_see`` (the review side's visibility rule) for the topic's changes.
+        self.whole_topic = False
+        self.can_see: Callable[[Change, Principal], bool] | None = None
 
     # -- can it merge? -----------------------------------------------------------------
     def facts(self, change: Change) -> requirements.ChangeFacts:
@@ -124,58 +141,140 @@ class SubmitService:
         return self.verdict_of(change, self.evaluate(change))
 
     # -- merging -----------------------------------------------------------------------
-    def submit(self, who: Principal, change: Change) -> Change:
+    def submit(self, who: Principal, change: Change, *, alone: bool = False) -> Change:
+        """Merge ``change`` with its open ancestors; with ``submit_whole_topic`` on (and
+        unless ``alone``, as the gate submits what it tested), every open change of its
+        topic goes too, in every project and branch, or none does."""
         if who.account is None:
             raise Unauthorized("submitting needs you to sign in")
-        project = self._project(change)
-        ref = "refs/heads/" + change.branch
-        decision = acl.check(self.projects.rules(project), who.as_owner_of(change.owner_id),
-                             acl.SUBMIT, ref)
-        if not decision:
-            raise Forbidden(f"submitting is not permitted: {decision.reason}")
-        if change.status != NEW:
-            raise Conflict(f"change {change.number} is {change.status.lower()}")
-        tip = self.repos.resolve(project.name, ref)
-        chain = self._chain(change, project, tip)
-        for link in chain:
-            verdict = self.verdict(link.change)
-            if not verdict.submittable:
-                which = ("this change" if link.change.number == change.number
-                         else f"change {link.change.number} it depends on")
-                raise Conflict(f"cannot submit: {which} cannot merge: "
-                               + "; ".join(verdict.reasons))
-        now = utcnow()
-        committer = Person(who.account.name, who.account.email or "", now)
-        new_tip, plan = self._merge(project, chain, tip, committer)
-        with self.db.write() as conn:
-            submission = review_store.start_submission(
-                conn, project.name, change.branch, tip or ZERO, new_tip, plan,
-                who.account.id, now)
-        try:
-            self.repos.update_refs(project.name, [(ref, new_tip, tip or ZERO)])
-        except GitError:
-            with self.db.write() as conn:
-                review_store.finish_submission(conn, submission, "ABORTED")
-            raise Conflict(f"branch {change.branch} moved while submitting; try again") from None
-        self._finish(submission, project.name, change.branch, tip or ZERO, new_tip, plan,
-                     who.account.id)
+        self._may_submit(who, change)
+        members = ([change] if alone or not self.whole_topic or not change.topic
+                   else self._topic(who, change))
+        merges = self._plan(who, members)
+        self._apply(who, merges)
         with self.db.read() as conn:
             merged = store.change_by_number(conn, change.number)
         assert merged is not None
         return merged
+
+    def _may_submit(self, who: Principal, change: Change) -> None:
+        project = self._project(change)
+        decision = acl.check(self.projects.rules(project), who.as_owner_of(change.owner_id),
+                             acl.SUBMIT, "refs/heads/" + change.branch)
+        if not decision:
+            raise Forbidden(f"submitting is not permitted: {decision.reason}")
+        if change.status != NEW:
+            raise Conflict(f"change {change.number} is {change.status.lower()}")
+
+    def _topic(self, who: Principal, change: Change) -> list[Change]:
+        """The open changes of ``change``'s topic, each one ``who`` may submit."""
+        assert change.topic is not None
+        with self.db.read() as conn:
+            found = store.open_changes_with_topic(conn, change.topic)
+        if self.can_see is not None:
+            hidden = sum(not self.can_see(c, who) for c in found)
+            if hidden:
+                raise Conflict(f"cannot submit topic {change.topic}: {hidden} of its changes "
+                               "are ones you cannot see")
+        for member in found:
+            if member.number != change.number:
+                self._may_submit(who, member)
+        return found or [change]
+
+    def _plan(self, who: Principal, members: list[Change]) -> list[BranchMerge]:
+        """Per branch, the new tip merging every member with its open ancestors."""
+        assert who.account is not None
+        committer = Person(who.account.name, who.account.email or "", utcnow())
+        groups: dict[tuple[str, str], list[Change]] = {}
+        for member in sorted(members, key=lambda c: c.number):
+            groups.setdefault((member.project, member.branch), []).append(member)
+        merges = []
+        for (name, branch), changes in groups.items():
+            project = self._project(changes[0])
+            tip = self.repos.resolve(name, "refs/heads/" + branch)
+            current, plan, done = tip, [], set()
+            for member in changes:
+                chain = [link for link in self._chain(member, project, tip)
+                         if link.change.number not in done]
+                if not chain:
+                    continue
+                for link in chain:
+                    verdict = self.verdict(link.change)
+                    if not verdict.submittable:
+                        if link.change.number != member.number:
+                            which = f"change {link.change.number} it depends on"
+                        elif len(members) == 1:
+                            which = "this change"
+                        else:
+                            which = f"change {member.number} of topic {member.topic}"
+                        raise Conflict(f"cannot submit: {which} cannot merge: "
+                                       + "; ".join(verdict.reasons))
+                current, part = self._merge(project, chain, current, committer)
+                plan += part
+                done |= {link.change.number for link in chain}
+            assert current is not None
+            merges.append(BranchMerge(name, branch, tip, current, plan))
+        return merges
+
+    def _apply(self, who: Principal, merges: list[BranchMerge]) -> None:
+        """Record every submission, move the branches, then mark the changes merged. A
+        branch that moved meanwhile stops the rest: what already moved is finished (the
+        branch holds it), what did not is dropped, and the caller hears which."""
+        assert who.account is not None
+        now = utcnow()
+        with self.db.write() as conn:
+            started = [review_store.start_submission(
+                conn, m.project, m.branch, m.tip or ZERO, m.new_tip, m.plan, who.account.id,
+                now) for m in merges]
+        moved = 0
+        for merge in merges:
+            try:
+                self.repos.update_refs(merge.project, [("refs/heads/" + merge.branch,
+                                                        merge.new_tip, merge.tip or ZERO)])
+            except GitError:
+                with self.db.write() as conn:
+                    for rest in started[moved:]:
+                        review_store.finish_submission(conn, rest, "ABORTED")
+                self._finish_all(who, merges[:moved], started[:moved])
+                done = (f"; {', '.join(m.project + ' ' + m.branch for m in merges[:moved])} "
+                        "merged already") if moved else ""
+                raise Conflict(f"branch {merge.branch} of {merge.project} moved while "
+                               f"submitting; try again{done}") from None
+            moved += 1
+        self._finish_all(who, merges, started)
+
+    def _finish_all(self, who: Principal, merges: list[BranchMerge],
+                    started: list[int]) -> None:
+        assert who.account is not None
+        for merge, submission in zip(merges, started, strict=True):
+            self._finish(submission, merge.project, merge.branch, merge.tip or ZERO,
+                         merge.new_tip, merge.plan, who.account.id)
 
     def submitted_together(self, change: Change) -> list[Change]:
         """What submitting ``change`` would merge, newest first: the change and its open
         ancestors; empty when it would go alone (or cannot go at all), as Gerrit answers."""
         if change.status != NEW:
             return []
-        project = self._project(change)
-        tip = self.repos.resolve(project.name, "refs/heads/" + change.branch)
-        try:
-            chain = self._chain(change, project, tip)
-        except Conflict:
+        members = [change]
+        if self.whole_topic and change.topic:
+            with self.db.read() as conn:
+                members = store.open_changes_with_topic(conn, change.topic) or [change]
+        together: dict[int, Change] = {}
+        for member in members:
+            project = self._project(member)
+            tip = self.repos.resolve(project.name, "refs/heads/" + member.branch)
+            try:
+                chain = self._chain(member, project, tip)
+            except Conflict:
+                return []
+            # Newest first: a change before its ancestors.
+            for link in reversed(chain):
+                together.setdefault(link.change.number, link.change)
+        if len(together) < 2:
             return []
-        return [link.change for link in reversed(chain)] if len(chain) > 1 else []
+        if len(members) == 1:
+            return list(together.values())
+        return sorted(together.values(), key=lambda c: c.number, reverse=True)
 
     def chain(self, change: Change) -> list[Change]:
         """``change`` and its open ancestors not yet on the branch, oldest first, whatever

@@ -194,7 +194,8 @@ def test_every_setting_is_described() -> None:
     assert names == ["site", "listen", "database", "canonical_url", "anonymous_read",
                      "max_push_bytes", "max_request_bytes", "login_max_failures",
                      "login_max_failures_per_address",
-                     "login_failure_window", "webhook_private_addresses", "log_level",
+                     "login_failure_window", "webhook_private_addresses",
+                     "submit_whole_topic", "log_level",
                      "run_jobs", "nodes_min_ready",
                      "nodes_max_servers", "node_memory_limit", "node_cpu_limit",
                      "node_disk_limit", "ssh_listen"]

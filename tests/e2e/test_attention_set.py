@@ -155,3 +155,14 @@ def test_removing_someones_vote_asks_them_to_look_again(team: Team) -> None:
     said = [m["message"] for m in alice.get(f"/changes/{n}/messages")]
     assert any(m.startswith("Removed Code-Review-1 by") for m in said)
     assert refused(lambda: alice.post(f"{votes}/Code-Review/delete", json={}))[0] == 404
+
+
+def test_a_new_patch_set_that_drops_a_vote_asks_the_voter_again(team: Team) -> None:
+    n = team.upload("a.txt", "a\n", "Add a")
+    team.review(team.carol, n, {"Code-Review": 1})
+    team.review(team.dave, n, {"Code-Review": -2})  # the minimum is sticky: it stays
+    team.review(team.alice, n, {}, message="Reworking")
+    assert _holders(team, n) == {}
+    team.amend("a.txt", "a, reworked\n")
+    assert _holders(team, n) == {"carol": "a new patch set dropped their vote"}
+    assert team.votes(n) == {("Code-Review", team.dave.username): -2}

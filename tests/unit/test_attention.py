@@ -8,6 +8,7 @@ from keepgreen.domain.attention import (
     Turn,
     after_reply,
     after_reviewer_added,
+    after_vote_outdated,
     after_vote_removed,
     cleared,
 )
@@ -63,3 +64,9 @@ def test_closing_a_change_empties_the_set() -> None:
     turns = cleared([OWNER, REVIEWER], "the change was merged")
     assert removed(turns) == {OWNER, REVIEWER} and added(turns) == set()
     assert {t.reason for t in turns} == {"the change was merged"}
+
+
+def test_a_dropped_vote_asks_the_voter_again_unless_a_bot_or_in_progress() -> None:
+    assert added(after_vote_outdated(party(), REVIEWER)) == {REVIEWER}
+    assert after_vote_outdated(party(), BOT) == []
+    assert after_vote_outdated(party(wip=True), REVIEWER) == []

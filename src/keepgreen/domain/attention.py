@@ -62,6 +62,14 @@ def after_vote_removed(party: Party, account_id: int) -> list[Turn]:
     return [Turn(account_id, True, "their vote was removed")]
 
 
+def after_vote_outdated(party: Party, account_id: int) -> list[Turn]:
+    """A new patch set dropped ``account_id``'s vote (it was not sticky): they need to
+    review again."""
+    if party.wip or not party.may_hold(account_id):
+        return []
+    return [Turn(account_id, True, "a new patch set dropped their vote")]
+
+
 def cleared(holders: Iterable[int], why: str) -> list[Turn]:
     """Everyone leaves the set: the change was merged, abandoned or set to work in
     progress."""

@@ -26,6 +26,7 @@ from keepgreen.domain.throttle import LoginThrottle
 from keepgreen.executor.runner import Executor, ExecutorSettings
 from keepgreen.gerrit import (
     access_api,
+    account_details_api,
     accounts_api,
     attention_api,
     changes_api,
@@ -243,7 +244,8 @@ def build_app(services: Services) -> Starlette:
     router = Router(services, accounts_api.ROUTES + projects_api.ROUTES
                     + access_api.ROUTES + review_api.ROUTES + changes_api.ROUTES
                     + files_api.ROUTES + server_api.ROUTES + events_api.ROUTES + sshkeys_api.ROUTES
-                    + webhooks_api.ROUTES + attention_api.ROUTES + drafts_api.ROUTES)
+                    + webhooks_api.ROUTES + attention_api.ROUTES + drafts_api.ROUTES
+                    + account_details_api.ROUTES)
     git_http = GitHttp(services)
     sessions = Sessions(site_key(services.settings.site), services.accounts,
                         services.settings.base_url.startswith("https:"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Connection, Row, func, insert, select, update
 
 from keepgreen.domain.account import Account, Group
@@ -109,6 +111,19 @@ def update_account(conn: Connection, account_id: int, name: str | None,
         values["email"] = email
     if values:
         conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
+
+
+def set_active(conn: Connection, account_id: int, active: bool) -> bool:
+    """Set the account's active flag; False when it already had that value."""
+    result = conn.execute(update(accounts).where(accounts.c.id == account_id,
+                                                 accounts.c.active != active)
+                          .values(active=active))
+    return bool(result.rowcount)
+
+
+def registered_on(conn: Connection, account_id: int) -> datetime | None:
+    return conn.execute(
+        select(accounts.c.created).where(accounts.c.id == account_id)).scalar()
 
 
 def add_group(conn: Connection, name: str, description: str = "",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from keepgreen.domain.account import (
     ADMINISTRATORS,
@@ -166,6 +167,48 @@ class AccountService:
             # A new (or no) password ends every browser session signed in with the old one.
             store.bump_session_epoch(conn, account.id)
         return password
+
+    def inspect(self, caller: Principal, key: str, what: str) -> Account:
+        """The account ``key`` names, when the caller may see its ``what`` (e-mail addresses,
+        capabilities, preferences...): only the account itself or an administrator may."""
+        account = self.get(key, caller)
+        if caller.account is None or (caller.account.id != account.id and not caller.is_admin):
+            raise Forbidden(f"only the account itself or an administrator may see its {what}")
+        return account
+
+    def set_name(self, caller: Principal, key: str, name: str) -> Account:
+        """Set the account's full name; an empty ``name`` deletes it. Only the account itself
+        or an administrator may."""
+        account = self.get(key, caller)
+        if caller.account is None or (caller.account.id != account.id and not caller.is_admin):
+            raise Forbidden("only the account itself or an administrator may change its name")
+        name = name.strip()
+        if len(name) > 255 or "\n" in name or "\r" in name:
+            raise BadRequest("name must be one line of at most 255 characters")
+        with self.db.write() as conn:
+            store.update_account(conn, account.id, name, None)
+        return replace(account, name=name)
+
+    def set_active(self, caller: Principal, key: str, active: bool) -> bool:
+        """Activate or deactivate an account, as administrators may; False when it already
+        was so. Deactivating an account already inactive, or one's own, is a ``Conflict``."""
+        if not caller.is_admin:
+            raise Forbidden("activating and deactivating accounts needs membership in "
+                            "Administrators")
+        account = self.get(key, caller)
+        if not active and caller.account is not None and caller.account.id == account.id:
+            raise Conflict("you cannot deactivate your own account; ask another administrator")
+        with self.db.write() as conn:
+            changed = store.set_active(conn, account.id, active)
+            if changed and not active:
+                store.bump_session_epoch(conn, account.id)  # its browser sessions end now
+        if not changed and not active:
+            raise Conflict(f"account {account.username!r} is already inactive")
+        return changed
+
+    def registered_on(self, account: Account) -> datetime | None:
+        with self.db.read() as conn:
+            return store.registered_on(conn, account.id)
 
     # -- browser sessions ----------------------------------------------------------------
     def session_epoch(self, account_id: int) -> int | None:

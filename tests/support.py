@@ -6,6 +6,8 @@ and every git operation is the real ``git`` binary with an isolated configuratio
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import json
 import os
 import signal
@@ -211,3 +213,11 @@ class GitUser:
         for option in options:
             args += ["-o", option]
         return self.git(*args, "origin", refspec, cwd=repo, check=check)
+
+
+def run_async(coroutine: Any) -> Any:
+    """``asyncio.run`` in a thread of its own: a browser test earlier in the same worker
+    (Playwright's sync API) leaves an event loop running in the main thread, where
+    ``asyncio.run`` refuses to start."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

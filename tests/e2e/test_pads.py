@@ -17,7 +17,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from keepgreen.domain.pad import MAX_MESSAGE_BYTES
 from tests.e2e.pad_support import basic, pad_client, socket_url, wait_same, wait_text
 from tests.e2e.visibility_support import make_scene
-from tests.support import GitUser, Server, kill_and_restart, start_server
+from tests.support import GitUser, Server, kill_and_restart, run_async, start_server
 
 pytestmark = pytest.mark.e2e
 
@@ -63,7 +63,7 @@ def test_two_writers_at_once_converge_and_the_text_survives_a_crash(
             await wait_same(a, b)
             assert str(a).count("A") == 20 and "b19 " in str(a)
 
-    asyncio.run(edit())
+    run_async(edit())
     text = pad_json(pad_server, alice, pad["id"]).json()["text"]
     assert text.count("A") == 20 and text.count("b") == 20 and len(text) == 20 + 70
 
@@ -75,7 +75,7 @@ def test_two_writers_at_once_converge_and_the_text_survives_a_crash(
         async with pad_client(pad_server, pad["id"], bob.username, bob.password) as (b, _):
             assert str(b) == text
 
-    asyncio.run(reopen())
+    run_async(reopen())
     with pad_server.client(alice.username, alice.password) as c:
         history = c.get(f"/api/pads/{pad['id']}/history").json()
         exported = c.get(f"/api/pads/{pad['id']}/markdown")
@@ -111,7 +111,7 @@ def test_a_reader_sees_edits_live_but_cannot_write(pad_server: Server, make_user
             assert str(a) == "Agenda: item one"
             assert ws.close_code is None
 
-    asyncio.run(scene())
+    run_async(scene())
     assert pad_json(pad_server, alice, pad["id"]).json()["text"] == "Agenda: item one"
 
 
@@ -136,9 +136,9 @@ def test_a_private_change_pad_is_for_those_who_may_see_the_change(
             pass
 
     with pytest.raises(InvalidStatus) as refused_socket:
-        asyncio.run(try_socket(scene.bob))
+        run_async(try_socket(scene.bob))
     assert refused_socket.value.response.status_code == 403
-    asyncio.run(try_socket(scene.carol))
+    run_async(try_socket(scene.carol))
 
 
 def test_another_site_cannot_open_a_pad_with_the_visitors_credentials(
@@ -152,9 +152,9 @@ def test_another_site_cannot_open_a_pad_with_the_visitors_credentials(
             pass
 
     with pytest.raises(InvalidStatus) as refused:
-        asyncio.run(from_origin("http://evil.example"))
+        run_async(from_origin("http://evil.example"))
     assert refused.value.response.status_code == 403
-    asyncio.run(from_origin(pad_server.url.rstrip("/")))
+    run_async(from_origin(pad_server.url.rstrip("/")))
 
 
 def test_guessing_a_password_over_the_socket_is_refused_and_counted(
@@ -170,10 +170,10 @@ def test_guessing_a_password_over_the_socket_is_refused_and_counted(
         except InvalidStatus as refused:
             return int(refused.response.status_code)
 
-    statuses = [asyncio.run(attempt(f"wrong{i}")) for i in range(11)]
+    statuses = [run_async(attempt(f"wrong{i}")) for i in range(11)]
     assert statuses == [403] * 11
     # Past the limit even the right password is not checked, as for HTTP Basic elsewhere.
-    assert asyncio.run(attempt(alice.password)) == 403
+    assert run_async(attempt(alice.password)) == 403
     with pad_server.client(alice.username, alice.password) as c:
         assert c.get(f"/api/pads/{pad['id']}").status_code == 429
 
@@ -201,7 +201,7 @@ def test_bad_messages_close_the_socket_and_leave_the_pad_as_it_was(
                     await asyncio.wait_for(ws.recv(), 10)
             return ws.close_code
 
-    assert asyncio.run(scene()) == code
+    assert run_async(scene()) == code
     assert pad_json(pad_server, alice, pad["id"]).json()["text"] == "kept"
 
 

@@ -21,7 +21,7 @@ import pytest
 
 from tests.e2e.gitreview_support import git_review
 from tests.e2e.ssh_support import SSH_OPTIONS, SshUser
-from tests.support import GitUser, Server, gerrit_json, start_server
+from tests.support import GitUser, Server, gerrit_json, run_async, start_server
 
 
 def one_approval_needed(server: Server, project: str) -> None:
@@ -289,7 +289,7 @@ def _watch(server: Server, who: SshUser, action: Any, until: Any) -> list[dict[s
         stop.set()
         await task
 
-    asyncio.run(main())
+    run_async(main())
     return lines
 
 

@@ -4,8 +4,6 @@ the pad while it is open is disconnected instead of being sent more of it."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from pycrdt import Doc, YMessageType, YSyncMessageType, create_update_message
 
@@ -13,6 +11,7 @@ from keepgreen.domain import acl
 from keepgreen.domain.account import ADMINISTRATORS, Principal
 from keepgreen.services.pads.rooms import POLICY, Refused, Rooms
 from tests.services.pad_support import person, site, typed
+from tests.support import run_async
 
 __all__ = ["site"]  # the fixture
 
@@ -80,7 +79,7 @@ def test_an_edit_is_stored_before_the_others_get_it_and_readers_lose_access_live
         assert pads.text(alice, pad.id) == "Agenda. Secret item."
         assert visitor.closed is None and len(visitor.updates()) == 2
 
-    asyncio.run(scene())
+    run_async(scene())
 
 
 def test_a_writer_who_loses_access_is_refused_and_the_pad_keeps_its_text(site) -> None:  # type: ignore[no-untyped-def]
@@ -104,5 +103,5 @@ def test_a_writer_who_loses_access_is_refused_and_the_pad_keeps_its_text(site) -
             await rooms.receive(room, peer, create_update_message(typed(doc, " lost")))
         assert refused.value.code == POLICY
 
-    asyncio.run(scene())
+    run_async(scene())
     assert pads.text(admin, pad.id) == "kept"

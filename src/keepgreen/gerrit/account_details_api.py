@@ -15,7 +15,7 @@ from starlette.responses import Response
 from keepgreen.domain.account import Account, Principal
 from keepgreen.gerrit.accounts_api import group_info
 from keepgreen.gerrit.change_json import account_info
-from keepgreen.gerrit.changes_api import _render
+from keepgreen.gerrit.changes_api import render_changes
 from keepgreen.gerrit.http import Call, no_content, timestamp
 from keepgreen.gerrit.request_input import JsonObject
 from keepgreen.gerrit.router import Created, Route
@@ -231,7 +231,7 @@ def starred_changes(call: Call, account: str) -> Any:
         raise Forbidden("starred changes are only listed for the account itself "
                         "(use accounts/self/starred.changes)")
     changes, more = call.services.changes.query("is:starred", who, None, 0)
-    rendered = _render(call, changes, set()) if changes else []
+    rendered = render_changes(call, changes, set()) if changes else []
     if more and rendered:
         rendered[-1]["_more_changes"] = True
     return rendered

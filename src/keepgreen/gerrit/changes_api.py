@@ -151,7 +151,7 @@ REVISION_OPTIONS = {"CURRENT_REVISION", "ALL_REVISIONS", "CURRENT_COMMIT", "ALL_
 VOTE_OPTIONS = {"LABELS", "DETAILED_LABELS", "DETAILED_ACCOUNTS"}
 
 
-def _render(call: Call, changes: list[Change], opts: set[str]) -> list[dict[str, Any]]:
+def render_changes(call: Call, changes: list[Change], opts: set[str]) -> list[dict[str, Any]]:
     services = call.services
     wants_rules = bool(RULE_OPTIONS & opts)
     revisions = bool(REVISION_OPTIONS & opts)
@@ -236,7 +236,7 @@ def _ssh_url(call: Call) -> str | None:
 def render_one(call: Call, change: str) -> dict[str, Any]:
     found = call.services.changes.resolve(change, call.who)
     opts = {"LABELS", "CURRENT_REVISION"} | _options(call)
-    return _render(call, [found], opts)[0]
+    return render_changes(call, [found], opts)[0]
 
 
 def _int(call: Call, name: str) -> int | None:
@@ -259,7 +259,7 @@ def query_changes(call: Call) -> Any:
     pages = []
     for text in queries:
         found, more = call.services.changes.query(text, call.who, limit, start)
-        rendered = _render(call, found, opts)
+        rendered = render_changes(call, found, opts)
         if more and rendered:
             rendered[-1]["_more_changes"] = True
         pages.append(rendered)
@@ -268,13 +268,13 @@ def query_changes(call: Call) -> Any:
 
 def get_change(call: Call, change: str) -> Any:
     found = call.services.changes.resolve(change, call.who)
-    return _render(call, [found], _options(call))[0]
+    return render_changes(call, [found], _options(call))[0]
 
 
 def get_detail(call: Call, change: str) -> Any:
     found = call.services.changes.resolve(change, call.who)
     opts = _options(call) | {"LABELS", "DETAILED_LABELS", "DETAILED_ACCOUNTS", "MESSAGES"}
-    return _render(call, [found], opts)[0]
+    return render_changes(call, [found], opts)[0]
 
 
 def get_commit(call: Call, change: str, revision: str) -> Any:
@@ -286,7 +286,7 @@ def get_commit(call: Call, change: str, revision: str) -> Any:
 def list_messages(call: Call, change: str) -> Any:
     """``GET /changes/{id}/messages``: the change's messages, oldest first."""
     found = call.services.changes.resolve(change, call.who)
-    return _render(call, [found], {"MESSAGES", "DETAILED_ACCOUNTS"})[0].get("messages", [])
+    return render_changes(call, [found], {"MESSAGES", "DETAILED_ACCOUNTS"})[0].get("messages", [])
 
 
 def get_message(call: Call, change: str, message: str) -> Any:
@@ -305,7 +305,7 @@ def submitted_together(call: Call, change: str) -> Any:
     opts = _options(call, ignore={"NON_VISIBLE_CHANGES"})
     together = call.services.submit.submitted_together(found)
     visible = [c for c in together if call.services.changes.can_see(c, call.who)]
-    rendered = _render(call, visible, opts) if visible else []
+    rendered = render_changes(call, visible, opts) if visible else []
     if count_hidden:
         return {"changes": rendered, "non_visible_changes": len(together) - len(visible)}
     return rendered

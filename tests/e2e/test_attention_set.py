@@ -166,3 +166,43 @@ def test_a_new_patch_set_that_drops_a_vote_asks_the_voter_again(team: Team) -> N
     team.amend("a.txt", "a, reworked\n")
     assert _holders(team, n) == {"carol": "a new patch set dropped their vote"}
     assert team.votes(n) == {("Code-Review", team.dave.username): -2}
+
+
+def test_replying_in_a_comment_thread_asks_the_people_of_the_thread(team: Team) -> None:
+    n = team.upload("t.txt", "t\n", "Add t")
+    alice = team.api(team.alice)
+    for reviewer in (team.carol, team.dave):
+        alice.post(f"/changes/{n}/reviewers", json={"reviewer": reviewer.username})
+    team.review(team.carol, n, {}, comments={"t.txt": [
+        {"line": 1, "message": "Why t?", "unresolved": True}]})
+    team.review(team.dave, n, {"Code-Review": 1})
+    first = team.api(team.carol).get(f"/changes/{n}/comments")["t.txt"][0]["id"]
+    team.review(team.dave, n, {}, comments={"t.txt": [
+        {"line": 1, "message": "Same question", "in_reply_to": first}]})
+    team.review(team.carol, n, {})
+    team.review(team.dave, n, {})
+    assert _holders(team, n) == {"alice": "a reviewer replied"}
+
+    # The owner answers the unresolved thread: both who wrote in it are asked again.
+    team.review(team.alice, n, {}, comments={"t.txt": [
+        {"line": 1, "message": "Because", "in_reply_to": first, "unresolved": True}]})
+    reason = "someone replied in their comment thread"
+    assert _holders(team, n) == {"carol": reason, "dave": reason}
+
+    team.review(team.carol, n, {})
+    team.review(team.dave, n, {})
+    # Resolving it asks only those who have not voted Code-Review yet.
+    team.review(team.alice, n, {}, comments={"t.txt": [
+        {"line": 1, "message": "Done", "in_reply_to": first, "unresolved": False}]})
+    assert _holders(team, n) == {"carol": reason}
+
+
+def test_a_reply_must_name_a_comment_of_the_same_change(team: Team) -> None:
+    one = team.upload("u.txt", "u\n", "Add u")
+    other = team.upload("v.txt", "v\n", "Add v")
+    team.review(team.carol, one, {}, comments={"u.txt": [{"line": 1, "message": "Hm"}]})
+    foreign = team.api(team.carol).get(f"/changes/{one}/comments")["u.txt"][0]["id"]
+    status, reason = refused(lambda: team.review(team.carol, other, {}, comments={
+        "v.txt": [{"line": 1, "message": "Reply", "in_reply_to": foreign}]}))
+    assert status == 400 and f"does not exist on change {other}" in reason
+    assert team.api(team.carol).get(f"/changes/{other}/comments") == {}

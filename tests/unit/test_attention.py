@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from keepgreen.domain.attention import (
     Party,
+    Thread,
     Turn,
     after_reply,
     after_reviewer_added,
+    after_thread_replies,
     after_vote_outdated,
     after_vote_removed,
     cleared,
@@ -70,3 +72,23 @@ def test_a_dropped_vote_asks_the_voter_again_unless_a_bot_or_in_progress() -> No
     assert added(after_vote_outdated(party(), REVIEWER)) == {REVIEWER}
     assert after_vote_outdated(party(), BOT) == []
     assert after_vote_outdated(party(wip=True), REVIEWER) == []
+
+
+def test_thread_replies_ask_the_people_of_the_thread_as_gerrit_does() -> None:
+    people = Party(OWNER, OWNER, frozenset({OWNER, REVIEWER, 6, BOT}), frozenset({BOT}), False)
+    thread = frozenset({REVIEWER, 6, BOT, STRANGER})
+    # The owner answers an unresolved thread: everyone in it who may hold the turn.
+    assert added(after_thread_replies(people, OWNER, [Thread(thread, True)],
+                                      frozenset())) == {REVIEWER, 6}
+    # The owner resolves it: only those who have not voted Code-Review yet.
+    assert added(after_thread_replies(people, OWNER, [Thread(thread, False)],
+                                      frozenset({REVIEWER}))) == {6}
+    # A reviewer answers an unresolved thread: the thread asks nobody (the owner is asked
+    # by the reply itself).
+    assert after_thread_replies(people, REVIEWER, [Thread(thread | {OWNER}, True)],
+                                frozenset()) == []
+    # A reviewer resolves one: the others who have not voted, the replier never.
+    assert added(after_thread_replies(people, REVIEWER, [Thread(thread | {OWNER}, False)],
+                                      frozenset({6}))) == {OWNER}
+    assert after_thread_replies(Party(OWNER, OWNER, people.members, people.bots, True),
+                                OWNER, [Thread(thread, True)], frozenset()) == []

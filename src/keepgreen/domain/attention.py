@@ -74,3 +74,31 @@ def cleared(holders: Iterable[int], why: str) -> list[Turn]:
     """Everyone leaves the set: the change was merged, abandoned or set to work in
     progress."""
     return [Turn(account_id, False, why) for account_id in holders]
+
+
+@dataclass(frozen=True)
+class Thread:
+    """A comment thread someone just replied to: who wrote in it before, and whether the
+    reply leaves it unresolved."""
+
+    participants: frozenset[int]
+    unresolved: bool
+
+
+def after_thread_replies(party: Party, replier_id: int, threads: Iterable[Thread],
+                         code_reviewed: frozenset[int]) -> list[Turn]:
+    """The people a reply to comment threads hands the turn to, as Gerrit does: the owner
+    replying to an unresolved thread asks everyone in it; a reviewer replying to one asks
+    the owner (``after_reply`` does that); a reply that resolves a thread asks those in it
+    who have not voted Code-Review yet."""
+    if party.wip:
+        return []
+    wanted: dict[int, str] = {}
+    for thread in threads:
+        if thread.unresolved and replier_id != party.owner_id:
+            continue
+        for account_id in sorted(thread.participants):
+            if thread.unresolved or account_id not in code_reviewed:
+                wanted.setdefault(account_id, "someone replied in their comment thread")
+    return [Turn(a, True, why) for a, why in wanted.items()
+            if a != replier_id and party.may_hold(a)]

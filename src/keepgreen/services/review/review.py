@@ -166,7 +166,8 @@ class ReviewService:
         people = attention.party(conn, fresh)
         turns = ([] if review.ignore_automatic_attention_set_rules else
                  attention_rules.after_reply(people, who.account.id,
-                                             any(v < 0 for v in votes.values())))
+                                             any(v < 0 for v in votes.values()))
+                 + _thread_turns(conn, people, fresh, who.account.id, now))
         for wanted, add in ((review.add_to_attention_set, True),
                             (review.remove_from_attention_set, False)):
             for user, reason in wanted:
@@ -214,13 +215,15 @@ class ReviewService:
     def _store_comments(self, conn: Connection, change: Change, ps: PatchSet,
                         author: Account, review: ReviewInput, now: datetime) -> int:
         for comment in review.comments:
-            if comment.in_reply_to and review_store.comment_by_id(conn,
-                                                                  comment.in_reply_to) is None:
-                raise BadRequest(f"comment {comment.in_reply_to} to reply to does not exist")
+            parent = (review_store.comment_by_id(conn, comment.in_reply_to)
+                      if comment.in_reply_to else None)
+            if comment.in_reply_to and (
+                    parent is None or parent.change_number != change.number
+                    or (parent.draft and parent.author_id != author.id)):
+                raise BadRequest(f"comment {comment.in_reply_to} to reply to does not exist "
+                                 f"on change {change.number}")
             unresolved = comment.unresolved
             if unresolved is None:
-                parent = (review_store.comment_by_id(conn, comment.in_reply_to)
-                          if comment.in_reply_to else None)
                 unresolved = bool(parent.unresolved) if parent is not None else False
             review_store.add_comment(
                 conn, id=uuid.uuid4().hex, change_number=change.number, patch_set=ps.number,
@@ -462,3 +465,32 @@ def _review_message(ps: int, votes: dict[str, int], comments: int, message: str)
     if message:
         parts.append(message)
     return "\n\n".join(parts)
+
+
+def _thread_turns(conn: Connection, people: attention_rules.Party, change: Change,
+                  replier_id: int, now: datetime) -> list[attention_rules.Turn]:
+    """The attention turns of the comment replies ``replier_id`` published at ``now``."""
+    published = review_store.comments_of(conn, change.number)
+    parent = {row.id: row.in_reply_to for row in published}
+    author = {row.id: row.author_id for row in published}
+
+    def root(comment_id: str) -> str:
+        seen = set()
+        while parent.get(comment_id) and comment_id not in seen:
+            seen.add(comment_id)
+            comment_id = parent[comment_id]
+        return comment_id
+
+    members: dict[str, set[int]] = {}
+    for row in published:
+        members.setdefault(root(row.id), set()).add(row.author_id)
+    threads = [attention_rules.Thread(frozenset(members[root(row.id)] - {replier_id}),
+                                      bool(row.unresolved))
+               for row in published
+               if row.in_reply_to and author[row.id] == replier_id and row.updated == now]
+    if not threads:
+        return []
+    code_reviewed = frozenset(
+        v.account_id for v in store.approvals_of(conn, [change.number])[change.number]
+        if v.patch_set == change.current_patch_set and v.label == "Code-Review")
+    return attention_rules.after_thread_replies(people, replier_id, threads, code_reviewed)

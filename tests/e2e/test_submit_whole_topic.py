@@ -81,11 +81,26 @@ def test_a_topic_with_a_change_the_submitter_cannot_see_is_refused(
     team.approve(shown)
     team.review(None, hidden, {"Code-Review": 2, "Workflow": 1})  # the administrator
     status, reason = refused(lambda: team.submit(shown))
-    assert (status, reason) == (409, "cannot submit topic secret-plan: 1 of its changes are "
-                                     "ones you cannot see")
+    assert (status, reason) == (409, f"cannot submit change {shown}: 1 of the changes its "
+                                     "topic takes along are ones you cannot see")
     assert team.change(shown)["status"] == "NEW"
     assert team.change(hidden, who=None)["status"] == "NEW"
     # Without a topic a change still goes alone.
     alone = team.upload("c.txt", "c\n", "Alone")
     team.approve(alone)
     assert team.submit(alone)["status"] == "MERGED"
+
+
+def test_an_ancestors_topic_comes_along(teams: tuple[Team, str, Path]) -> None:
+    """A change without a topic on top of one with a topic takes that topic along, in the
+    other project too, as Gerrit gathers it."""
+    team, _, lib = teams
+    base = _upload(team, team.repo, "base.txt", "Base of the plan", "topic=layered")
+    top = _upload(team, team.repo, "top.txt", "On top of the plan")
+    partner = _upload(team, lib, "partner.txt", "Partner of the plan", "topic=layered")
+    for number in (base, top, partner):
+        team.approve(number)
+    together = team.api(team.carol).get(f"/changes/{top}/submitted_together")
+    assert sorted(c["_number"] for c in together) == sorted([base, top, partner])
+    assert team.submit(top)["status"] == "MERGED"
+    assert [team.change(n)["status"] for n in (base, partner)] == ["MERGED", "MERGED"]

@@ -148,8 +148,7 @@ class SubmitService:
         if who.account is None:
             raise Unauthorized("submitting needs you to sign in")
         self._may_submit(who, change)
-        members = ([change] if alone or not self.whole_topic or not change.topic
-                   else self._topic(who, change))
+        members = [change] if alone or not self.whole_topic else self._topic(who, change)
         merges = self._plan(who, members)
         self._apply(who, merges)
         with self.db.read() as conn:
@@ -167,19 +166,42 @@ class SubmitService:
             raise Conflict(f"change {change.number} is {change.status.lower()}")
 
     def _topic(self, who: Principal, change: Change) -> list[Change]:
-        """The open changes of ``change``'s topic, each one ``who`` may submit."""
-        assert change.topic is not None
-        with self.db.read() as conn:
-            found = store.open_changes_with_topic(conn, change.topic)
+        """What goes with ``change`` (``_together``), each one ``who`` may submit."""
+        found = self._together(change)
         if self.can_see is not None:
             hidden = sum(not self.can_see(c, who) for c in found)
             if hidden:
-                raise Conflict(f"cannot submit topic {change.topic}: {hidden} of its changes "
-                               "are ones you cannot see")
+                raise Conflict(f"cannot submit change {change.number}: {hidden} of the "
+                               "changes its topic takes along are ones you cannot see")
         for member in found:
             if member.number != change.number:
                 self._may_submit(who, member)
-        return found or [change]
+        return found
+
+    def _together(self, change: Change) -> list[Change]:
+        """``change``, the open changes of its topic, their open ancestors, the changes of
+        those ancestors' topics, and so on until nothing new comes in, as Gerrit gathers
+        a topic with ``submitWholeTopic``."""
+        members, topics = {change.number: change}, set()
+        pending = [change]
+        while pending:
+            member = pending.pop()
+            project = self._project(member)
+            tip = self.repos.resolve(project.name, "refs/heads/" + member.branch)
+            try:
+                related = [link.change for link in self._chain(member, project, tip)]
+            except Conflict:
+                related = [member]  # the plan says why it cannot merge
+            for found in related:
+                if found.topic and found.topic not in topics:
+                    topics.add(found.topic)
+                    with self.db.read() as conn:
+                        related += store.open_changes_with_topic(conn, found.topic)
+            for found in related:
+                if found.number not in members:
+                    members[found.number] = found
+                    pending.append(found)
+        return list(members.values())
 
     def _plan(self, who: Principal, members: list[Change]) -> list[BranchMerge]:
         """Per branch, the new tip merging every member with its open ancestors."""
@@ -255,10 +277,7 @@ class SubmitService:
         ancestors; empty when it would go alone (or cannot go at all), as Gerrit answers."""
         if change.status != NEW:
             return []
-        members = [change]
-        if self.whole_topic and change.topic:
-            with self.db.read() as conn:
-                members = store.open_changes_with_topic(conn, change.topic) or [change]
+        members = self._together(change) if self.whole_topic else [change]
         together: dict[int, Change] = {}
         for member in members:
             project = self._project(member)

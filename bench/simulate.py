@@ -8,7 +8,9 @@ nodes on seed 0 with the seed's gate settings, then one line per variant over se
 merges per hour over the serial gate (which has no flaky builds), the median ratio of
 node-hours, and the share of good changes the gate ejected. Variants: Zuul's default window
 floor (3) against the seed's (15); no early failure; 5% flaky builds with and without the
-retry of a gate job that passed in check; the retry with early failures held back.
+retry of a gate job that passed in check; the retry started at a first try's early failure
+(as the scheduler does) or only after that try's job ended; the retry with early failures
+held back.
 """
 
 from __future__ import annotations
@@ -27,11 +29,14 @@ from keepgreen.simulator import Settings, simulate  # noqa: E402
 BASE = Settings(changes=200, job_minutes=30, fail_rate=0.1, nodes=40, seed=0, window=20)
 VARIANTS = (
     ("seed's gate (window 20, floor 15), retry on", {}),
+    ("seed's gate, retry only after the first try's end", {"retry_early": False}),
     ("Zuul's default floor 3, retry on", {"window_floor": 3}),
     ("Zuul's default floor 3, retry off", {"window_floor": 3, "retry": False}),
     ("floor 15, no early failure", {"early_failure": False}),
     ("floor 15, 5% flaky builds, retry off", {"flake_rate": 0.05, "retry": False}),
     ("floor 15, 5% flaky builds, retry on", {"flake_rate": 0.05}),
+    ("floor 15, 5% flaky builds, retry after the first try's end", {"flake_rate": 0.05,
+                                                                    "retry_early": False}),
     ("floor 15, 5% flaky, retry on, early failure held", {"flake_rate": 0.05,
                                                           "hold_early": True}),
 )

@@ -11,8 +11,10 @@ mid-playbook, and ``BuildCompleted(FAILURE)`` when the job ends (``early_failure
 only the latter). With ``flake_rate``, any build also fails spuriously with that probability
 (at a uniform point of its job), whatever its state holds; with ``retry`` a failed build is run
 once more on a new node before the core hears of it, as the scheduler does for a gate job that
-passed in check (every change enters the gate having passed check). ``hold_early`` keeps a
-first try's early failure from the core until the retry has failed too. Time is an event queue
+passed in check (every change enters the gate having passed check); with ``retry_early``
+(as the scheduler does) a first try that fails early is stopped there and its retry starts at
+once, instead of after the first try's job has ended. ``hold_early`` keeps a first try's
+early failure from the core until the retry has failed too. Time is an event queue
 ordered by virtual minutes: no
 threads, no sleeping. The same changes also go through a serial gate (each change tested
 alone on the tip, one after another, a bad one holding the gate only until its failure point
@@ -79,6 +81,7 @@ class Settings:
     retry: bool = True
     hold_early: bool = False
     window_floor: int = 15
+    retry_early: bool = True
 
     def __post_init__(self) -> None:
         if self.changes < 1:
@@ -230,7 +233,8 @@ class _Day:
         self.free_nodes = settings.nodes
         self.node_queue: deque[StartBuild] = deque()  # builds waiting for a node
         self.running: dict[int, tuple[StartBuild, float]] = {}  # build -> (start, began)
-        self.timers: list[tuple[float, int, str, int]] = []  # (when, seq, what, id)
+        self.timers: list[tuple[float, int, str, int, int]] = []  # (when, seq, what, id,
+        # try)
         self.seq = 0
         self.now = 0.0
         self.immediate: deque[Event] = deque()
@@ -241,16 +245,18 @@ class _Day:
         self.flakes = random.Random(f"flakes-{settings.seed}")
         self.failing: set[int] = set()  # running builds that will fail
         self.retried: set[int] = set()  # builds on their second try
+        self.tries: dict[int, int] = {}  # build -> its current try, so a stopped try's
+        # timers are ignored
         for change in changes:
             self._at(change.approved_at, "approve", change.number)
 
-    def _at(self, when: float, what: str, ident: int) -> None:
+    def _at(self, when: float, what: str, ident: int, attempt: int = 0) -> None:
         self.seq += 1
-        heapq.heappush(self.timers, (when, self.seq, what, ident))
+        heapq.heappush(self.timers, (when, self.seq, what, ident, attempt))
 
     def run(self) -> None:
         while self.timers:
-            when, _, what, ident = heapq.heappop(self.timers)
+            when, _, what, ident, attempt = heapq.heappop(self.timers)
             if when > self.now:
                 self.now = when
                 self._send(Tick(when))
@@ -258,6 +264,8 @@ class _Day:
                 change = self.changes[ident]
                 ref = ChangeRef(change.number, 1, PROJECT, approved=True)
                 self._send(Enqueue(PIPELINE, ref))
+            elif attempt != self.tries.get(ident, 0):
+                pass  # news of a try that was stopped
             elif what == "early":
                 self._early(ident)
             else:
@@ -290,20 +298,31 @@ class _Day:
                       if self.changes[c.number].bad]
             if self.flakes.random() < self.settings.flake_rate:
                 points.append(self.flakes.random() if self.settings.early_failure else 1.0)
+            attempt = self.tries[start.build] = self.tries.get(start.build, -1) + 1
             if points:
                 self.failing.add(start.build)
                 if min(points) < 1.0:
-                    self._at(self.now + minutes * min(points), "early", start.build)
+                    self._at(self.now + minutes * min(points), "early", start.build, attempt)
             else:
                 self.failing.discard(start.build)
-            self._at(self.now + minutes, "done", start.build)
+            self._at(self.now + minutes, "done", start.build, attempt)
 
     def _early(self, build: int) -> None:
         if build not in self.running:
             return  # cancelled meanwhile
         if self.settings.hold_early and self._may_retry(build):
             return  # the retry will tell
+        if self.settings.retry_early and self._may_retry(build):
+            self._try_again(build)
         self._send(BuildEarlyFailure(build))
+
+    def _try_again(self, build: int) -> None:
+        """Stop this try (its node is freed) and queue the second on a new node."""
+        start = self._release(build)
+        assert start is not None
+        self.retried.add(build)
+        self.node_queue.append(start)  # a new node, the same state
+        self._start_waiting()
 
     def _may_retry(self, build: int) -> bool:
         return self.settings.retry and build not in self.retried
@@ -375,6 +394,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--hold-early", action="store_true",
                    help="keep a first try's early failure from the gate until its retry has "
                         "failed too")
+    p.add_argument("--retry-at-end", dest="retry_early", action="store_false",
+                   help="let a first try that fails early run to its job's end before the "
+                        "retry starts (the scheduler stops it at the failure)")
     p.add_argument("--no-early-failure", dest="early_failure", action="store_false",
                    help="report a failing build only when its job ends (and let a bad change "
                         "hold the serial gate for its whole job)")
@@ -389,7 +411,7 @@ def main(args: Sequence[str] | None = None) -> Report:
         settings = Settings(options.changes, options.job_minutes, options.fail_rate,
                             options.nodes, options.seed, options.window, options.hours,
                             options.early_failure, options.flake_rate, options.retry,
-                            options.hold_early, options.window_floor)
+                            options.hold_early, options.window_floor, options.retry_early)
     except ValueError as error:
         parser().error(str(error))
     return simulate(settings)

@@ -380,6 +380,8 @@ def test_a_gate_failure_of_a_job_that_passed_in_check_is_tried_again_and_called_
             if b["pipeline"] == "gate"]
     assert [b["result"] for b in gate] == ["FAILURE", "SUCCESS"], gate
     assert "tried again: the job passed on this patch set in check" in gate[0]["reason"]
+    # The first try was stopped at its failed task, not left to run its job to the end.
+    assert gate[0]["reason"].startswith("failed early: "), gate[0]["reason"]
     report = "\n".join(ci_messages(change_info(server, number), 1))
     assert "Flaky: flaky-integration failed and then passed on the same state" in report
     assert "Quarantined (they ran but do not block): always-broken" in report, report

@@ -139,6 +139,8 @@ class Scheduler:
         self._uuids: dict[int, str] = {}
         self._started: dict[int, gating.StartBuild] = {}  # running builds, for a retry
         self._retried: dict[int, str] = {}  # build -> uuid of its failed first try
+        self._stopped: dict[str, str] = {}  # first tries stopped at their early failure
+        # (uuid -> the reason recorded)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         # Gating records and operator commands live in services.buildsets / .operator.
@@ -207,6 +209,8 @@ class Scheduler:
             if isinstance(news, FailingEarly):
                 log.info("build %s is failing: %s; resetting the items behind it",
                          news.uuid, news.reason)
+                if self._uuids.get(news.build) == news.uuid:
+                    self._try_again(news.build, news.uuid, news.reason, None, early=True)
                 self._send(gating.BuildEarlyFailure(news.build))
             else:
                 self._finished(news)
@@ -298,7 +302,13 @@ class Scheduler:
     # -- the core -------------------------------------------------------------------------
 
     def _finished(self, done: Finished) -> None:
-        if self._try_again(done):
+        if done.uuid in self._stopped:  # its failure was recorded when it was stopped
+            with self.db.write() as conn:
+                build_store.finish_build(conn, done.uuid, "FAILURE",
+                                         self._stopped.pop(done.uuid), utcnow(), done.log_dir)
+            return
+        if done.result == "FAILURE" and self._try_again(done.build, done.uuid, done.reason,
+                                                        done.log_dir):
             return
         start = self._started.pop(done.build, None)
         failed_first = self._retried.pop(done.build, None)
@@ -315,12 +325,15 @@ class Scheduler:
         self._pending.append(gating.Tick(time.time()))
         self._send(gating.BuildCompleted(done.build, done.result, done.reason))
 
-    def _try_again(self, done: Finished) -> bool:
+    def _try_again(self, build: int, build_uuid: str, reason: str, log_dir: str | None,
+                   early: bool = False) -> bool:
         """Run a failed gate build once more when its job passed on the patch set in check
-        (``services.gating.flakes``); the core keeps waiting for its result."""
-        start = self._started.get(done.build)
-        if (done.result != "FAILURE" or start is None or done.build in self._retried
-                or start.change.is_ref or start.buildset not in self._buildsets):
+        (``services.gating.flakes``); the core keeps waiting for its result. A try that is
+        ``early`` (its run playbook has just failed) is stopped there, its node freed, and
+        the second try starts at once."""
+        start = self._started.get(build)
+        if (start is None or build in self._retried or start.change.is_ref
+                or start.buildset not in self._buildsets):
             return False
         config = self.state.pipeline(start.pipeline)
         if config is None or not manager_for(config.config).changes_merge:
@@ -329,11 +342,15 @@ class Scheduler:
             if not flakes.passed_in_check(conn, start.change.project, start.change.number,
                                           start.change.patchset, start.job):
                 return False
+        reason = f"failed early: {reason}; stopped there" if early else reason
+        recorded = f"{reason} {flakes.RETRY_NOTE}"
+        if early:
+            self._stopped[build_uuid] = recorded
+            assert self.runner is not None
+            self.runner.cancel(build_uuid, "stopped at its early failure to be tried again")
         with self.db.write() as conn:
-            build_store.finish_build(conn, done.uuid, done.result,
-                                     f"{done.reason} {flakes.RETRY_NOTE}", utcnow(),
-                                     done.log_dir)
-        self._retried[done.build] = done.uuid
+            build_store.finish_build(conn, build_uuid, "FAILURE", recorded, utcnow(), log_dir)
+        self._retried[build] = build_uuid
         log.info("%s: job %s failed in %s although it passed in check; trying it again",
                  start.change.key, start.job, start.pipeline)
         self._start(start, again=True)

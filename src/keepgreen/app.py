@@ -29,13 +29,20 @@ from keepgreen.gerrit import (
     account_details_api,
     accounts_api,
     attention_api,
+    change_checks_api,
+    change_edit_api,
     changes_api,
     drafts_api,
     events_api,
     files_api,
+    group_details_api,
+    project_details_api,
+    project_labels_api,
     projects_api,
     review_api,
+    revision_api,
     server_api,
+    server_details_api,
     sshkeys_api,
     webhooks_api,
 )
@@ -245,7 +252,10 @@ def build_app(services: Services) -> Starlette:
                     + access_api.ROUTES + review_api.ROUTES + changes_api.ROUTES
                     + files_api.ROUTES + server_api.ROUTES + events_api.ROUTES + sshkeys_api.ROUTES
                     + webhooks_api.ROUTES + attention_api.ROUTES + drafts_api.ROUTES
-                    + account_details_api.ROUTES)
+                    + account_details_api.ROUTES + project_details_api.ROUTES
+                    + project_labels_api.ROUTES + group_details_api.ROUTES
+                    + revision_api.ROUTES + change_edit_api.ROUTES
+                    + server_details_api.ROUTES + change_checks_api.ROUTES)
     git_http = GitHttp(services)
     sessions = Sessions(site_key(services.settings.site), services.accounts,
                         services.settings.base_url.startswith("https:"))

@@ -187,3 +187,32 @@ def test_a_whole_chain_is_rebased_onto_the_branch_tip(team: Team) -> None:
     assert [team.change(n)["current_revision_number"] for n in (first, second)] == [2, 2]
     assert refused(lambda: team.api(team.bob).post(f"/changes/{second}/rebase:chain",
                                                    json={}))[0] == 403
+
+
+def test_pure_revert_and_the_commit_message_as_gerrit_answers_them(team: Team) -> None:
+    n = team.upload("p.txt", "p\n", "Add p")
+    _merge(team, n)
+    alice = team.api(team.alice)
+    r = alice.post(f"/changes/{n}/revert", json={})["_number"]
+    assert alice.get(f"/changes/{r}/pure_revert") == {"is_pure_revert": True}
+    original = _commit(team, n)["sha"]
+    assert alice.get(f"/changes/{r}/pure_revert?o={original}") == {"is_pure_revert": True}
+
+    message = alice.get(f"/changes/{r}/message")
+    assert message["subject"] == 'Revert "Add p"'
+    assert message["full_message"] == _commit(team, r)["message"]
+    assert message["footers"]["Change-Id"] == team.change(r)["change_id"]
+
+    # Another change is no revert of it; neither is a change that is no revert at all.
+    other = team.upload("q.txt", "q\n", "Add q")
+    # An open change's commit is on no branch: not one to compare with.
+    status, reason = refused(lambda: alice.get(
+        f"/changes/{r}/pure_revert?o={_commit(team, other)['sha']}"))
+    assert status == 404 and "not on a branch or tag" in reason
+    status, reason = refused(lambda: alice.get(f"/changes/{other}/pure_revert"))
+    assert (status, reason) == (400, f"change {other} is not a revert; name the original "
+                                     "commit with o=<sha>")
+    assert refused(lambda: alice.get(f"/changes/{r}/pure_revert?o=HEAD"))[0] == 400
+    _merge(team, other)
+    assert alice.get(f"/changes/{r}/pure_revert?o={_commit(team, other)['sha']}") == {
+        "is_pure_revert": False}

@@ -111,7 +111,7 @@ def test_the_check_reports_problems_or_the_plan(site: Site) -> None:
     checked = check_config_change(site.repos, site.db, tip, bad, "Add org/app")
     assert [str(p) for p in checked.problems] == [
         "resources/app.yaml:12: a group has unknown key 'colour'; known keys: name, "
-        "description, owner, members"]
+        "description, owner, members, visible-to-all, includes"]
     assert checked.plan == ()
 
 

@@ -32,6 +32,8 @@ class Group:
     name: str
     description: str = ""
     owner: str = ADMINISTRATORS
+    # Seen by everyone; otherwise only by its members, its owners and administrators.
+    visible_to_all: bool = True
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """REST: the parts of an account (``/accounts/{account}/...``): name, username, active flag,
-status, e-mail addresses, global capabilities, preferences, state and starred changes.
+status, e-mail addresses, global capabilities, preferences, state and starred changes
+(reading them; account_settings_api changes them).
 
 Anyone who may see an account reads its name, username, active flag and status; its
 e-mail addresses, capabilities, preferences and state are for the account itself and
@@ -12,7 +13,9 @@ from typing import Any
 
 from starlette.responses import Response
 
+from keepgreen.domain import preferences as prefs
 from keepgreen.domain.account import Account, Principal
+from keepgreen.gerrit.account_settings_api import emails, settings, state_external_ids
 from keepgreen.gerrit.accounts_api import group_info
 from keepgreen.gerrit.change_json import account_info
 from keepgreen.gerrit.changes_api import render_changes
@@ -46,11 +49,13 @@ def _account(call: Call, account: str) -> Account:
     """The account named in the URL, as anyone who may see it finds it."""
     if account == "self":
         _signed_in(call)
-    return call.services.accounts.get(account, call.who)
+    found: Account = call.services.accounts.get(account, call.who)
+    return found
 
 
 def _inspected(call: Call, account: str, what: str) -> Account:
-    return call.services.accounts.inspect(_signed_in(call), account, what)
+    found: Account = call.services.accounts.inspect(_signed_in(call), account, what)
+    return found
 
 
 # -- name, username, active, status ---------------------------------------------------------
@@ -78,8 +83,7 @@ def get_username(call: Call, account: str) -> Any:
 
 
 def get_status(call: Call, account: str) -> Any:
-    _account(call, account)
-    return ""  # keepgreen keeps no status message: answered as Gerrit answers an unset one
+    return settings(call).profile(_account(call, account))[1]
 
 
 def get_active(call: Call, account: str) -> Any:
@@ -98,21 +102,21 @@ def delete_active(call: Call, account: str) -> Any:
 
 # -- e-mail addresses -----------------------------------------------------------------------
 
-def _emails(found: Account) -> list[dict[str, Any]]:
-    # An account holds one address, which is its preferred one.
-    return [{"email": found.email, "preferred": True}] if found.email else []
+def _email_info(email: str, preferred: str | None) -> dict[str, Any]:
+    return {"email": email, "preferred": True} if email == preferred else {"email": email}
 
 
 def list_emails(call: Call, account: str) -> Any:
-    return _emails(_inspected(call, account, "e-mail addresses"))
+    _, held = emails(call).emails(_signed_in(call), account)
+    return [_email_info(e, held.preferred) for e in held.all()]
 
 
 def get_email(call: Call, account: str, email: str) -> Any:
-    found = _inspected(call, account, "e-mail addresses")
-    for info in _emails(found):
-        if email == "preferred" or info["email"].lower() == email.lower():
-            return info
-    raise NotFound(f"account {account!r} has no e-mail address {email!r}")
+    _, held = emails(call).emails(_signed_in(call), account)
+    found = held.find(email)
+    if found is None:
+        raise NotFound(f"account {account!r} has no e-mail address {email!r}")
+    return _email_info(found, held.preferred)
 
 
 # -- capabilities -------------------------------------------------------------------------
@@ -163,11 +167,7 @@ def get_state(call: Call, account: str) -> Any:
     detail["registered_on"] = timestamp(accounts.registered_on(found))
     if not found.active:
         detail["inactive"] = True
-    external_ids: list[dict[str, Any]] = [
-        {"identity": f"username:{found.username}", "trusted": True}]
-    if found.email:
-        external_ids.append({"identity": f"mailto:{found.email}",
-                             "email_address": found.email, "trusted": True})
+    external_ids = state_external_ids(call, found)
     return {"account": detail,
             "capabilities": capability_info(accounts.principal(found)),
             "groups": [group_info(g) for g in accounts.groups_of(found)],
@@ -175,50 +175,19 @@ def get_state(call: Call, account: str) -> Any:
 
 
 # -- preferences --------------------------------------------------------------------------
-# keepgreen stores no preferences: every account has Gerrit's defaults, with the fields
-# that are false left out as Gerrit leaves them out.
-
-MY_MENU = [("Changes", "#/dashboard/self"), ("Draft Comments", "#/q/has:draft"),
-           ("Edits", "#/q/has:edit"), ("Watched Changes", "#/q/is:watched+is:open"),
-           ("Starred Changes", "#/q/is:starred"), ("Groups", "#/groups/self")]
-
-GENERAL_PREFERENCES: dict[str, Any] = {
-    "changes_per_page": 25, "theme": "AUTO", "date_format": "STD", "time_format": "HHMM_12",
-    "diff_view": "SIDE_BY_SIDE", "size_bar_in_change_table": True,
-    "mute_common_path_prefixes": True, "email_strategy": "ENABLED",
-    "email_format": "HTML_PLAINTEXT", "default_base_for_merges": "FIRST_PARENT",
-    "allow_browser_notifications": True, "allow_suggest_code_while_commenting": True,
-    "allow_autocompleting_comments": True, "diff_page_sidebar": "NONE",
-}
-
-DIFF_PREFERENCES: dict[str, Any] = {
-    "context": 10, "tab_size": 8, "font_size": 12, "line_length": 100,
-    "cursor_blink_rate": 0, "ignore_whitespace": "IGNORE_NONE",
-    "intraline_difference": True, "show_line_endings": True, "show_tabs": True,
-    "show_whitespace_errors": True, "syntax_highlighting": True,
-    "auto_hide_diff_table_header": True,
-}
-
-EDIT_PREFERENCES: dict[str, Any] = {
-    "tab_size": 8, "line_length": 100, "indent_unit": 2, "cursor_blink_rate": 0,
-    "show_tabs": True, "syntax_highlighting": True, "match_brackets": True,
-}
-
+# Stored values over the site's defaults over Gerrit's (keepgreen.domain.preferences); the
+# PUT endpoints are in account_settings_api.
 
 def get_preferences(call: Call, account: str) -> Any:
-    _inspected(call, account, "preferences")
-    return {**GENERAL_PREFERENCES,
-            "my": [{"url": url, "name": name} for name, url in MY_MENU], "change_table": []}
+    return settings(call).preferences(_signed_in(call), account, prefs.GENERAL)
 
 
 def get_diff_preferences(call: Call, account: str) -> Any:
-    _inspected(call, account, "diff preferences")
-    return dict(DIFF_PREFERENCES)
+    return settings(call).preferences(_signed_in(call), account, prefs.DIFF)
 
 
 def get_edit_preferences(call: Call, account: str) -> Any:
-    _inspected(call, account, "edit preferences")
-    return dict(EDIT_PREFERENCES)
+    return settings(call).preferences(_signed_in(call), account, prefs.EDIT)
 
 
 # -- starred changes ------------------------------------------------------------------------

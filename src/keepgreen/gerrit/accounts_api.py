@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from keepgreen.domain.account import Group
+from keepgreen.domain.group_access import may_see
 from keepgreen.gerrit.change_json import account_info
 from keepgreen.gerrit.http import Call, no_content
 from keepgreen.gerrit.request_input import JsonObject, whole_number
 from keepgreen.gerrit.router import Created, Route
 from keepgreen.services.errors import BadRequest, Unauthorized
 from keepgreen.services.review.accounts import NewAccount
+from keepgreen.services.review.groups import GroupService
 
 
 def _require_account(call: Call) -> None:
@@ -105,21 +107,31 @@ def delete_password(call: Call, account: str) -> Any:
 def account_groups(call: Call, account: str) -> Any:
     _require_account(call)
     return [group_info(g) for g in call.services.accounts.groups_of(
-        call.services.accounts.get(account, call.who))]
+        call.services.accounts.get(account, call.who)) if may_see(call.who, g)]
 
 
 def group_info(group: Group) -> dict[str, Any]:
     return {"id": str(group.id), "group_id": group.id, "name": group.name,
             "description": group.description, "owner": group.owner,
-            "options": {"visible_to_all": True}}
+            "options": {"visible_to_all": True} if group.visible_to_all else {}}
 
 
 def list_groups(call: Call) -> Any:
-    return {g.name: group_info(g) for g in call.services.accounts.list_groups()}
+    """Every group the caller may see (see group_details_api for who sees what)."""
+    return {g.name: group_info(g) for g in GroupService(call.services.accounts).visible(call.who)}
 
 
 def get_group(call: Call, group: str) -> Any:
-    return group_info(call.services.accounts.get_group(group))
+    return group_info(GroupService(call.services.accounts).find(call.who, group))
+
+
+def group_detail(call: Call, group: str) -> Any:
+    """The group with its direct members and the included groups the caller may see."""
+    groups = GroupService(call.services.accounts)
+    found = groups.find(call.who, group)
+    return {**group_info(found),
+            "members": [account_info(a) for a in call.services.accounts.members(found.name)],
+            "includes": [group_info(g) for g in groups.included(call.who, found.name)]}
 
 
 def create_group(call: Call, group: str) -> Any:
@@ -133,7 +145,8 @@ def create_group(call: Call, group: str) -> Any:
 
 
 def group_members(call: Call, group: str) -> Any:
-    return [account_info(a) for a in call.services.accounts.members(group)]
+    found = GroupService(call.services.accounts).find(call.who, group)
+    return [account_info(a) for a in call.services.accounts.members(found.name)]
 
 
 def add_member(call: Call, group: str, account: str) -> Any:
@@ -157,7 +170,7 @@ ROUTES: list[Route] = [
     ("GET", ("accounts", "{account}", "groups"), account_groups),
     ("GET", ("groups", ""), list_groups),
     ("GET", ("groups", "{group}"), get_group),
-    ("GET", ("groups", "{group}", "detail"), get_group),
+    ("GET", ("groups", "{group}", "detail"), group_detail),
     ("PUT", ("groups", "{group}"), create_group),
     ("GET", ("groups", "{group}", "members"), group_members),
     ("GET", ("groups", "{group}", "members", ""), group_members),

@@ -15,6 +15,7 @@ from keepgreen.gerrit.request_input import MAX_INT, JsonObject, number_in, whole
 from keepgreen.gerrit.router import Created, Route
 from keepgreen.services.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from keepgreen.services.review.review import CommentInput, ReviewInput
+from keepgreen.services.review.revision_notes import RevisionNotes
 from keepgreen.store import review as review_store
 
 
@@ -147,6 +148,8 @@ def list_change_comments(call: Call, change: str) -> Any:
 def list_files(call: Call, change: str, revision: str) -> Any:
     found = _change(call, change)
     ps = _patch_set(call, found, revision)
+    if call.flag("reviewed"):  # the paths the caller marked reviewed, as Gerrit lists them
+        return RevisionNotes(call.services.db).reviewed(call.who, found, ps)
     base = None
     parent = call.query("parent")
     if parent is not None:
@@ -363,40 +366,9 @@ def suggest_reviewers(call: Call, change: str) -> Any:
     return suggestions
 
 
-def get_edit(call: Call, change: str) -> Any:
-    edit = call.services.revisions.edit(call.who, _change(call, change))
-    return edit if edit else no_content()
-
-
-def put_edit_message(call: Call, change: str) -> Any:
-    message = _body(call).text("message")
-    call.services.revisions.edit_message(call.who, _change(call, change), message)
-    return no_content()
-
-
-def delete_edit(call: Call, change: str) -> Any:
-    call.services.revisions.delete_edit(call.who, _change(call, change))
-    return no_content()
-
-
-def get_edit_message(call: Call, change: str) -> Any:
-    """The message of the caller's change edit, else the current patch set's."""
-    found = _change(call, change)
-    edit = call.services.revisions.edit(call.who, found)
-    if edit:
-        return edit["message"]
-    return _patch_set(call, found, "current").message
-
-
 def put_message(call: Call, change: str) -> Any:
     call.services.revisions.set_message(call.who, _change(call, change),
                                         _body(call).text("message"))
-    return no_content()
-
-
-def publish_edit(call: Call, change: str) -> Any:
-    _body(call)
-    call.services.revisions.publish_edit(call.who, _change(call, change))
     return no_content()
 
 
@@ -468,12 +440,7 @@ ROUTES: list[Route] = [
      delete_vote),
     ("POST", ("changes", "{change}", "reviewers", "{account}", "votes", "{label}", "delete"),
      delete_vote),
-    ("GET", ("changes", "{change}", "edit"), get_edit),
-    ("PUT", ("changes", "{change}", "edit:message"), put_edit_message),
-    ("GET", ("changes", "{change}", "edit:message"), get_edit_message),
-    ("DELETE", ("changes", "{change}", "edit"), delete_edit),
     ("PUT", ("changes", "{change}", "message"), put_message),
-    ("POST", ("changes", "{change}", "edit:publish"), publish_edit),
     ("PUT", ("accounts", "{account}", "starred.changes", "{change}"), star),
     ("DELETE", ("accounts", "{account}", "starred.changes", "{change}"), unstar),
 ]

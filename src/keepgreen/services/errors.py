@@ -44,6 +44,19 @@ class Conflict(ServiceError):
     status = 409
 
 
+class Unprocessable(ServiceError):
+    """The body names something that is not there (a project to watch, an external id, a
+    group or account to add): Gerrit's 422."""
+
+    status = 422
+
+
+class MethodNotAllowed(ServiceError):
+    """The request is understood but this site never does it (a username once set)."""
+
+    status = 405
+
+
 class TooManyAttempts(ServiceError):
     """Too many failed sign-ins; ``retry_after`` says in how many seconds to try again."""
 

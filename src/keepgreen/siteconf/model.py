@@ -36,7 +36,7 @@ from keepgreen.jobconf.source import (
 RESOURCES = "resources/"
 PROJECT_KEYS = ("name", "description", "default-branch", "submit-type", "required-approvals",
                 "anonymous-read", "queue", "access")
-GROUP_KEYS = ("name", "description", "owner", "members")
+GROUP_KEYS = ("name", "description", "owner", "members", "visible-to-all", "includes")
 RULE_KEYS = ("group", "range", "action")
 _RANGE = re.compile(r"^\s*([+-]?\d+)\s*\.\.\s*([+-]?\d+)\s*$")
 
@@ -95,6 +95,8 @@ class GroupSpec:
     description: str = ""
     owner: str = ADMINISTRATORS
     members: tuple[str, ...] = ()  # usernames, sorted
+    visible_to_all: bool = True
+    includes: tuple[str, ...] = ()  # names of included groups, sorted
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,8 @@ class SiteState:
 
     def place(self, *key: str) -> Where:
         """Where ``key`` ("project", name) / ("group", name) / ("member", group, user) /
-        ("rule", project, index) is written, or the file it belongs in."""
+        ("include", group, included) / ("rule", project, index) is written, or the file it
+        belongs in."""
         found = self.where.get(key)
         if found is not None:
             return found
@@ -387,9 +390,32 @@ def _group(body: Located, problems: _Problems,
                 else:
                     members.append(item.value)
                     where[("member", name, item.value)] = Where(item.path, item.line)
+    visible = True
+    value = node.get("visible-to-all")
+    if value is not None:
+        if not isinstance(value, ScalarNode) or not isinstance(value.value, bool):
+            problems.at(value, f"visible-to-all of {what} must be true or false")
+        else:
+            visible = value.value
+    includes: list[str] = []
+    value = node.get("includes")
+    if value is not None:
+        if not isinstance(value, SequenceNode):
+            problems.at(value, f"includes of {what} must be a list of group names")
+        else:
+            for item in value:
+                if not isinstance(item, ScalarNode) or not isinstance(item.value, str):
+                    problems.at(item, f"includes of {what} are group names, not "
+                                      f"{describe(item)}")
+                elif item.value in includes:
+                    problems.at(item, f"{item.value} is included twice in {what}")
+                else:
+                    includes.append(item.value)
+                    where[("include", name, item.value)] = Where(item.path, item.line)
     if len(problems.items) > before:
         return None
-    return GroupSpec(name, description, owner, tuple(sorted(members)))
+    return GroupSpec(name, description, owner, tuple(sorted(members)), visible,
+                     tuple(sorted(includes)))
 
 
 def known_groups(state: SiteState) -> set[str]:
@@ -412,6 +438,16 @@ def validate(state: SiteState, accounts: set[str] | None = None,
                 if member not in accounts:
                     problems.at(state.place("member", group.name, member),
                                 f"account {member!r} in group {group.name!r} does not exist")
+        for included in group.includes:
+            at = state.place("include", group.name, included)
+            if included in SYSTEM_GROUPS:
+                problems.at(at, f"membership of {included!r} is implied; group "
+                                f"{group.name!r} cannot include it")
+            elif included == group.name:
+                problems.at(at, f"group {group.name!r} cannot include itself")
+            elif included not in groups:
+                problems.at(at, f"group {included!r} included in group {group.name!r} does "
+                                "not exist")
     for project in state.projects.values():
         for index, rule in enumerate(project.access):
             if rule.group not in groups:

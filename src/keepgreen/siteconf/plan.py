@@ -80,6 +80,13 @@ def _group_lines(old: GroupSpec | None, new: GroupSpec | None, name: str,
         lines.append(f"change owner of group `{name}` from `{old.owner}` to `{new.owner}`")
     if old.description != new.description:
         lines.append(f"change description of group `{name}`")
+    lines += [f"include `{g}` in `{name}`" for g in new.includes if g not in old.includes]
+    lines += [f"stop including `{g}` in `{name}`" for g in old.includes
+              if g not in new.includes]
+    if old.visible_to_all != new.visible_to_all:
+        lines.append(f"make group `{name}` "
+                     + ("visible to all" if new.visible_to_all else "visible to its members "
+                        "and owners only"))
     return lines
 
 

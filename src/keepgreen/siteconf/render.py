@@ -65,6 +65,11 @@ def _group(spec: GroupSpec) -> str:
         lines += [f"      - {scalar(m)}" for m in spec.members]
     else:
         lines.append("    members: []")
+    if not spec.visible_to_all:
+        lines.append("    visible-to-all: false")
+    if spec.includes:
+        lines.append("    includes:")
+        lines += [f"      - {scalar(g)}" for g in spec.includes]
     return "\n".join(lines) + "\n"
 
 

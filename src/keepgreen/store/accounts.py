@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
 from keepgreen.domain.account import Account, Group
 from keepgreen.domain.change import as_number
 from keepgreen.store.clock import utcnow
-from keepgreen.store.schema import accounts, group_members, groups
+from keepgreen.store.schema import accounts, group_includes, group_members, groups
 from keepgreen.store.sql import among
 
 
@@ -18,7 +18,7 @@ def _account(row: Row) -> Account:  # type: ignore[type-arg]
 
 
 def _group(row: Row) -> Group:  # type: ignore[type-arg]
-    return Group(row.id, row.name, row.description, row.owner)
+    return Group(row.id, row.name, row.description, row.owner, bool(row.visible_to_all))
 
 
 def add_account(conn: Connection, username: str, name: str, email: str | None,
@@ -127,10 +127,69 @@ def registered_on(conn: Connection, account_id: int) -> datetime | None:
 
 
 def add_group(conn: Connection, name: str, description: str = "",
-              owner: str = "Administrators") -> Group:
+              owner: str = "Administrators", visible_to_all: bool = True) -> Group:
     result = conn.execute(insert(groups).values(
-        name=name, description=description, owner=owner, created=utcnow()))
-    return Group(result.inserted_primary_key[0], name, description, owner)  # type: ignore[index]
+        name=name, description=description, owner=owner, visible_to_all=visible_to_all,
+        created=utcnow()))
+    return Group(result.inserted_primary_key[0], name, description, owner,  # type: ignore[index]
+                 visible_to_all)
+
+
+def group_by_id(conn: Connection, group_id: int) -> Group | None:
+    row = conn.execute(select(groups).where(groups.c.id == group_id)).first()
+    return _group(row) if row else None
+
+
+def included_groups(conn: Connection, group_id: int) -> list[Group]:
+    """The groups directly included in a group, by name."""
+    rows = conn.execute(
+        select(groups).join(group_includes, group_includes.c.included_id == groups.c.id)
+        .where(group_includes.c.group_id == group_id).order_by(groups.c.name))
+    return [_group(r) for r in rows]
+
+
+def includes_by_group(conn: Connection) -> dict[int, set[int]]:
+    """Every group's directly included groups, by id."""
+    found: dict[int, set[int]] = {}
+    for group_id, included_id in conn.execute(
+            select(group_includes.c.group_id, group_includes.c.included_id)):
+        found.setdefault(group_id, set()).add(included_id)
+    return found
+
+
+def set_includes(conn: Connection, group_id: int, included_ids: set[int],
+                 before: set[int] | None = None) -> None:
+    """Make the group include exactly ``included_ids`` (``before``: what it includes now,
+    when the caller has read it already)."""
+    if before is None:
+        before = includes_by_group(conn).get(group_id, set())
+    if before - included_ids:
+        conn.execute(delete(group_includes).where(
+            group_includes.c.group_id == group_id,
+            group_includes.c.included_id.in_(sorted(before - included_ids))))
+    for included_id in sorted(included_ids - before):
+        conn.execute(insert(group_includes).values(group_id=group_id,
+                                                   included_id=included_id))
+
+
+def _including(conn: Connection, group_ids: set[int]) -> set[int]:
+    """``group_ids`` and every group that includes one of them, directly or through other
+    groups; a cycle of includes ends the walk where it closes."""
+    seen = set(group_ids)
+    frontier = set(group_ids)
+    while frontier:
+        rows = conn.execute(select(group_includes.c.group_id)
+                            .where(among(conn, group_includes.c.included_id, frontier)))
+        frontier = {r[0] for r in rows} - seen
+        seen |= frontier
+    return seen
+
+
+def _names(conn: Connection, group_ids: set[int]) -> dict[int, str]:
+    if not group_ids:
+        return {}
+    return {r.id: r.name for r in conn.execute(
+        select(groups.c.id, groups.c.name).where(among(conn, groups.c.id, group_ids)))}
 
 
 def group_by_name(conn: Connection, name: str) -> Group | None:
@@ -160,21 +219,35 @@ def members(conn: Connection, group_id: int) -> list[Account]:
 
 
 def group_names_of_many(conn: Connection, account_ids: set[int]) -> dict[int, set[str]]:
-    """Group names per account, for many accounts in one query."""
+    """Group names per account, for many accounts: the groups each is a direct member of
+    and every group that includes one of those, however deep."""
     result: dict[int, set[str]] = {a: set() for a in account_ids}
     if not account_ids:
         return result
-    rows = conn.execute(
-        select(group_members.c.account_id, groups.c.name)
-        .join(groups, group_members.c.group_id == groups.c.id)
-        .where(among(conn, group_members.c.account_id, account_ids)))
-    for account_id, name in rows:
-        result[account_id].add(name)
+    direct: dict[int, set[int]] = {a: set() for a in account_ids}
+    for account_id, group_id in conn.execute(
+            select(group_members.c.account_id, group_members.c.group_id)
+            .where(among(conn, group_members.c.account_id, account_ids))):
+        direct[account_id].add(group_id)
+    if not any(direct.values()):
+        return result
+    edges = includes_by_group(conn)
+    including: dict[int, set[int]] = {}
+    for group_id, included in edges.items():
+        for included_id in included:
+            including.setdefault(included_id, set()).add(group_id)
+    names = {r.id: r.name for r in conn.execute(select(groups.c.id, groups.c.name))}
+    for account_id, group_ids in direct.items():
+        seen, frontier = set(group_ids), set(group_ids)
+        while frontier:
+            frontier = {g for f in frontier for g in including.get(f, ())} - seen
+            seen |= frontier
+        result[account_id] = {names[g] for g in seen if g in names}
     return result
 
 
 def group_names_of(conn: Connection, account_id: int) -> set[str]:
-    rows = conn.execute(
-        select(groups.c.name).join(group_members, group_members.c.group_id == groups.c.id)
-        .where(group_members.c.account_id == account_id))
-    return {r[0] for r in rows}
+    """The groups an account is a member of: directly, or through included groups."""
+    direct = {r[0] for r in conn.execute(select(group_members.c.group_id)
+                                         .where(group_members.c.account_id == account_id))}
+    return set(_names(conn, _including(conn, direct)).values()) if direct else set()

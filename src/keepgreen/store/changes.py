@@ -226,6 +226,15 @@ def add_message(conn: Connection, number: int, patch_set: int, author_id: int | 
                                          author_id=author_id, date=now, message=text, tag=tag))
 
 
+def replace_message(conn: Connection, number: int, message_id: int, text: str) -> bool:
+    """Overwrite the text of message ``message_id`` of change ``number``; False when the
+    change has no such message."""
+    result = conn.execute(update(messages).where(messages.c.id == message_id,
+                                                 messages.c.change_number == number)
+                          .values(message=text))
+    return bool(result.rowcount)
+
+
 def messages_of(conn: Connection, numbers: list[int]) -> dict[int, list[Row]]:  # type: ignore[type-arg]
     result: dict[int, list[Row]] = {n: [] for n in numbers}  # type: ignore[type-arg]
     if numbers:

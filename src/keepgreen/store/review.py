@@ -125,6 +125,25 @@ def drop_edit(conn: Connection, number: int, account_id: int) -> None:
                                             change_edits.c.account_id == account_id))
 
 
+def submitted_with(conn: Connection, project: str, number: int) -> list[int]:
+    """The changes merged by the same submit as change ``number`` of ``project`` (itself
+    included, in the order they were merged); empty when no finished submission holds it."""
+    done = submissions.c.state == "DONE"
+    mine = next((row for row in conn.execute(
+        select(submissions).where(done, submissions.c.project == project)
+        .order_by(submissions.c.id.desc()))
+        if any(step.get("change") == number for step in row.plan or [])), None)
+    if mine is None:
+        return []
+    together: list[int] = []
+    for row in conn.execute(select(submissions).where(
+            done, submissions.c.created == mine.created,
+            submissions.c.submitter_id == mine.submitter_id).order_by(submissions.c.id)):
+        together += [step["change"] for step in row.plan or []
+                     if step.get("change") not in together]
+    return together
+
+
 # -- access rules ----------------------------------------------------------------------
 def rules_of(conn: Connection, project: str) -> list[Rule]:
     rows = conn.execute(select(access_rules).where(access_rules.c.project == project)

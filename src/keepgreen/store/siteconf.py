@@ -49,12 +49,35 @@ def running_state(conn: Connection) -> SiteState:
             .join(accounts, accounts.c.id == group_members.c.account_id)):
         members.setdefault(group_id, []).append(username)
     found_groups = {}
-    for row in conn.execute(select(groups).order_by(groups.c.name)):
+    rows = list(conn.execute(select(groups).order_by(groups.c.name)))
+    names = {row.id: row.name for row in rows}
+    includes = account_store.includes_by_group(conn)
+    for row in rows:
         if row.name in SYSTEM_GROUPS:
             continue
-        found_groups[row.name] = GroupSpec(row.name, row.description, row.owner,
-                                           tuple(sorted(members.get(row.id, []))))
+        found_groups[row.name] = GroupSpec(
+            row.name, row.description, row.owner, tuple(sorted(members.get(row.id, []))),
+            bool(row.visible_to_all),
+            tuple(sorted(names[i] for i in includes.get(row.id, ()) if i in names)))
     return SiteState(found_projects, found_groups)
+
+
+def _renames(old: SiteState, new: SiteState, keep_groups: frozenset[str]) -> dict[str, str]:
+    """Groups that only changed their name (old name -> new name): a group that went and
+    one that came with the same members, description and settings, each the only such one.
+    Such a group keeps its row, so its id stays the same."""
+    gone = [old.groups[n] for n in set(old.groups) - set(new.groups) - keep_groups]
+    came = [new.groups[n] for n in set(new.groups) - set(old.groups)]
+
+    def key(spec: GroupSpec) -> tuple[object, ...]:
+        return (spec.members, spec.description, spec.visible_to_all)
+
+    found = {}
+    for spec in gone:
+        matches = [c for c in came if key(c) == key(spec)]
+        if len(matches) == 1 and [g for g in gone if key(g) == key(spec)] == [spec]:
+            found[spec.name] = matches[0].name
+    return found
 
 
 def account_names(conn: Connection) -> dict[str, bool]:
@@ -83,20 +106,35 @@ def apply_state(conn: Connection, old: SiteState, new: SiteState, now: datetime,
         conn.execute(update(projects).where(projects.c.name == name).values(state=HIDDEN))
         conn.execute(delete(access_rules).where(access_rules.c.project == name))
     ids: dict[str, int] = {}
+    renamed = _renames(old, new, keep_groups)
+    for before_name, after_name in renamed.items():
+        conn.execute(update(groups).where(groups.c.name == before_name)
+                     .values(name=after_name))
     for name, group in new.groups.items():
         found = account_store.group_by_name(conn, name)
         if found is None:
-            ids[name] = account_store.add_group(conn, name, group.description, group.owner).id
+            ids[name] = account_store.add_group(conn, name, group.description, group.owner,
+                                                group.visible_to_all).id
         else:
             ids[name] = found.id
-            if (found.description, found.owner) != (group.description, group.owner):
+            if (found.description, found.owner, found.visible_to_all) != (
+                    group.description, group.owner, group.visible_to_all):
                 conn.execute(update(groups).where(groups.c.id == found.id)
-                             .values(description=group.description, owner=group.owner))
-    for name in set(old.groups) - set(new.groups) - keep_groups:
+                             .values(description=group.description, owner=group.owner,
+                                     visible_to_all=group.visible_to_all))
+    for name in set(old.groups) - set(new.groups) - keep_groups - set(renamed):
         conn.execute(delete(groups).where(groups.c.name == name))
+    group_ids = {g.name: g.id for g in account_store.all_groups(conn)}
+    edges = account_store.includes_by_group(conn)
+    for name, group in new.groups.items():
+        wanted = {group_ids[i] for i in group.includes if i in group_ids}
+        if wanted != edges.get(ids[name], set()):
+            account_store.set_includes(conn, ids[name], wanted, edges.get(ids[name], set()))
+    old_names = {after: before for before, after in renamed.items()}
     users = {r.username: r.id for r in conn.execute(select(accounts.c.id, accounts.c.username))}
     for name, group in new.groups.items():
-        before = set(old.groups[name].members) if name in old.groups else set()
+        was = old_names.get(name, name)
+        before = set(old.groups[was].members) if was in old.groups else set()
         after = set(group.members)
         for username in after - before:
             account_store.add_member(conn, ids[name], users[username])

@@ -14,12 +14,14 @@ from keepgreen.domain.account import (
     Principal,
     valid_username,
 )
+from keepgreen.domain.group_access import may_see
 from keepgreen.domain.throttle import LoginThrottle, account_key, client_key
 from keepgreen.services.errors import BadRequest, Conflict, Forbidden, NotFound, TooManyAttempts
 from keepgreen.services.review import passwords
 from keepgreen.services.review.site_editor import SiteEditor
 from keepgreen.siteconf import edits
 from keepgreen.siteconf.model import GroupSpec, SiteState
+from keepgreen.store import account_settings as settings_store
 from keepgreen.store import accounts as store
 from keepgreen.store import siteconf as siteconf_store
 from keepgreen.store.db import Database
@@ -131,7 +133,7 @@ class AccountService:
         with self.db.write() as conn:
             if store.account_by_username(conn, new.username):
                 raise Conflict(f"account {new.username!r} already exists")
-            if new.email and store.account_by_email(conn, new.email):
+            if new.email and settings_store.email_owner(conn, new.email) is not None:
                 raise Conflict(f"email {new.email} already belongs to another account")
             groups = []
             for name in new.groups:
@@ -269,8 +271,11 @@ class AccountService:
         return group
 
     def get_group(self, name: str) -> Group:
+        """By name, else by numeric id, as Gerrit resolves a group identifier."""
         with self.db.read() as conn:
             group = store.group_by_name(conn, name)
+            if group is None and name.isascii() and name.isdigit() and len(name) < 10:
+                group = store.group_by_id(conn, int(name))
         if group is None:
             raise NotFound(f"group {name!r} not found")
         return group
@@ -286,6 +291,8 @@ class AccountService:
 
     def add_member(self, caller: Principal | None, group_name: str, key: str) -> Account:
         group = self.get_group(group_name)
+        if caller is not None and not may_see(caller, group):
+            raise NotFound(f"group {group_name!r} not found")
         if group.name in SYSTEM_GROUPS:
             raise BadRequest(f"membership of {group.name!r} is implied and cannot be edited")
         if caller is not None and not (caller.is_admin or group.owner in caller.groups):
@@ -308,6 +315,8 @@ class AccountService:
     def remove_member(self, caller: Principal, group_name: str, key: str) -> Account:
         """Take an account out of a group; needs Administrators or the group's owner group."""
         group = self.get_group(group_name)
+        if not may_see(caller, group):
+            raise NotFound(f"group {group_name!r} not found")
         if group.name in SYSTEM_GROUPS:
             raise BadRequest(f"membership of {group.name!r} is implied and cannot be edited")
         if not (caller.is_admin or group.owner in caller.groups):

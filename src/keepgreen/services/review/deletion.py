@@ -67,5 +67,8 @@ class ChangeDeleter:
         refs = [(patch_set_ref(change.number, ps.number), ZERO, ps.sha) for ps in sets
                 if self.repos.resolve(change.project, patch_set_ref(change.number, ps.number))
                 == ps.sha]
+        # Change edits of the change (``refs/users/NN/ACCOUNT/edit-N/PS``) go with it.
+        refs += [(ref, ZERO, sha) for ref, sha in self.repos.refs(change.project, "refs/users/")
+                 if f"/edit-{change.number}/" in ref]
         if refs:
             self.repos.update_refs(change.project, refs)

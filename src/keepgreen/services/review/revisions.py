@@ -14,7 +14,7 @@ from keepgreen.domain.changeid import change_ids, subject
 from keepgreen.domain.refs import valid_branch_name
 from keepgreen.git.merges import MergeConflict, Merger
 from keepgreen.git.repos import EMPTY_TREE, Repos
-from keepgreen.services.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from keepgreen.services.errors import BadRequest, Conflict, Forbidden, Unauthorized
 from keepgreen.services.review.patchsets import PatchSetWriter
 from keepgreen.services.review.projects import ProjectService
 from keepgreen.store import changes as store
@@ -61,6 +61,11 @@ class RevisionService:
                                         self._base_url(), previous.parent_change, previous,
                                         message)
             self.repos.update_refs(change.project, [written.ref_update])
+
+    def add_patch_set(self, who: Principal, change: Change, sha: str, message: str) -> None:
+        """Commit ``sha`` (already in the change's repository) as the change's next patch
+        set, with ``message`` as the change message; refused if another one came first."""
+        self._new_patch_set(who, change, sha, message)
 
     def rebase(self, who: Principal, change: Change, base: str | None) -> None:
         """Rebase the current patch set onto the branch tip (or ``base``)."""
@@ -144,13 +149,6 @@ class RevisionService:
             raise Conflict("new commit message is the same as the current one")
         return message
 
-    def edit_message(self, who: Principal, change: Change, message: str) -> None:
-        message = self._checked_message(who, change, message)
-        assert who.account is not None
-        with self.db.write() as conn:
-            review_store.set_edit(conn, change.number, who.account.id,
-                                  change.current_patch_set, message, utcnow())
-
     def set_message(self, who: Principal, change: Change, message: str) -> None:
         """A new patch set with ``message`` as its commit message, at once (Gerrit's
         ``PUT /changes/{id}/message``); refused while the caller has a change edit."""
@@ -163,36 +161,6 @@ class RevisionService:
                 raise Conflict(f"change {change.number} has a change edit of yours; publish "
                                "or delete it first")
         self._recommit(who, change, message)
-
-    def delete_edit(self, who: Principal, change: Change) -> None:
-        self._who(who, "deleting a change edit")
-        assert who.account is not None
-        with self.db.write() as conn:
-            if review_store.get_edit(conn, change.number, who.account.id) is None:
-                raise NotFound(f"you have no change edit on change {change.number}")
-            review_store.drop_edit(conn, change.number, who.account.id)
-
-    def edit(self, who: Principal, change: Change) -> dict[str, Any] | None:
-        if who.account is None:
-            return None
-        with self.db.read() as conn:
-            row = review_store.get_edit(conn, change.number, who.account.id)
-        if row is None:
-            return None
-        return {"base_patch_set_number": row.base_patch_set, "message": row.message}
-
-    def publish_edit(self, who: Principal, change: Change) -> None:
-        self._who(who, "publishing an edit")
-        assert who.account is not None
-        with self.db.read() as conn:
-            row = review_store.get_edit(conn, change.number, who.account.id)
-        if row is None:
-            raise Conflict("there is no change edit to publish")
-        if row.base_patch_set != change.current_patch_set:
-            raise Conflict("the edit is based on an old patch set; make it again")
-        self._recommit(who, change, row.message)
-        with self.db.write() as conn:
-            review_store.drop_edit(conn, change.number, who.account.id)
 
     def _recommit(self, who: Principal, change: Change, message: str) -> None:
         """The current patch set again with another commit message, as a new patch set."""

@@ -186,6 +186,30 @@ comments = Table(
 )
 
 
+# Files an account marked reviewed in one patch set (Gerrit's per-file "reviewed" flag).
+reviewed_files = Table(
+    "reviewed_files",
+    metadata,
+    Column("change_number", Integer, ForeignKey("changes.number", ondelete="CASCADE"),
+           primary_key=True),
+    Column("patch_set", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("path", String(1024), primary_key=True),
+)
+
+
+# The description its uploader gave a patch set (Gerrit's RevisionInfo.description).
+patch_set_descriptions = Table(
+    "patch_set_descriptions",
+    metadata,
+    Column("change_number", Integer, ForeignKey("changes.number", ondelete="CASCADE"),
+           primary_key=True),
+    Column("patch_set", Integer, primary_key=True),
+    Column("description", Text, nullable=False),
+)
+
+
 stars = Table(
     "stars",
     metadata,

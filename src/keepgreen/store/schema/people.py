@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 
 from keepgreen.store.schema.base import metadata
@@ -43,6 +44,7 @@ groups = Table(
     Column("description", Text, nullable=False, default=""),
     Column("owner", String(255), nullable=False, default="Administrators"),
     Column("created", DateTime, nullable=False),
+    Column("visible_to_all", Boolean, nullable=False, default=True, server_default=true()),
     sqlite_autoincrement=True,
 )
 
@@ -54,6 +56,18 @@ group_members = Table(
     Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"),
            primary_key=True),
     Index("ix_group_members_account", "account_id"),
+)
+
+
+# Groups included in groups (Gerrit's subgroups): every member of ``included_id`` counts as
+# a member of ``group_id``, and so on transitively; cycles are allowed.
+group_includes = Table(
+    "group_includes",
+    metadata,
+    Column("group_id", Integer, ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("included_id", Integer, ForeignKey("groups.id", ondelete="CASCADE"),
+           primary_key=True),
+    Index("ix_group_includes_included", "included_id"),
 )
 
 
@@ -155,4 +169,66 @@ webhook_deliveries = Table(
     Index("ix_webhook_deliveries_due", "state", "next_try"),
     Index("ix_webhook_deliveries_hook", "webhook_id", "id"),
     sqlite_autoincrement=True,
+)
+
+
+# Preferences an account set itself, one JSON object per kind (general, diff, edit) holding
+# only the fields it set; what it never set comes from ``default_preferences``.
+account_preferences = Table(
+    "account_preferences",
+    metadata,
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("value", JSON, nullable=False),
+)
+
+
+# The site's defaults for accounts, per kind, as administrators set them.
+default_preferences = Table(
+    "default_preferences",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("value", JSON, nullable=False),
+)
+
+
+# The projects an account watches, each with an optional change query ``filter`` ("" for
+# none) and what the account wants to hear of.
+project_watches = Table(
+    "project_watches",
+    metadata,
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("project", String(255), primary_key=True),
+    Column("filter", String(1000), primary_key=True),
+    Column("notify_new_changes", Boolean, nullable=False, default=False),
+    Column("notify_new_patch_sets", Boolean, nullable=False, default=False),
+    Column("notify_all_comments", Boolean, nullable=False, default=False),
+    Column("notify_submitted_changes", Boolean, nullable=False, default=False),
+    Column("notify_abandoned_changes", Boolean, nullable=False, default=False),
+)
+
+
+# An account's e-mail addresses besides its preferred one (``accounts.email``);
+# ``email_key`` is the address in lower case, unique across the site.
+account_emails = Table(
+    "account_emails",
+    metadata,
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("email", String(255), nullable=False),
+    Column("email_key", String(255), primary_key=True),
+    Index("ix_account_emails_account", "account_id"),
+)
+
+
+# What an account says of itself beyond its name: a display name and a status message.
+account_profiles = Table(
+    "account_profiles",
+    metadata,
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("display_name", String(255), nullable=False, default=""),
+    Column("status", String(255), nullable=False, default=""),
 )

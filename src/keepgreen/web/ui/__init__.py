@@ -12,6 +12,7 @@ from keepgreen.web.ui import (
     builds,
     change_actions,
     change_page,
+    dashboards,
     drift,
     elections,
     home,
@@ -25,4 +26,4 @@ from keepgreen.web.ui.router import UiRoute
 ROUTES: list[UiRoute] = [*auth.ROUTES, *home.ROUTES, *change_page.ROUTES,
                          *change_actions.ROUTES]
 ROUTES += [*status.ROUTES, *builds.ROUTES, *projects.ROUTES, *drift.ROUTES,
-           *ssh_keys.ROUTES, *elections.ROUTES, *pads.ROUTES]
+           *ssh_keys.ROUTES, *elections.ROUTES, *pads.ROUTES, *dashboards.ROUTES]

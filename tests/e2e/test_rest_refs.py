@@ -95,3 +95,27 @@ def test_tags_lightweight_and_annotated_follow_the_rules(team: Team) -> None:
     admin.delete(f"{p}/1.0")
     assert refused(lambda: alice.get(f"{p}/1.0"))[0] == 404
     assert refused(lambda: admin.delete(f"{p}/{quote('nope')}"))[0] == 404
+
+
+def test_a_branch_the_caller_may_not_read_is_nowhere_to_be_seen(team: Team) -> None:
+    """Blocked from reading refs/heads/secret, Alice finds it neither listed nor by name,
+    cannot delete it (404, as if missing), and cannot start a change or cherry-pick onto it
+    to learn its tip."""
+    admin, alice = team.api(), team.api(team.alice)
+    p = f"/projects/{team.quoted}/branches"
+    assert admin.put(f"{p}/secret", json={})["ref"] == "refs/heads/secret"
+    assert "refs/heads/secret" in [b["ref"] for b in alice.get(f"{p}/")]
+    admin.post(f"/projects/{team.quoted}/access", json={"add": {"refs/heads/secret": {
+        "permissions": {"read": {"rules": {"Registered Users": {"action": "BLOCK"}}}}}}})
+    assert "refs/heads/secret" not in [b["ref"] for b in alice.get(f"{p}/")]
+    assert refused(lambda: alice.get(f"{p}/secret"))[0] == 404
+    assert refused(lambda: alice.delete(f"{p}/secret")) == refused(
+        lambda: alice.delete(f"{p}/nothing-here"))[:1] + (
+        f"branch secret not found in {team.project}",)
+    status, reason = refused(lambda: alice.post("/changes/", json={
+        "project": team.project, "branch": "secret", "subject": "Peek"}))
+    assert (status, reason) == (400, f"branch secret not found in {team.project}")
+    n = team.upload("p.txt", "p\n", "Pick me")
+    status, reason = refused(lambda: alice.post(
+        f"/changes/{n}/revisions/current/cherrypick", json={"destination": "secret"}))
+    assert (status, reason) == (400, "branch secret not found")

@@ -67,7 +67,7 @@ def list_branches(call: Call, project: str) -> Any:
     found = call.services.projects.get(project, call.who)
     head = call.services.projects.head(found)
     result: list[dict[str, Any]] = []
-    branches = call.services.projects.branches(found)
+    branches = call.services.projects.readable_branches(call.who, found)
     head_rev = next((sha for ref, sha in branches if ref == head), None)
     if head_rev:
         result.append({"ref": "HEAD", "revision": head.removeprefix("refs/heads/")})
@@ -78,7 +78,7 @@ def list_branches(call: Call, project: str) -> Any:
 def get_branch(call: Call, project: str, branch: str) -> Any:
     found = call.services.projects.get(project, call.who)
     ref = branch if branch.startswith("refs/") else "refs/heads/" + branch
-    for name, sha in call.services.projects.branches(found):
+    for name, sha in call.services.projects.readable_branches(call.who, found):
         if name == ref:
             return {"ref": name, "revision": sha}
     raise NotFound(f"branch {branch} not found in {project}")

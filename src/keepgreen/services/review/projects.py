@@ -207,6 +207,12 @@ class ProjectService:
     def branches(self, project: Project) -> list[tuple[str, str]]:
         return self.repos.refs(project.name, "refs/heads/")
 
+    def readable_branches(self, caller: Principal, project: Project) -> list[tuple[str, str]]:
+        """The branches ``caller`` may read: the others are not listed at all."""
+        rules = self.rules(project)
+        return [(ref, sha) for ref, sha in self.branches(project)
+                if acl.check(rules, caller, acl.READ, ref)]
+
     def head(self, project: Project) -> str:
         return self.repos.head(project.name)
 

@@ -106,7 +106,7 @@ class RefService:
     def delete_branch(self, caller: Principal, project: Project, branch: str) -> None:
         ref = full_ref(branch, HEADS)
         sha = self.repos.resolve(project.name, ref) if ref.startswith(HEADS) else None
-        if sha is None:
+        if sha is None or not self.projects.can(caller, project, acl.READ, ref):
             raise NotFound(f"branch {branch} not found in {project.name}")
         self._allowed(caller, project, acl.FORCE_PUSH, ref)
         if ref == self.repos.head(project.name):

@@ -183,6 +183,8 @@ class RevisionService:
         destination = destination.removeprefix("refs/heads/")
         project = self.projects.exists(change.project)
         assert project is not None and who.account is not None
+        if not self.projects.can(who, project, acl.READ, "refs/heads/" + destination):
+            raise BadRequest(f"branch {destination} not found")  # as if it did not exist
         decision = self.projects.can(who, project, acl.PUSH,
                                      "refs/for/refs/heads/" + destination)
         if not decision:
@@ -294,6 +296,8 @@ class RevisionService:
         branch = branch.removeprefix("refs/heads/")
         if not valid_branch_name(branch):
             raise BadRequest(f"{branch!r} is not a valid branch name")
+        if not self.projects.can(who, project, acl.READ, "refs/heads/" + branch):
+            raise BadRequest(f"branch {branch} not found in {project_name}")  # as if absent
         decision = self.projects.can(who, project, acl.PUSH, "refs/for/refs/heads/" + branch)
         if not decision:
             raise Forbidden(f"creating changes is not permitted: {decision.reason}")

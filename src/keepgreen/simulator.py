@@ -369,6 +369,14 @@ def speculative_gate(settings: Settings, changes: Sequence[Change]) -> GateResul
                    day.busy_minutes, good_ejected, len(day.retried))
 
 
+def decisions(settings: Settings, changes: Sequence[Change]) -> tuple[list[int], list[int]]:
+    """What the speculative gate decides for ``changes``: the numbers it merges, in merge
+    order, and those it rejects, in order: what a replay compares with the scheduler."""
+    day = _Day(settings, changes)
+    day.run()
+    return sorted(day.merged_at, key=lambda n: (day.merged_at[n], n)), sorted(day.rejected)
+
+
 def simulate(settings: Settings) -> Report:
     changes = synthetic_day(settings)
     return Report(settings, speculative_gate(settings, changes), serial_gate(changes))

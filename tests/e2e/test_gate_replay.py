@@ -28,7 +28,7 @@ from tests.e2e.pipeline_support import (
     wait_checked,
     wait_for,
 )
-from tests.support import GitUser, Server
+from tests.support import Server
 
 GATE_PLAYBOOK = """\
 - hosts: all

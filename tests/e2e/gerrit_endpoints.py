@@ -177,8 +177,7 @@ CHANGES = [
     E("GET", C + "/meta_diff", "Get Meta Diff", why=NOTEDB),
     E("GET", C + "/detail", "Get Change Detail"),
     E("POST", C + "/merge", "Create Merge Patch Set For Change",
-      "/changes/{rework-change}/merge", {"subject": "Merge", "merge": {"source": "stable"}},
-      why=NOT_YET),
+      "/changes/{rework-change}/merge", {"subject": "Merge", "merge": {"source": "stable"}}),
     E("GET", C + "/message", "Get Commit Message"),
     E("PUT", C + "/message", "Set Commit Message",
       "/changes/{rework-change}/message",
@@ -202,8 +201,7 @@ CHANGES = [
     E("GET", C + "/submitted_together", "Changes Submitted Together"),
     E("DELETE", C, "Delete Change", "/changes/{doomed-change}"),
     E("POST", C + "/patch:apply", "Create patch-set from patch",
-      "/changes/{rework-change}/patch:apply", {"patch": {"patch": "not a patch"}},
-      why=NOT_YET),
+      "/changes/{rework-change}/patch:apply", {"patch": {"patch": "not a patch"}}),
     E("GET", C + "/in", "Get Included In", "/changes/{merged-change}/in"),
     E("POST", C + "/index", "Index Change"),
     E("GET", C + "/comments", "List Change Comments"),
@@ -226,10 +224,9 @@ CHANGES = [
     E("POST", C + "/messages/{change-message-id}/delete",
       "Delete Change Message", body={"reason": "compat"}),
     E("POST", C + "/check.submit_requirement", "Check Submit Requirement",
-      body={"name": "Code-Review", "submittability_expression": "label:Code-Review=+2"},
-      why=NOT_YET),
+      body={"name": "Code-Review", "submittability_expression": "label:Code-Review=+2"}),
     E("GET", C + "/query", "Evaluate Change Query Expression",
-      "/changes/{change-id}/query?expression=is:open", why=NOT_YET),
+      "/changes/{change-id}/query?expression=is:open"),
     E("GET", C + "/edit", "Get Change Edit Details"),
     E("PUT", C + "/edit/{file-id}", "Change file content in Change Edit",
       "/changes/{rework-change}/edit/{file-id}", "edited\n"),
@@ -315,8 +312,7 @@ CHANGES = [
     E("GET", R + "/ported_drafts", "List Ported Drafts"),
     E("POST", R + "/fixes/{fix-id}/apply", "Apply Stored Fix"),
     E("POST", R + "/fix:apply", "Apply Provided Fix",
-      body={"fix_replacement_infos": []},
-      why="keepgreen's change edits hold a commit message only, so a fix cannot become one"),
+      body={"fix_replacement_infos": []}),
     E("GET", R + "/files/", "List Files"),
     E("GET", R + "/files/{file-id}/content", "Get Content"),
     E("GET", R + "/files/{file-id}/download", "Download Content"),
@@ -526,7 +522,7 @@ CONFIG = [
 
 # Documentation/rest-api-access.txt
 ACCESS = [
-    E("GET", "/access/?project={project-name}", "List Access Rights", why=NOT_YET),
+    E("GET", "/access/?project={project-name}", "List Access Rights"),
 ]
 
 # Documentation/rest-api-plugins.txt

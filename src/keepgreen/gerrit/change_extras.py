@@ -1,19 +1,26 @@
 """REST: the change endpoints beyond reviewing and editing, served through
 ``change_edit_api``: where a change was included, its consistency check and fix, change
-message removal, reverting a whole submission, and the answers Gerrit gives when no plugin
-adds validation options or custom keyed values."""
+message removal, reverting a whole submission, new patch sets made from a merge, a patch or
+a provided fix, and the answers Gerrit gives when no plugin adds validation options or
+custom keyed values."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from keepgreen.domain.change import Change
+from keepgreen.domain.change import Change, PatchSet, Person
+from keepgreen.gerrit.change_json import commit_info
 from keepgreen.gerrit.changes_api import get_message, render_one
 from keepgreen.gerrit.http import Call
 from keepgreen.gerrit.request_input import JsonObject
+from keepgreen.gerrit.revision_comments import fixed_files
+from keepgreen.gerrit.revision_lookup import revision_of
 from keepgreen.gerrit.router import Route
-from keepgreen.services.errors import MethodNotAllowed
+from keepgreen.services.errors import BadRequest, MethodNotAllowed, NotFound
+from keepgreen.services.review.change_edits import ChangeEditService
 from keepgreen.services.review.change_upkeep import ChangeUpkeep, Problem
+from keepgreen.services.review.merge_patch_sets import MergePatchSets, MergeRequest
+from keepgreen.store.clock import utcnow
 
 
 def _upkeep(call: Call) -> ChangeUpkeep:
@@ -126,8 +133,80 @@ def revert_submission(call: Call, change: str) -> Any:
     return {"revert_changes": [render_one(call, str(n)) for n in numbers]}
 
 
+def apply_fix(call: Call, change: str, revision: str) -> Any:
+    """The provided fix written into the caller's change edit (made on the revision when
+    they have none); the edit's ``EditInfo``."""
+    found, _, ps = revision_of(call, change, revision)
+    edits = ChangeEditService(call.services.revisions, call.services.settings.max_request_bytes)
+    fixed = {path: after.encode() for path, (_, after) in
+             fixed_files(call, found, ps).items()}
+    edit = edits.apply_fix(call.who, found, ps, fixed)
+    shown = PatchSet(found.number, 0, edit.sha, edit.parents, edit.account_id, found.updated,
+                     edit.message, edit.author, edit.committer)
+    return {"commit": commit_info(shown), "base_patch_set_number": edit.base.number,
+            "base_revision": edit.base.sha, "ref": edit.ref}
+
+
+def _merges(call: Call) -> MergePatchSets:
+    return MergePatchSets(call.services.revisions)
+
+
+def merge_patch_set(call: Call, change: str) -> Any:
+    """``MergePatchSetInput``: a merge commit of the source as the next patch set; the
+    change's ``ChangeInfo``."""
+    data = _body(call)
+    merge = JsonObject.of(data.raw("merge"), "merge")
+    source = merge.text("source")
+    wanted_base = data.optional_text("base_change")
+    found = _change(call, change)
+    base = None
+    if wanted_base:
+        try:
+            other = _change(call, wanted_base)
+        except NotFound:
+            raise BadRequest(f"base change {wanted_base} not found") from None
+        if (other.project, other.branch) != (found.project, found.branch):
+            raise BadRequest(f"base change {wanted_base} is not on {found.branch} of "
+                             f"{found.project}")
+        details = call.services.changes.details([other], messages=False)[0]
+        base = call.services.changes.patch_set(details, "current").sha
+    _merges(call).merge(call.who, found, MergeRequest(
+        source=source, source_branch=merge.optional_text("source_branch"),
+        subject=data.optional_text("subject"), strategy=merge.optional_text("strategy"),
+        allow_conflicts=merge.flag("allow_conflicts"),
+        inherit_parent=data.flag("inherit_parent"), base=base))
+    return render_one(call, str(found.number))
+
+
+def apply_patch(call: Call, change: str) -> Any:
+    """``ApplyPatchPatchSetInput``: the patch applied as the next patch set; the change's
+    ``ChangeInfo``."""
+    data = _body(call)
+    patch = JsonObject.of(data.raw("patch"), "patch")
+    text = patch.text("patch")
+    if patch.flag("allow_conflicts"):
+        raise BadRequest("keepgreen does not commit conflict markers; a patch must apply "
+                         "cleanly")
+    author = None
+    if data.raw("author") is not None:
+        given = JsonObject.of(data.raw("author"), "author")
+        name, email = given.text("name").strip(), given.text("email").strip()
+        bad = any(c in name + email for c in "<>\n\r")
+        if not name or not email or bad or len(name) > 255 or len(email) > 255:
+            raise BadRequest("author needs a name and an email of 1-255 characters "
+                             "without <, > or newlines")
+        author = Person(name, email, utcnow())
+    found = _change(call, change)
+    _merges(call).apply_patch(call.who, found, text, data.optional_text("commit_message"),
+                              data.optional_text("base"), author)
+    return render_one(call, str(found.number))
+
+
 C = ("changes", "{change}")
 ROUTES: list[Route] = [
+    ("POST", (*C, "revisions", "{revision}", "fix:apply"), apply_fix),
+    ("POST", (*C, "merge"), merge_patch_set),
+    ("POST", (*C, "patch:apply"), apply_patch),
     ("GET", (*C, "in"), included_in),
     ("GET", (*C, "pure_revert"), pure_revert),
     ("GET", (*C, "message"), commit_message),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+from keepgreen.domain.change import Change, PatchSet
 from keepgreen.gerrit.diff_json import diff_content, split_lines
 from keepgreen.gerrit.files_api import MAX_BYTES
 from keepgreen.gerrit.http import Call
@@ -93,9 +94,9 @@ def _apply(text: str, replacements: list[tuple[int, int, str]]) -> str:
     return "".join(parts) + text[cursor:]
 
 
-def preview_fix(call: Call, change: str, revision: str) -> Any:
-    """Each file the given replacements touch, as a DiffInfo from the revision's version to
-    the fixed one."""
+def fixed_files(call: Call, found: Change, ps: PatchSet) -> dict[str, tuple[str, str]]:
+    """Each file the request's ``fix_replacement_infos`` touch: its text in patch set
+    ``ps`` and the text with the replacements made."""
     data = JsonObject.of(call.json())
     items = data.raw("fix_replacement_infos")
     if items is None:
@@ -104,7 +105,6 @@ def preview_fix(call: Call, change: str, revision: str) -> Any:
         raise BadRequest("fix_replacement_infos must be a list")
     if len(items) > MAX_REPLACEMENTS:
         raise BadRequest(f"a fix has at most {MAX_REPLACEMENTS} replacements")
-    found, _, ps = revision_of(call, change, revision)
     wanted: dict[str, list[tuple[JsonObject, str]]] = {}
     for i, item in enumerate(items):
         entry = JsonObject.of(item, f"fix_replacement_infos[{i}]")
@@ -137,7 +137,17 @@ def preview_fix(call: Call, change: str, revision: str) -> Any:
             if end < start:
                 raise BadRequest(f"{entry.name('range')} ends before it starts")
             edits.append((start, end, replacement))
-        old, new = split_lines(text), split_lines(_apply(text, edits))
+        result[path] = (text, _apply(text, edits))
+    return result
+
+
+def preview_fix(call: Call, change: str, revision: str) -> Any:
+    """Each file the given replacements touch, as a DiffInfo from the revision's version to
+    the fixed one."""
+    found, _, ps = revision_of(call, change, revision)
+    result = {}
+    for path, (before, after) in fixed_files(call, found, ps).items():
+        old, new = split_lines(before), split_lines(after)
         result[path] = {
             "meta_a": {"name": path, "content_type": "text/plain", "lines": len(old)},
             "meta_b": {"name": path, "content_type": "text/plain", "lines": len(new)},

@@ -252,6 +252,42 @@ class ChangeEditService:
             raise Conflict(f"file {new} already exists in the change edit")
         self._save(edit, committer, tree=self._tree(edit, {new: moved}, {old}))
 
+    def apply_fix(self, who: Principal, change: Change, ps: PatchSet,
+                  files: Mapping[str, bytes]) -> Edit:
+        """Each of ``files`` holding the given content in the caller's edit, which is
+        started on ``ps`` when there is none; refused when the edit has another base, as
+        the fix was made for ``ps``. As in Gerrit, the fixed files are merged into an
+        existing edit (three-way, from ``ps``), so earlier edits of the same files stay.
+        The edit afterwards."""
+        committer = self._editor(who, change, "applying a fix")
+        assert who.account is not None
+        for path in files:
+            _check_path(path)
+            if len(files[path]) > self.max_file_bytes:
+                raise BadRequest(f"{path} would be larger than the {self.max_file_bytes} "
+                                 "bytes a file of an edit may hold")
+        edit = self.edit(who, change)
+        if edit is not None and edit.base.number != ps.number:
+            raise Conflict(f"your change edit is based on patch set {edit.base.number}, not "
+                           f"{ps.number}; a fix can only be applied to the edit's patch set")
+        base_tree = edit_trees.tree_of(self.repos.path(change.project), ps.sha)
+        fresh = Edit(change, who.account.id, ps, ps.sha, base_tree, ps.message, ps.author,
+                     ps.committer, ps.parents, False)
+        fixed = self._tree(fresh, files, set())
+        if edit is None:
+            self._save(fresh, committer, tree=fixed)
+        else:
+            try:
+                tree = self.revisions.merger.merge_tree(change.project, edit.tree, fixed,
+                                                        merge_base=base_tree)
+            except MergeConflict as exc:
+                raise Conflict("the fix conflicts with your change edit in: "
+                               f"{', '.join(exc.files) or 'the tree'}") from None
+            if tree == edit.tree:
+                raise Conflict("the change edit already holds this fix")
+            self._save(edit, committer, tree=tree)
+        return self.require(who, change)
+
     def set_message(self, who: Principal, change: Change, message: str) -> None:
         committer = self._editor(who, change, "editing the commit message")
         if not message.strip():

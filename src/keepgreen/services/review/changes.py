@@ -134,6 +134,26 @@ class ChangeService:
             more = len(numbers) > wanted
             return store.changes_by_numbers(conn, numbers[:wanted]), more
 
+    def matches(self, change: Change, nodes: list[q.Node], who: Principal) -> list[bool]:
+        """For each query tree, whether ``change`` matches it as ``who`` sees it; a term
+        the store cannot search is a BadRequest naming it."""
+        if self.refresh_mergeable is not None and any(
+                "mergeable" in q.to_text(node).lower() for node in nodes):
+            self.refresh_mergeable()
+        asker = change_query.Asker(who.account.id if who.account else None, utcnow())
+        only = q.Term("change", str(change.number))
+        found, visible = [], self._visibility(who)
+        with self.db.read() as conn:
+            for node in nodes:
+                rest = node.operands if isinstance(node, q.And) else (node,)
+                try:
+                    numbers = change_query.search(conn, q.And((only, *rest)), asker,
+                                                  visible, 1, 0)
+                except (q.QuerySyntaxError, change_query.UnsupportedQuery) as exc:
+                    raise BadRequest(f"invalid query expression: {exc}") from None
+                found.append(change.number in numbers)
+        return found
+
     def details(self, changes: list[Change], messages: bool = True,
                 patch_sets: bool | str = True, votes: bool = True) -> list[ChangeDetails]:
         """Load what rendering needs; leave out what the caller will not show, since a page

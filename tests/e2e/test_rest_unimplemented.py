@@ -5,10 +5,10 @@ from __future__ import annotations
 
 def test_unimplemented_gerrit_endpoints_answer_501(sqlite_server):
     with sqlite_server.admin_client() as c:
-        for method, path in [("POST", "/a/changes/1/revert_submission"),
-                             ("GET", "/a/accounts/self/gpgkeys"),
-                             ("GET", "/a/config/server/tasks"),
-                             ("GET", "/config/server/caches")]:
+        for method, path in [("GET", "/a/changes/1/meta_diff"),
+                             ("GET", "/a/accounts/self/oauthtoken"),
+                             ("POST", "/a/changes/1/revisions/1/test.submit_type"),
+                             ("POST", "/a/changes/1/revisions/1/test.submit_rule")]:
             response = c.request(method, path)
             assert response.status_code == 501, (path, response.text)
             assert path in response.text

@@ -139,8 +139,9 @@ class Scheduler:
         self._uuids: dict[int, str] = {}
         self._started: dict[int, gating.StartBuild] = {}  # running builds, for a retry
         self._retried: dict[int, str] = {}  # build -> uuid of its failed first try
-        self._stopped: dict[str, str] = {}  # first tries stopped at their early failure
-        # (uuid -> the reason recorded)
+        # First tries stopped at their early failure: uuid -> (the reason recorded, the
+        # build to start again once the stopped try has let go of its nodes).
+        self._stopped: dict[str, tuple[str, gating.StartBuild]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         # Gating records and operator commands live in services.buildsets / .operator.
@@ -303,9 +304,12 @@ class Scheduler:
 
     def _finished(self, done: Finished) -> None:
         if done.uuid in self._stopped:  # its failure was recorded when it was stopped
+            recorded, start = self._stopped.pop(done.uuid)
             with self.db.write() as conn:
-                build_store.finish_build(conn, done.uuid, "FAILURE",
-                                         self._stopped.pop(done.uuid), utcnow(), done.log_dir)
+                build_store.finish_build(conn, done.uuid, "FAILURE", recorded, utcnow(),
+                                         done.log_dir)
+            if self._started.get(done.build) is start:  # not cancelled by a reset meanwhile
+                self._start(start, again=True)
             return
         if done.result == "FAILURE" and self._try_again(done.build, done.uuid, done.reason,
                                                         done.log_dir):
@@ -329,8 +333,8 @@ class Scheduler:
                    early: bool = False) -> bool:
         """Run a failed gate build once more when its job passed on the patch set in check
         (``services.gating.flakes``); the core keeps waiting for its result. A try that is
-        ``early`` (its run playbook has just failed) is stopped there, its node freed, and
-        the second try starts at once."""
+        ``early`` (its run playbook has just failed) is stopped there, and the second try
+        starts as soon as the first has let go of its nodes."""
         start = self._started.get(build)
         if (start is None or build in self._retried or start.change.is_ref
                 or start.buildset not in self._buildsets):
@@ -344,16 +348,17 @@ class Scheduler:
                 return False
         reason = f"failed early: {reason}; stopped there" if early else reason
         recorded = f"{reason} {flakes.RETRY_NOTE}"
-        if early:
-            self._stopped[build_uuid] = recorded
-            assert self.runner is not None
-            self.runner.cancel(build_uuid, "stopped at its early failure to be tried again")
         with self.db.write() as conn:
             build_store.finish_build(conn, build_uuid, "FAILURE", recorded, utcnow(), log_dir)
         self._retried[build] = build_uuid
         log.info("%s: job %s failed in %s although it passed in check; trying it again",
                  start.change.key, start.job, start.pipeline)
-        self._start(start, again=True)
+        if early:  # tried again once the stopped try has finished (its result always comes)
+            assert self.runner is not None
+            self._stopped[build_uuid] = (recorded, start)
+            self.runner.cancel(build_uuid, "stopped at its early failure to be tried again")
+        else:
+            self._start(start, again=True)
         return True
 
     def _record_flaky(self, start: gating.StartBuild, failed: str, done: Finished) -> None:

@@ -28,6 +28,7 @@ from tests.e2e.pipeline_support import (
     wait_checked,
     wait_for,
 )
+from tests.e2e.test_gate_pipeline import JOB_CONFIG
 from tests.support import Server
 
 GATE_PLAYBOOK = """\
@@ -39,27 +40,6 @@ GATE_PLAYBOOK = """\
         if ls bad-* >/dev/null 2>&1; then exit 1; fi
     - name: Take a little while on a good one
       command: sleep 2
-"""
-JOBS = """\
-- job:
-    name: hello
-    run: playbooks/hello.yaml
-    nodeset:
-      nodes:
-        - name: node
-          label: local
-- job:
-    name: integration
-    run: playbooks/integration.yaml
-    nodeset:
-      nodes:
-        - name: node
-          label: local
-- project:
-    check:
-      jobs: [hello]
-    gate:
-      jobs: [hello, integration]
 """
 # Approval order; True marks a bad change: two bad ones next to each other.
 SCENARIO = (("A", False), ("B", True), ("C", True), ("D", False))
@@ -78,7 +58,7 @@ def test_the_scheduler_decides_as_the_simulator(replay_server: Server, make_user
     server.create_project(project_name)
     make_core(server, project_name, core1, core2)
     repo: Path = owner.clone(project_name, tmp_path / "work")
-    new_change(owner, repo, {".zuul.yaml": JOBS,
+    new_change(owner, repo, {".zuul.yaml": JOB_CONFIG,
                              "playbooks/hello.yaml": PLAYBOOK.format(command="true"),
                              "playbooks/integration.yaml": GATE_PLAYBOOK}, "Add gate jobs")
     base = only_change(server, project_name, "Add gate jobs")

@@ -58,20 +58,32 @@ from keepgreen.services.nodes.launcher import LauncherService
 from keepgreen.services.nodes.settings import node_defaults
 from keepgreen.services.pads.rooms import Rooms
 from keepgreen.services.pads.service import PadService
+from keepgreen.services.review.account_emails import AccountEmails
+from keepgreen.services.review.account_settings import AccountSettings
 from keepgreen.services.review.accounts import AccountService
 from keepgreen.services.review.attention import AttentionService
+from keepgreen.services.review.change_edits import ChangeEditService
+from keepgreen.services.review.change_upkeep import ChangeUpkeep
 from keepgreen.services.review.changes import ChangeService
+from keepgreen.services.review.comment_porting import CommentPorter
+from keepgreen.services.review.commits import CommitService
+from keepgreen.services.review.dashboards import DashboardService
 from keepgreen.services.review.deletion import ChangeDeleter
 from keepgreen.services.review.drafts import DraftService
 from keepgreen.services.review.event_feed import EventFeed
 from keepgreen.services.review.git_access import GitAccess
+from keepgreen.services.review.groups import GroupService
+from keepgreen.services.review.merge_patch_sets import MergePatchSets
 from keepgreen.services.review.mergeability import Mergeability
 from keepgreen.services.review.patchsets import PatchSetWriter
+from keepgreen.services.review.project_details import ProjectDetails
 from keepgreen.services.review.project_keys import ProjectKeyService
+from keepgreen.services.review.project_labels import ProjectLabels
 from keepgreen.services.review.projects import ProjectService
 from keepgreen.services.review.receive import ReceiveService
 from keepgreen.services.review.refs import RefService
 from keepgreen.services.review.review import ReviewService
+from keepgreen.services.review.revision_notes import RevisionNotes
 from keepgreen.services.review.revisions import RevisionService
 from keepgreen.services.review.ssh_keys import SshKeyService
 from keepgreen.services.review.submit import SubmitService
@@ -117,6 +129,18 @@ class Services:
     hook_server: HookServer
     hooks_dir: Path
     scheduler: Scheduler
+    groups: GroupService  # groups, their members and included groups
+    upkeep: ChangeUpkeep  # change check/fix, included-in, message removal, reverts
+    edits: ChangeEditService  # change edits, file by file
+    commits: CommitService  # commits by id, their files and where they are included
+    project_details: ProjectDetails  # description, parent, HEAD, statistics, gc
+    emails: AccountEmails  # accounts' e-mail addresses and external ids
+    account_settings: AccountSettings  # preferences, watches, diff and edit settings
+    patch_set_merges: MergePatchSets  # merge and patch:apply patch sets
+    revision_notes: RevisionNotes  # reviewed flags and patch set descriptions
+    comment_porter: CommentPorter  # comments carried to a later patch set
+    dashboards: DashboardService  # projects' dashboards
+    labels: ProjectLabels  # labels and submit requirements as projects see them
     launcher: LauncherService | None = None  # the node pool; None when jobs do not run
     siteconf: SiteConfigService | None = None  # applies the config project's merged tip
     project_keys: ProjectKeyService | None = None  # key pairs for the projects' secrets
@@ -184,15 +208,29 @@ def build_services(settings: Settings) -> Services:
     siteconf.after_apply.append(elections.sync)
     feed = EventFeed(db, projects, changes)
     webhooks = WebhookService(db, projects, accounts, feed, settings.webhook_private_addresses)
-    return Services(settings, db, repos, accounts, projects, changes, receive, review, submit,
-                    revisions, merger, hook_server, site / "hooks", scheduler, launcher,
-                    siteconf, keys, SshKeyService(db, accounts),
-                    GitAccess(projects, changes, repos), feed,
-                    elections, RefService(db, repos, projects), webhooks,
-                    PadService(db, projects, changes, accounts, settings.anonymous_read),
-                    mergeability, AttentionService(db), DraftService(db),
-                    ChangeDeleter(db, repos, projects, base_url))
-
+    return Services(
+        settings=settings, db=db, repos=repos, accounts=accounts, projects=projects,
+        changes=changes, receive=receive, review=review, submit=submit, revisions=revisions,
+        merger=merger, hook_server=hook_server, hooks_dir=site / "hooks", scheduler=scheduler,
+        groups=GroupService(accounts),
+        upkeep=ChangeUpkeep(revisions, projects, changes),
+        edits=ChangeEditService(revisions, settings.max_request_bytes),
+        commits=CommitService(repos, merger, projects),
+        project_details=ProjectDetails(db, repos, projects),
+        emails=AccountEmails(db, accounts),
+        account_settings=AccountSettings(db, accounts, projects),
+        patch_set_merges=MergePatchSets(revisions),
+        revision_notes=RevisionNotes(db),
+        comment_porter=CommentPorter(db, repos),
+        dashboards=DashboardService(db, projects),
+        labels=ProjectLabels(projects),
+        launcher=launcher, siteconf=siteconf, project_keys=keys,
+        ssh_keys=SshKeyService(db, accounts), git_access=GitAccess(projects, changes, repos),
+        event_feed=feed, elections=elections, refs=RefService(db, repos, projects),
+        webhooks=webhooks,
+        pads=PadService(db, projects, changes, accounts, settings.anonymous_read),
+        mergeability=mergeability, attention=AttentionService(db), drafts=DraftService(db),
+        deletion=ChangeDeleter(db, repos, projects, base_url))
 
 def executor_factory(site: Path, launcher: LauncherService,
                      keys: ProjectKeyService | None = None) -> ExecutorFactory | None:

@@ -26,12 +26,13 @@ CHANGES_PER_QUERY = 100  # change numbers named in one query when deleting draft
 
 
 def settings(call: Call) -> AccountSettings:
-    services = call.services
-    return AccountSettings(services.db, services.accounts, services.projects)
+    found: AccountSettings = call.services.account_settings
+    return found
 
 
 def emails(call: Call) -> AccountEmails:
-    return AccountEmails(call.services.db, call.services.accounts)
+    found: AccountEmails = call.services.emails
+    return found
 
 
 # -- preferences ------------------------------------------------------------------------------

@@ -116,18 +116,23 @@ def group_info(group: Group) -> dict[str, Any]:
             "options": {"visible_to_all": True} if group.visible_to_all else {}}
 
 
+def _groups(call: Call) -> GroupService:
+    groups: GroupService = call.services.groups
+    return groups
+
+
 def list_groups(call: Call) -> Any:
     """Every group the caller may see (see group_details_api for who sees what)."""
-    return {g.name: group_info(g) for g in GroupService(call.services.accounts).visible(call.who)}
+    return {g.name: group_info(g) for g in _groups(call).visible(call.who)}
 
 
 def get_group(call: Call, group: str) -> Any:
-    return group_info(GroupService(call.services.accounts).find(call.who, group))
+    return group_info(_groups(call).find(call.who, group))
 
 
 def group_detail(call: Call, group: str) -> Any:
     """The group with its direct members and the included groups the caller may see."""
-    groups = GroupService(call.services.accounts)
+    groups = _groups(call)
     found = groups.find(call.who, group)
     return {**group_info(found),
             "members": [account_info(a) for a in call.services.accounts.members(found.name)],
@@ -145,7 +150,7 @@ def create_group(call: Call, group: str) -> Any:
 
 
 def group_members(call: Call, group: str) -> Any:
-    found = GroupService(call.services.accounts).find(call.who, group)
+    found = _groups(call).find(call.who, group)
     return [account_info(a) for a in call.services.accounts.members(found.name)]
 
 

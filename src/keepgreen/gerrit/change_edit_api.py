@@ -30,7 +30,8 @@ DATA_URL = re.compile(r"data:([^,;]*)(;[^,]*)?;base64,(.*)", re.DOTALL)
 
 
 def _edits(call: Call) -> ChangeEditService:
-    return ChangeEditService(call.services.revisions, call.services.settings.max_request_bytes)
+    edits: ChangeEditService = call.services.edits
+    return edits
 
 
 def _change(call: Call, change: str) -> Change:

@@ -24,7 +24,8 @@ from keepgreen.store.clock import utcnow
 
 
 def _upkeep(call: Call) -> ChangeUpkeep:
-    return ChangeUpkeep(call.services.revisions, call.services.projects, call.services.changes)
+    upkeep: ChangeUpkeep = call.services.upkeep
+    return upkeep
 
 
 def _change(call: Call, change: str) -> Change:
@@ -137,7 +138,7 @@ def apply_fix(call: Call, change: str, revision: str) -> Any:
     """The provided fix written into the caller's change edit (made on the revision when
     they have none); the edit's ``EditInfo``."""
     found, _, ps = revision_of(call, change, revision)
-    edits = ChangeEditService(call.services.revisions, call.services.settings.max_request_bytes)
+    edits: ChangeEditService = call.services.edits
     fixed = {path: after.encode() for path, (_, after) in
              fixed_files(call, found, ps).items()}
     edit = edits.apply_fix(call.who, found, ps, fixed)
@@ -148,7 +149,8 @@ def apply_fix(call: Call, change: str, revision: str) -> Any:
 
 
 def _merges(call: Call) -> MergePatchSets:
-    return MergePatchSets(call.services.revisions)
+    merges: MergePatchSets = call.services.patch_set_merges
+    return merges
 
 
 def merge_patch_set(call: Call, change: str) -> Any:

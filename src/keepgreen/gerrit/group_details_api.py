@@ -22,7 +22,8 @@ from keepgreen.services.review.groups import GroupService
 
 
 def _groups(call: Call) -> GroupService:
-    return GroupService(call.services.accounts)
+    groups: GroupService = call.services.groups
+    return groups
 
 
 def _signed_in(call: Call) -> Principal:

@@ -32,7 +32,8 @@ MAX_LISTED = 100  # commits or refs in one commits:in query
 
 
 def _commits(call: Call) -> CommitService:
-    return CommitService(call.services.repos, call.services.merger, call.services.projects)
+    commits: CommitService = call.services.commits
+    return commits
 
 
 def _project(call: Call, project: str) -> Any:
@@ -104,8 +105,8 @@ def branch_reflog(call: Call, project: str, branch: str) -> Any:
     found = _project(call, project)
     ref, _ = _commits(call).branch(call.who, found, branch)
     limit = whole_number(call.query("n") or str(MAX_REFLOG), "n", 1, MAX_REFLOG)
-    moves = ProjectDetails(call.services.db, call.services.repos,
-                           call.services.projects).reflog(
+    details: ProjectDetails = call.services.project_details
+    moves = details.reflog(
         call.who, found, ref, limit, _stamp(call.query("from"), "from"),
         _stamp(call.query("to"), "to"))
     return [{"old_id": m.old, "new_id": m.new,

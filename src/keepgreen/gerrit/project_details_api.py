@@ -24,7 +24,6 @@ from keepgreen.gerrit.projects_api import project_info
 from keepgreen.gerrit.request_input import JsonObject
 from keepgreen.gerrit.router import Created, Route
 from keepgreen.services.errors import BadRequest, Conflict, NotFound, ServiceError
-from keepgreen.services.review.commits import CommitService
 from keepgreen.services.review.project_details import (
     MAX_CHECKED_COMMITS,
     ProjectDetails,
@@ -37,7 +36,8 @@ MAX_REFS = 1000  # branches or tags deleted in one call
 
 
 def _details(call: Call) -> ProjectDetails:
-    return ProjectDetails(call.services.db, call.services.repos, call.services.projects)
+    details: ProjectDetails = call.services.project_details
+    return details
 
 
 def _project(call: Call, project: str) -> Any:
@@ -200,8 +200,7 @@ def create_change(call: Call, project: str) -> Any:
         raise BadRequest("branch is required")
     # A change on a branch the caller may not read would show them its tip.
     try:
-        CommitService(call.services.repos, call.services.merger,
-                      call.services.projects).branch(call.who, found, branch)
+        call.services.commits.branch(call.who, found, branch)
     except NotFound:
         raise BadRequest(f"branch {branch[:80]} not found in {found.name}") from None
     number = call.services.revisions.create_change(

@@ -17,7 +17,7 @@ from keepgreen.domain.query import QuerySyntaxError, parse
 from keepgreen.gerrit.http import Call, no_content
 from keepgreen.gerrit.request_input import JsonObject
 from keepgreen.gerrit.router import Created, Route
-from keepgreen.services.errors import BadRequest, NotFound
+from keepgreen.services.errors import BadRequest, MethodNotAllowed, NotFound
 from keepgreen.services.review.dashboards import DashboardService, parse_id
 from keepgreen.services.review.project_labels import (
     LABEL_FUNCTION,
@@ -34,11 +34,13 @@ MAX_BATCH = 100
 
 
 def _labels(call: Call) -> ProjectLabels:
-    return ProjectLabels(call.services.projects)
+    labels: ProjectLabels = call.services.labels
+    return labels
 
 
 def _dashboards(call: Call) -> DashboardService:
-    return DashboardService(call.services.db, call.services.projects)
+    dashboards: DashboardService = call.services.dashboards
+    return dashboards
 
 
 # -- labels -------------------------------------------------------------------------------
@@ -126,20 +128,38 @@ def _check_batch(data: JsonObject, check_one: Any) -> bool:
     return bool(deleted or created or updated.data)
 
 
+def _edit_batch(call: Call, project: str, what: str,
+                check_one: Any) -> MethodNotAllowed | None:
+    """Check a batch input for ``what`` (labels or submit requirements) from a caller who
+    may change the project: the refusal to give when it asks for anything, else None."""
+    found = _labels(call).check_owner(call.who, project, what)
+    if not _check_batch(JsonObject.of(call.json()), check_one):
+        return None
+    if what == "labels":
+        return ProjectLabels.refuse_label_edit(found)
+    return ProjectLabels.refuse_requirement_edit(found)
+
+
+def _batch(call: Call, project: str, what: str, check_one: Any, listed: Any) -> Any:
+    refusal = _edit_batch(call, project, what, check_one)
+    if refusal is not None:
+        raise refusal
+    return listed(call, project)  # nothing asked, nothing changed
+
+
+def _review(call: Call, project: str, what: str, check_one: Any) -> Any:
+    refusal = _edit_batch(call, project, what, check_one)
+    if refusal is not None:
+        raise refusal
+    raise BadRequest(f"the input changes no {what}, so there is nothing to review")
+
+
 def batch_labels(call: Call, project: str) -> Any:
-    service = _labels(call)
-    found = service.check_owner(call.who, project, "labels")
-    if not _check_batch(JsonObject.of(call.json()), _check_label_input):
-        return list_labels(call, project)  # nothing asked, nothing changed
-    raise service.refuse_label_edit(found)
+    return _batch(call, project, "labels", _check_label_input, list_labels)
 
 
 def review_labels(call: Call, project: str) -> Any:
-    service = _labels(call)
-    found = service.check_owner(call.who, project, "labels")
-    if not _check_batch(JsonObject.of(call.json()), _check_label_input):
-        raise BadRequest("the input changes no label, so there is nothing to review")
-    raise service.refuse_label_edit(found)
+    return _review(call, project, "labels", _check_label_input)
 
 
 # -- submit requirements ------------------------------------------------------------------
@@ -204,20 +224,12 @@ def delete_requirement(call: Call, project: str, name: str) -> Any:
 
 
 def batch_requirements(call: Call, project: str) -> Any:
-    service = _labels(call)
-    found = service.check_owner(call.who, project, "submit requirements")
-    if not _check_batch(JsonObject.of(call.json()), _check_requirement_input):
-        return list_requirements(call, project)  # nothing asked, nothing changed
-    raise service.refuse_requirement_edit(found)
+    return _batch(call, project, "submit requirements", _check_requirement_input,
+                  list_requirements)
 
 
 def review_requirements(call: Call, project: str) -> Any:
-    service = _labels(call)
-    found = service.check_owner(call.who, project, "submit requirements")
-    if not _check_batch(JsonObject.of(call.json()), _check_requirement_input):
-        raise BadRequest("the input changes no submit requirement, so there is nothing to "
-                         "review")
-    raise service.refuse_requirement_edit(found)
+    return _review(call, project, "submit requirements", _check_requirement_input)
 
 
 # -- dashboards ---------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from keepgreen.gerrit.request_input import MAX_INT, JsonObject, number_in, whole
 from keepgreen.gerrit.router import Created, Route
 from keepgreen.services.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from keepgreen.services.review.review import CommentInput, ReviewInput
-from keepgreen.services.review.revision_notes import RevisionNotes
 from keepgreen.store import review as review_store
 
 
@@ -149,7 +148,7 @@ def list_files(call: Call, change: str, revision: str) -> Any:
     found = _change(call, change)
     ps = _patch_set(call, found, revision)
     if call.flag("reviewed"):  # the paths the caller marked reviewed, as Gerrit lists them
-        return RevisionNotes(call.services.db).reviewed(call.who, found, ps)
+        return call.services.revision_notes.reviewed(call.who, found, ps)
     base = None
     parent = call.query("parent")
     if parent is not None:

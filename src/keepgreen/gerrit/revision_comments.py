@@ -40,7 +40,8 @@ def delete_comment(call: Call, change: str, revision: str, comment: str) -> Any:
 
 def _ported(call: Call, change: str, revision: str, drafts: bool) -> Any:
     found, details, ps = revision_of(call, change, revision)
-    rows = CommentPorter(call.services.db, call.services.repos).ported(
+    porter: CommentPorter = call.services.comment_porter
+    rows = porter.ported(
         call.who, found, details.patch_sets, ps, drafts)
     accounts = call.services.accounts.accounts_by_ids({r.author_id for r in rows})
     result: dict[str, list[dict[str, Any]]] = {}

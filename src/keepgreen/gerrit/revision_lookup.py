@@ -29,7 +29,8 @@ def options_of(call: Call) -> set[str]:
 
 
 def notes(call: Call) -> RevisionNotes:
-    return RevisionNotes(call.services.db)
+    found: RevisionNotes = call.services.revision_notes
+    return found
 
 
 def is_current(change: Change, ps: PatchSet) -> bool:

@@ -15,7 +15,6 @@ tree and blobs are written to the repository as usual.
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC
@@ -264,12 +263,9 @@ class Merger:
                                      {"GIT_ALTERNATE_OBJECT_DIRECTORIES": scratch})
 
     def _write_merge(self, project: str, ours: str, theirs: str, env: dict[str, str]) -> str:
-        # Repos.run hides the exit status, which is what tells a conflict from a clean
-        # merge, so this one command runs directly (same binary, same environment).
-        proc = subprocess.run(
-            [self.repos.git, "--git-dir", str(self.repos.path(project)), "merge-tree",
-             "--write-tree", "--name-only", "--no-messages", "-z", ours, theirs],
-            capture_output=True, text=True, env={**self.repos._env, **env})
+        # The exit status is what tells a conflict from a clean merge.
+        proc = self.repos.process(project, "merge-tree", "--write-tree", "--name-only",
+                                  "--no-messages", "-z", ours, theirs, env=env)
         tree, _, rest = proc.stdout.partition("\0")
         # git 2.39 also exits 1 for unknown revisions, but then prints no tree.
         if proc.returncode in (0, 1) and _is_oid(tree):

@@ -12,6 +12,7 @@ import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from keepgreen.domain.change import Person
 from keepgreen.domain.refs import ZERO
@@ -57,12 +58,19 @@ class Repos:
         """Delete a repository (only used to undo a creation that failed half-way)."""
         shutil.rmtree(self.path(project), ignore_errors=True)
 
+    def process(self, project: str, *args: str, stdin: str | bytes | None = None,
+                env: dict[str, str] | None = None,
+                text: bool = True) -> subprocess.CompletedProcess[Any]:
+        """Run one git command in the repository and return it finished, whatever its exit
+        status (for the commands whose status is the answer); ``text=False`` keeps its
+        output as bytes."""
+        return subprocess.run(
+            [self.git, "--git-dir", str(self.path(project)), *args],
+            input=stdin, capture_output=True, text=text, env={**self._env, **(env or {})})
+
     def run(self, project: str, *args: str, input_text: str | None = None,
             env: dict[str, str] | None = None, check: bool = True) -> str:
-        proc = subprocess.run(
-            [self.git, "--git-dir", str(self.path(project)), *args],
-            input=input_text, capture_output=True, text=True,
-            env={**self._env, **(env or {})})
+        proc = self.process(project, *args, stdin=input_text, env=env)
         if check and proc.returncode != 0:
             raise GitError(f"git {args[0]} failed: {proc.stderr.strip() or proc.stdout.strip()}")
         return proc.stdout

@@ -4,18 +4,16 @@ UTF-8."""
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 
-from keepgreen.git.repos import EMPTY_TREE, GitError, Repos, _clean_env
+from keepgreen.git.repos import EMPTY_TREE, GitError, Repos
 
 MAX_PATCH_BYTES = 32 * 1024 * 1024  # a larger patch is refused rather than buffered twice
 MAX_MERGED_COMMITS = 1000
 
 
 def _git(repos: Repos, project: str, *args: str) -> bytes:
-    proc = subprocess.run([repos.git, "--git-dir", str(repos.path(project)), *args],
-                          capture_output=True, env=_clean_env())
+    proc = repos.process(project, *args, text=False)
     if proc.returncode != 0:
         raise GitError(f"git {args[0]} failed: "
                        f"{proc.stderr.decode(errors='replace').strip()}")

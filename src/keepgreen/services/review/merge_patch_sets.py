@@ -11,7 +11,6 @@ votes are copied, events recorded and CI starts as for any other patch set.
 from __future__ import annotations
 
 import os
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC
@@ -182,9 +181,7 @@ class MergePatchSets:
                                      f"Merged {wanted.source} into the change.")
 
     def _is_ancestor(self, project: str, older: str, newer: str) -> bool:
-        proc = subprocess.run(
-            [self.repos.git, "--git-dir", str(self.repos.path(project)), "merge-base",
-             "--is-ancestor", older, newer], capture_output=True, env=self.repos._env)
+        proc = self.repos.process(project, "merge-base", "--is-ancestor", older, newer)
         return proc.returncode == 0
 
     # -- patch --------------------------------------------------------------------------
@@ -225,12 +222,10 @@ class MergePatchSets:
     def _applied(self, project: str, onto: str, patch: str) -> str:
         """The tree of ``onto`` with ``patch`` applied, made in a throw-away index."""
         with tempfile.TemporaryDirectory(prefix="keepgreen-apply-") as scratch:
-            env = {**self.repos._env, "GIT_INDEX_FILE": os.path.join(scratch, "index")}
-            git = [self.repos.git, "--git-dir", str(self.repos.path(project))]
-            subprocess.run([*git, "read-tree", onto], capture_output=True, env=env,
-                           check=True)
-            proc = subprocess.run([*git, "apply", "--cached", "--whitespace=nowarn", "-"],
-                                  input=patch, capture_output=True, text=True, env=env)
+            env = {"GIT_INDEX_FILE": os.path.join(scratch, "index")}
+            self.repos.run(project, "read-tree", onto, env=env)
+            proc = self.repos.process(project, "apply", "--cached", "--whitespace=nowarn", "-",
+                                      stdin=patch, env=env)
             if proc.returncode != 0:
                 lines = [line.removeprefix("error: ").strip()
                          for line in (proc.stderr or proc.stdout).splitlines() if line.strip()]
@@ -238,8 +233,7 @@ class MergePatchSets:
                 if proc.returncode == 128:  # not a patch, or one naming bad paths
                     raise BadRequest(f"the patch is refused: {reason}")
                 raise Conflict(f"the patch does not apply: {reason}")
-            written = subprocess.run([*git, "write-tree"], capture_output=True, text=True,
-                                     env=env)
+            written = self.repos.process(project, "write-tree", env=env)
             if written.returncode != 0:
                 raise Conflict("the patched files cannot be stored as a tree")
             return written.stdout.strip()

@@ -5,9 +5,9 @@ first and reused by every round (node boot is the node pool's number, see ``node
 each round is a whole attempt: build folder, source copy, inventory and ``zuul`` vars,
 relay, sandboxed ``ansible-playbook``, verdict, ``BuildResult``. Two variants: the
 playbook as most jobs write it (facts gathered, as Zuul's first playbook does), and with
-``gather_facts: false``, and the latter wrapped in the base job ``keepgreen init`` seeds
-(its pre-run copies the sources onto the node, its post-run collects the node's logs), which
-is what every job on a site runs.
+``gather_facts: false``. Both include what the executor does around every job: placing the
+sources on the node and collecting its logs (one ssh command each); ``feedback.py``
+measures the seeded base job's former playbooks for those against them.
 
     sudo .venv/bin/python bench/executor.py [--rounds 10] [--json out.json]
 
@@ -46,7 +46,6 @@ from keepgreen.executor.model import (  # noqa: E402
 )
 from keepgreen.executor.runner import Executor, ExecutorSettings  # noqa: E402
 from keepgreen.nodes.local import LocalProvider  # noqa: E402
-from keepgreen.services.siteconf.seeding import SEED  # noqa: E402
 
 PLAYBOOKS = {
     "facts gathered": "- hosts: all\n  tasks:\n    - command: 'true'\n",
@@ -106,12 +105,6 @@ def main() -> None:
             job = JobSpec(name=f"noop-{slug}", nodes=(NodeSpec("node", "local"),),
                           run=(Playbook(source, f"playbooks/{slug}.yaml"),), attempts=1)
             variants.append((name, job))
-        # The seeded base job around the no-op run playbook, as a site runs every job.
-        variants.append(("with the base job", JobSpec(
-            name="noop-base", nodes=(NodeSpec("node", "local"),),
-            pre_run=(Playbook(SEED, "playbooks/base/pre.yaml"),),
-            run=(Playbook(source, "playbooks/nofacts.yaml"),),
-            post_run=(Playbook(SEED, "playbooks/base/post.yaml"),), attempts=1)))
         for name, job in variants:
             one_round(executor, job, project, node)  # warm-up: page cache, ssh, Python
             rounds = [one_round(executor, job, project, node) for _ in range(args.rounds)]

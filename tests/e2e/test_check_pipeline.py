@@ -75,6 +75,22 @@ def test_check_votes_on_jobs_from_the_change(ci_server: Server, make_user, proje
     assert [(b.patch_set, b.job, b.result) for b in recorded] == [
         (1, "hello", "SUCCESS"), (2, "hello", "FAILURE")]
 
+    # Where each build's time went is recorded, shown on its page and in the builds API.
+    first = recorded[0]
+    assert [name for name, _ in first.stages] == [
+        "nodes", "setup", "pre-run placing the sources", "run playbooks/hello.yaml",
+        "post-run collecting the logs"]
+    assert first.ended is not None
+    assert all(seconds >= 0 for _, seconds in first.stages)
+    assert sum(s for _, s in first.stages) <= (first.ended - first.started).total_seconds() + 1
+    with ci_server.client() as anonymous:  # the project is readable without signing in
+        page = anonymous.get(f"/build/{first.uuid}")
+        listed = anonymous.get("/api/builds", params={"change": number}).json()
+    assert page.status_code == 200 and "Where the time went" in page.text
+    assert "run playbooks/hello.yaml" in page.text
+    shown = next(b for b in listed if b["uuid"] == first.uuid)
+    assert [s["name"] for s in shown["stages"]] == [name for name, _ in first.stages]
+
 
 def test_project_without_job_config_gets_no_report(ci_server: Server, make_user, project_name,
                                                    tmp_path: Path) -> None:

@@ -42,9 +42,10 @@ NODESET = """\
           label: local
 """
 
-# The check job proves the base job's pre-run: the file of the commit under test is on the
-# node under zuul.project.src_dir (the marker names the project, so no other tree has it);
-# and its post-run: what the job leaves in ~/zuul-output/logs is in the build's logs.
+# The check job proves the executor placed the sources: the file of the commit under test
+# is on the node under zuul.project.src_dir (the marker names the project, so no other tree
+# has it); and that it collected the logs: what the job leaves in ~/zuul-output/logs is in
+# the build's logs.
 SOURCES_PLAYBOOK = """\
 - hosts: all
   tasks:

@@ -243,7 +243,7 @@ def test_a_node_with_an_unexpected_host_key_is_never_trusted(
 
     assert result.result is Result.RETRY_LIMIT
     assert result.reason == (
-        "gave up after 1 attempt: run playbook playbooks/run.yaml unreachable: node node "
+        "gave up after 1 attempt: pre-run step placing the sources unreachable: node node "
         "unreachable: host key verification failed: the node's host key does not match "
         "the one its provider recorded")
     assert our_node_ids(provider) == set()

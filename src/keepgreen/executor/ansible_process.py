@@ -207,7 +207,7 @@ def classify(phase: str, label: str, outcome: ProcessOutcome, events: list[dict[
         first = unreachable[0]
         return PlaybookRun(phase, label, Status.UNREACHABLE,
                            f"node {first.get('host')} unreachable: "
-                           f"{_ssh_problem(str(first.get('msg') or ''))}")
+                           f"{ssh_problem(str(first.get('msg') or ''))}")
     if outcome.returncode == 0:
         return PlaybookRun(phase, label, Status.OK)
     failures = [e for e in events if e.get("event") == "failed"]
@@ -232,7 +232,7 @@ _SSH_PROBLEMS = (
 )
 
 
-def _ssh_problem(message: str) -> str:
+def ssh_problem(message: str) -> str:
     """The gist of an ssh failure: its known cause, else its last line."""
     for needle, gist in _SSH_PROBLEMS:
         if needle in message:

@@ -243,6 +243,9 @@ class BuildResult:
     voting: bool = True
     dry_run: str | None = None
     """A dry run's changes per host and task (``dry_run.summary``); None for other builds."""
+    stages: tuple[tuple[str, float], ...] = ()
+    """Where the last attempt's time went, in order: waiting for nodes, setting up the
+    build folder, then each step and playbook by phase (``pre-run playbooks/x.yaml``)."""
 
     @property
     def duration(self) -> float:

@@ -8,8 +8,8 @@ directly.
 
 One attempt: prepare the build folder (``jobdir``), copy the repositories under test to
 ``work/src``, write the inventory with the ``zuul`` variables, start one relay per node,
-then run the pre-run, run and post-run playbooks, each in its own sandboxed
-``ansible-playbook``. ``timeout`` bounds pre-run and run together (each pre-run playbook
+place the sources on the nodes (``node_files``), run the pre-run, run and post-run
+playbooks, each in its own sandboxed ``ansible-playbook``, and bring the nodes' logs back. ``timeout`` bounds pre-run and run together (each pre-run playbook
 also ``pre_timeout`` when set); each post-run playbook gets ``post_timeout``; post-run
 playbooks see ``zuul_success``.
 
@@ -38,11 +38,12 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from keepgreen.domain.node import Node, Provider
-from keepgreen.executor import ansible_process, secrets, verdict, zuulvars
+from keepgreen.executor import ansible_process, node_files, secrets, verdict, zuulvars
 from keepgreen.executor import dry_run as dry_run_mod
 from keepgreen.executor.ansible_process import EventTail, LineSink, OutputLog
 from keepgreen.executor.jobdir import JobDir, JobDirError
 from keepgreen.executor.model import AttemptRecord, BuildRequest, BuildResult, Playbook, Result
+from keepgreen.executor.node_files import NodeLink
 from keepgreen.executor.node_source import NodeSource, NodeUnavailable, ProviderNodes
 from keepgreen.executor.relay import NodeRelay
 from keepgreen.executor.sandbox import PLUGINS, RELAY, Sandbox, python_roots
@@ -87,6 +88,14 @@ class AttemptOutcome:
     ended: float
     zuul_return: Mapping[str, Any]
     runs: tuple[PlaybookRun, ...] = ()
+    node_seconds: float = 0.0  # how long the attempt waited for its nodes
+
+    def stages(self) -> tuple[tuple[str, float], ...]:
+        phases = {"pre": "pre-run", "run": "run", "post": "post-run"}
+        played = [(f"{phases.get(r.phase, r.phase)} {r.playbook}", r.seconds)
+                  for r in self.runs]
+        setup = max(self.ended - self.started - sum(s for _, s in played), 0.0)
+        return (("nodes", self.node_seconds), ("setup", setup), *played)
 
 
 class _Stop:
@@ -178,17 +187,19 @@ class Executor:
             preamble: list[str] = []
             waiting = _Recorder(preamble, on_line)
             nodes, problem = self._acquire(attempt, waiting)
+            waited = time.monotonic() - booting
             if nodes:
                 waiting(f"[executor] attempt {number}: {len(nodes)} node(s) ready in "
-                        f"{time.monotonic() - booting:.2f} s")
+                        f"{waited:.2f} s")
             if problem is not None:
                 records.append(AttemptRecord(number, Result.NODE_FAILURE, problem))
                 return self._result(request, Result.NODE_FAILURE, problem, started, records,
                                     last)
             ended: Result | None = None
             try:
-                last = self.run_attempt(attempt, nodes, on_line, preamble=preamble,
-                                        on_early_failure=early)
+                last = replace(self.run_attempt(attempt, nodes, on_line, preamble=preamble,
+                                                on_early_failure=early),
+                               node_seconds=waited)
                 last = self._check_nodes(last, nodes, on_line)
                 ended = last.verdict.result
             finally:
@@ -218,7 +229,8 @@ class Executor:
             voting=request.job.voting,
             dry_run=dry_run_mod.summary(JobDir(last.jobdir).events("run", index)
                                         for index in range(len(request.job.run)))
-            if last and request.job.dry_run else None)
+            if last and request.job.dry_run else None,
+            stages=last.stages() if last else ())
 
     def _acquire(self, request: BuildRequest,
                  on_line: LineSink) -> tuple[dict[str, Node], str | None]:
@@ -290,8 +302,8 @@ class Executor:
             for line in preamble:
                 log.line(line)
             log.on_line = on_line
-            self._prepare(request, nodes, jobdir, log, relays)
-            runs.extend(self._phases(request, jobdir, log, on_early_failure))
+            links = self._prepare(request, nodes, jobdir, log, relays)
+            runs.extend(self._phases(request, jobdir, log, links, on_early_failure))
             returned = jobdir.zuul_return()
         except Exception as exc:
             what = str(exc) or type(exc).__name__
@@ -314,14 +326,16 @@ class Executor:
                               tuple(runs))
 
     def _prepare(self, request: BuildRequest, nodes: Mapping[str, Node], jobdir: JobDir,
-                 log: OutputLog, relays: list[NodeRelay]) -> None:
-        """Copy sources, write keys, inventory, vars and config; start ``relays``."""
+                 log: OutputLog, relays: list[NodeRelay]) -> list[NodeLink]:
+        """Copy sources, write keys, inventory, vars and config; start ``relays``. How
+        the executor itself reaches each node."""
         sandbox = self.settings.sandbox
         jobdir.copy_sources(request.projects, sandbox)
         jobdir.copy_roles(request.job.roles)
         python = shlex.quote(str(Path(sys.executable)))
         hosts: list[zuulvars.Host] = []
         known: list[str] = []
+        links: list[NodeLink] = []
         for index, spec in enumerate(request.job.nodes):
             node = nodes.get(spec.name)
             if node is None:
@@ -337,6 +351,7 @@ class Executor:
                 private_key=str(key))
             known.append(route.known_hosts_line(node))
             hosts.append(zuulvars.Host(spec.name, node, route))
+            links.append(NodeLink(spec.name, node, host_path, key, jobdir.known_hosts))
             log.line(f"[executor] node {spec.name}: {node.id} ({node.label}, "
                      f"{node.provider}) at {node.host}:{node.port}")
         jobdir.known_hosts.write_text("".join(line + "\n" for line in known))
@@ -350,8 +365,10 @@ class Executor:
         jobdir.write_config(forks=self.settings.forks)
         for relay in relays:
             relay.start()
+        return links
 
     def _phases(self, request: BuildRequest, jobdir: JobDir, log: OutputLog,
+                links: Sequence[NodeLink] = (),
                 early: EarlyFailureSink | None = None) -> list[PlaybookRun]:
         job = request.job
         runs: list[PlaybookRun] = []
@@ -368,6 +385,14 @@ class Executor:
 
         achieved: int | None = None  # deepest nesting level whose pre-run started
         failed = False
+        # The executor's own steps: sources onto the nodes first, logs back last (not in a
+        # dry run, whose playbooks change nothing either).
+        steps = list(links) if not job.dry_run else []
+        if steps and not self._stopping().is_set():
+            placed = node_files.place_sources(steps, jobdir.src, log.line, remaining())
+            runs.append(placed)
+            if placed.status is not Status.OK:
+                return runs  # nothing of the job ran on the nodes: no post-run either
         for index, playbook in enumerate(job.pre_run):
             achieved = playbook.nesting_level if achieved is None else max(
                 achieved, playbook.nesting_level)
@@ -402,7 +427,10 @@ class Executor:
                                  extra, dry_run=job.dry_run, mask=job.mask_secrets)
             runs.append(run)
             if run.status is Status.ABORTED:
-                break
+                return runs
+        if steps and not self._stopping().is_set():
+            runs.append(node_files.collect_logs(steps, jobdir.logs, log.line,
+                                                job.post_timeout))
         return runs
 
     def _ansible_root(self) -> list[Path]:
@@ -493,9 +521,10 @@ class Executor:
         log.line(f"[executor] {where} playbook {label} starting")
         outcome = ansible_process.run(argv, env, log, timeout=timeout, abort=self._stopping(),
                                       watch=_failure_watch(events, early, log))
-        run = ansible_process.classify(phase, label, outcome,
-                                       ansible_process.read_events(events), limits.whole,
-                                       limits.name)
+        run = replace(ansible_process.classify(phase, label, outcome,
+                                               ansible_process.read_events(events),
+                                               limits.whole, limits.name),
+                      seconds=outcome.seconds)
         log.line(f"[executor] {where} playbook {label}: {run.status.value} "
                  f"({outcome.seconds:.2f} s)")
         return run

@@ -39,16 +39,23 @@ class Status(enum.Enum):
 @dataclass(frozen=True)
 class PlaybookRun:
     """One playbook run: its phase (``pre``, ``run``, ``post``), which playbook, how it
-    ended and, when it did not end well, a one-line ``detail`` saying why."""
+    ended and, when it did not end well, a one-line ``detail`` saying why; how many
+    ``seconds`` it took. A ``step`` is the executor's own work in that phase (placing the
+    sources, collecting the logs) rather than a playbook, and counts as one."""
 
     phase: str
     playbook: str
     status: Status
     detail: str = ""
+    seconds: float = 0.0
+    step: bool = False
 
     def describe(self) -> str:
         where = {"pre": "pre-run", "run": "run", "post": "post-run"}.get(self.phase, self.phase)
-        text = f"{where} playbook {self.playbook} {self.status.value}"
+        if self.step:
+            text = f"{where} step {self.playbook} {self.status.value}"
+        else:
+            text = f"{where} playbook {self.playbook} {self.status.value}"
         return f"{text}: {self.detail}" if self.detail else text
 
 

@@ -36,6 +36,7 @@ class BuildRecord:
     ended: datetime | None
     log_dir: str | None
     buildset: str | None = None
+    stages: tuple[tuple[str, float], ...] = ()  # where the time went, in order
 
 
 def add_build(conn: Connection, *, uuid: str, pipeline: str, project: str, change_number: int,
@@ -48,9 +49,11 @@ def add_build(conn: Connection, *, uuid: str, pipeline: str, project: str, chang
 
 
 def finish_build(conn: Connection, uuid: str, result: str, reason: str, ended: datetime,
-                 log_dir: str | None) -> None:
+                 log_dir: str | None,
+                 stages: tuple[tuple[str, float], ...] = ()) -> None:
     conn.execute(update(builds).where(builds.c.uuid == uuid).values(
-        result=result, reason=reason, ended=ended, log_dir=log_dir))
+        result=result, reason=reason, ended=ended, log_dir=log_dir,
+        stages=[[name, round(seconds, 3)] for name, seconds in stages] or None))
 
 
 def builds_of(conn: Connection, change_number: int) -> list[BuildRecord]:
@@ -63,7 +66,14 @@ def build_record(r: Any) -> BuildRecord:
     """A ``builds`` row as a record."""
     return BuildRecord(r.uuid, r.pipeline, r.project, r.change_number, r.patch_set, r.job,
                        r.result, r.reason, r.voting, r.started, r.ended, r.log_dir,
-                       r.buildset)
+                       r.buildset, _stages(r.stages))
+
+
+def _stages(stored: Any) -> tuple[tuple[str, float], ...]:
+    if not isinstance(stored, list):
+        return ()
+    return tuple((str(item[0]), float(item[1])) for item in stored
+                 if isinstance(item, list) and len(item) == 2)
 
 
 def cursor(conn: Connection, consumer: str) -> int | None:

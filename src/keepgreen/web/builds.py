@@ -197,6 +197,9 @@ class BuildsWeb:
             "log_url": f"{base}logs/{build.uuid}/" if has_logs else None,
             "stream_url": f"{base}api/builds/{build.uuid}/log",
             "buildset": build.buildset,
+            # keepgreen's own: where the time went (waiting for nodes, setup, each
+            # step and playbook), in order, once the build has ended.
+            "stages": [{"name": name, "seconds": seconds} for name, seconds in build.stages],
         }
 
     def held_node(self, uuid: str) -> dict[str, str] | None:

@@ -97,6 +97,7 @@ class Finished:
     buildset: int | None = None
     job: str = ""
     dry_run: str | None = None
+    stages: tuple[tuple[str, float], ...] = ()  # where the build's time went
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,7 @@ class BuildRunner:
             result = self._executor_now().run_build(request, on_early_failure=failing)
             done = Finished(build, request.uuid, result.result.value, result.reason,
                             str(result.log_dir) if result.log_dir else None, buildset,
-                            request.job.name, result.dry_run)
+                            request.job.name, result.dry_run, result.stages)
         except Exception as exc:  # noqa: BLE001 - any crash must still end the build
             log.exception("build %s of job %s crashed", request.uuid, request.job.name)
             done = Finished(build, request.uuid, ex.Result.ERROR.value,

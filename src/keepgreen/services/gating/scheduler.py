@@ -325,7 +325,7 @@ class Scheduler:
                 self._record_drift(buildset.jobs, done)
         with self.db.write() as conn:
             build_store.finish_build(conn, done.uuid, done.result, done.reason, utcnow(),
-                                     done.log_dir)
+                                     done.log_dir, done.stages)
         self._pending.append(gating.Tick(time.time()))
         self._send(gating.BuildCompleted(done.build, done.result, done.reason))
 

@@ -111,6 +111,8 @@ builds = Table(
     Column("ended", DateTime, nullable=True),
     Column("log_dir", Text, nullable=True),
     Column("buildset", String(64), nullable=True),  # buildsets.uuid
+    # Where the time went: [[stage, seconds], ...] in order (nodes, setup, each playbook).
+    Column("stages", JSON, nullable=True),
     Index("ix_builds_change", "change_number", "patch_set"),
     Index("ix_builds_buildset", "buildset"),
     Index("ix_builds_job_result", "job", "result"),

@@ -22,6 +22,7 @@ import json
 import math
 import os
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -189,6 +190,57 @@ def bench_pushes(server: Server, tmp: Path, pushes: int) -> dict[str, object]:
             "ratio_p90": round(kg_s["p90_ms"] / base_s["p90_ms"], 2)}
 
 
+# -- clones ---------------------------------------------------------------------------
+CLONE_PROJECT = "bench-clone"
+
+
+def clone_source(tmp: Path, commits: int) -> tuple[Client, Path]:
+    """A repository with keepgreen's own source tree and ``commits`` commits on top."""
+    client, repo = Client(tmp / "home-clone", "http://127.0.0.1/"), tmp / "clone-source"
+    client.git("init", "-q", str(repo))
+    shutil.copytree(ROOT / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    client.git("add", ".", cwd=repo)
+    client.git("commit", "-q", "-m", "A source tree", cwd=repo)
+    for i in range(commits):
+        client.commit(repo, i)
+    return client, repo
+
+
+def bench_clones(server: Server, tmp: Path, clones: int) -> dict[str, object]:
+    """Anonymous ``git clone`` of the same history from keepgreen and from the baseline,
+    alternating; the ratio is baseline time / keepgreen time (1.0: as fast)."""
+    client, source = clone_source(tmp, 100)
+    bare = tmp / "baseline-clone-repos"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main",
+                    str(bare / f"{CLONE_PROJECT}.git")], check=True, capture_output=True)
+    httpd, base_url = start_baseline(bare)
+    try:
+        server.create_project(CLONE_PROJECT, empty_commit=False)
+        host = server.url.removeprefix("http://")
+        admin = f"http://{server.admin}:{server.admin_password}@{host}a/{CLONE_PROJECT}"
+        client.git("push", "-q", admin, "HEAD:refs/heads/main", cwd=source)
+        pushing = base_url.replace("http://", f"http://{USER}:{PASSWORD}@")
+        client.git("push", "-q", pushing + f"{CLONE_PROJECT}.git", "HEAD:refs/heads/main",
+                   cwd=source)
+        times: dict[str, list[float]] = {"keepgreen": [], "baseline": []}
+        for i in range(WARMUPS + clones):
+            for side, url in (("keepgreen", server.url + CLONE_PROJECT),
+                              ("baseline", base_url + f"{CLONE_PROJECT}.git")):
+                target = tmp / f"clone-{side}-{i}"
+                start = time.perf_counter()
+                client.git("clone", "-q", url, str(target))
+                elapsed = time.perf_counter() - start
+                shutil.rmtree(target)
+                if i >= WARMUPS:
+                    times[side].append(elapsed)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    kg_s, base_s = stats(times["keepgreen"]), stats(times["baseline"])
+    return {"keepgreen": kg_s, "baseline": base_s,
+            "speed_ratio_median": round(base_s["median_ms"] / kg_s["median_ms"], 2)}
+
+
 # -- the open-change query ------------------------------------------------------------
 def seed(database_url: str, count: int) -> None:
     """``count`` open changes with one patch set each, owned by USER, in PROJECT."""
@@ -277,6 +329,7 @@ def main() -> None:
     parser.add_argument("--pushes", type=int, default=30, help="timed pushes per side")
     parser.add_argument("--changes", type=int, default=10_000, help="changes to seed")
     parser.add_argument("--queries", type=int, default=30, help="timed requests per query")
+    parser.add_argument("--clones", type=int, default=20, help="timed clones per side")
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--pg-admin", default=PG_ADMIN, help="PostgreSQL maintenance URL")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -299,6 +352,8 @@ def main() -> None:
             server.create_account(USER, PASSWORD)
             print(f"pushing {WARMUPS}+{args.pushes} times to each side ...", file=sys.stderr)
             pushes = bench_pushes(server, tmp, args.pushes)
+            print(f"cloning {WARMUPS}+{args.clones} times from each side ...", file=sys.stderr)
+            clones = bench_clones(server, tmp, args.clones)
             print(f"seeding {args.changes} changes ...", file=sys.stderr)
             seeding = restart(server, url, args.changes)
             queries = bench_queries(server, args.queries)
@@ -310,6 +365,7 @@ def main() -> None:
                     c.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
 
     report = {"database": args.database, "machine": machine(), "pushes": pushes,
+              "clones": clones,
               "seeded_changes": args.changes, "seeding_s": round(seeding, 1), "queries": queries}
     print(f"\nkeepgreen on {args.database}: " + ", ".join(f"{k} {v}" for k, v in
                                                         report["machine"].items()))
@@ -318,6 +374,11 @@ def main() -> None:
         print(f"  push {side:<9}  median {s['median_ms']:6.1f} ms  p90 {s['p90_ms']:6.1f} ms")
     print(f"  push ratio keepgreen/baseline: median {pushes['ratio_median']}, "
           f"p90 {pushes['ratio_p90']} (target <= 1.5)")
+    for side in ("keepgreen", "baseline"):
+        s = clones[side]
+        print(f"  clone {side:<9} median {s['median_ms']:6.1f} ms  p90 {s['p90_ms']:6.1f} ms")
+    print(f"  clone speed keepgreen vs baseline (baseline time / keepgreen time): median "
+          f"{clones['speed_ratio_median']} (target >= 0.9)")
     for name, s in queries.items():
         print(f"  status:open {name:<7}  median {s['median_ms']:6.1f} ms  p90 {s['p90_ms']:6.1f}"
               f" ms  ({s['changes_returned']} changes returned; target median < 50 ms)")

@@ -9,9 +9,10 @@ directly.
 One attempt: prepare the build folder (``jobdir``), copy the repositories under test to
 ``work/src``, write the inventory with the ``zuul`` variables, start one relay per node,
 place the sources on the nodes (``node_files``), run the pre-run, run and post-run
-playbooks, each in its own sandboxed ``ansible-playbook``, and bring the nodes' logs back. ``timeout`` bounds pre-run and run together (each pre-run playbook
-also ``pre_timeout`` when set); each post-run playbook gets ``post_timeout``; post-run
-playbooks see ``zuul_success``.
+playbooks, each in its own sandboxed ``ansible-playbook``, and bring the nodes' logs back.
+``timeout`` bounds pre-run and run together (each pre-run playbook also ``pre_timeout``
+when set); each post-run playbook gets ``post_timeout``; post-run playbooks see
+``zuul_success``.
 
 Early failure (Zuul's): the executor follows the ``keepgreen_events`` file of each run
 playbook while it runs; the first task that fails for good (not ignored, not in a block

@@ -35,6 +35,12 @@ def account_by_username(conn: Connection, username: str) -> Account | None:
     return _account(row) if row else None
 
 
+def account_for_sign_in(conn: Connection, username: str) -> tuple[Account, str | None] | None:
+    """The account of ``username`` with its HTTP password hash, in one read."""
+    row = conn.execute(select(accounts).where(accounts.c.username == username)).first()
+    return (_account(row), row.http_password_hash) if row else None
+
+
 def account_by_id(conn: Connection, account_id: int) -> Account | None:
     row = conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
     return _account(row) if row else None
@@ -248,6 +254,11 @@ def group_names_of_many(conn: Connection, account_ids: set[int]) -> dict[int, se
 
 def group_names_of(conn: Connection, account_id: int) -> set[str]:
     """The groups an account is a member of: directly, or through included groups."""
-    direct = {r[0] for r in conn.execute(select(group_members.c.group_id)
-                                         .where(group_members.c.account_id == account_id))}
-    return set(_names(conn, _including(conn, direct)).values()) if direct else set()
+    direct = {r.id: r.name for r in conn.execute(
+        select(groups.c.id, groups.c.name)
+        .join(group_members, group_members.c.group_id == groups.c.id)
+        .where(group_members.c.account_id == account_id))}
+    if not direct:
+        return set()
+    through = _including(conn, set(direct)) - set(direct)
+    return set(direct.values()) | set(_names(conn, through).values())

@@ -78,8 +78,8 @@ class AccountService:
 
     def _check_password(self, username: str, password: str) -> Principal | None:
         with self.db.read() as conn:
-            account = store.account_by_username(conn, username)
-            stored = store.password_hash(conn, account.id) if account else None
+            found = store.account_for_sign_in(conn, username)
+            account, stored = found if found is not None else (None, None)
             groups = store.group_names_of(conn, account.id) if account else set()
         if account is None or not account.active or not stored:
             passwords.verify_nothing(password)

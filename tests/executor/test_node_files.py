@@ -5,6 +5,7 @@ with a node that sends back something hostile."""
 from __future__ import annotations
 
 import io
+import subprocess
 import tarfile
 from pathlib import Path
 
@@ -12,8 +13,9 @@ import pytest
 
 from keepgreen.domain.node import Node, NodeState
 from keepgreen.executor import node_files
+from keepgreen.executor.jobdir import JobDir
 from keepgreen.executor.model import JobSpec, Result
-from keepgreen.executor.node_files import NodeLink
+from keepgreen.executor.node_files import NodeLink, relay_proxy
 from keepgreen.executor.runner import Executor
 from keepgreen.executor.verdict import Status
 from tests.executor.conftest import ONE_NODE, Lines, Repo, request_for
@@ -132,7 +134,8 @@ def test_a_node_that_cannot_be_reached_makes_the_step_unreachable_so_the_build_r
     key = tmp_path / "key"
     key.write_text("not a key\n")
     key.chmod(0o600)
-    link = NodeLink("node", node, tmp_path / "no-relay-here", key, tmp_path / "known_hosts")
+    link = NodeLink("node", node, relay_proxy(tmp_path / "no-relay-here"), str(key),
+                    str(tmp_path / "known_hosts"))
     said: list[str] = []
 
     run = node_files.place_sources([link], tmp_path, said.append, timeout=20)
@@ -141,3 +144,23 @@ def test_a_node_that_cannot_be_reached_makes_the_step_unreachable_so_the_build_r
     assert run.detail.startswith("node node unreachable: ")
     assert run.describe().startswith("pre-run step placing the sources unreachable: ")
     assert said and said[0].startswith("[executor] placing the sources: unreachable")
+
+
+def test_the_executors_own_ssh_runs_in_the_sandbox_as_the_build_user(
+        executor: Executor, tmp_path: Path) -> None:
+    """A job that owns its node can answer as the node's sshd: the client it talks to must
+    be as unprivileged as Ansible's, not the executor's root."""
+    jobdir = JobDir(tmp_path / "build")
+    jobdir.create(executor.settings.sandbox)
+    try:
+        wrap = executor._node_step_sandbox(jobdir)
+        script = "id -u; test -e /etc/shadow || echo no shadow"
+        ran = subprocess.run(wrap(["sh", "-c", script + "; ls /relay >/dev/null"]),
+                             capture_output=True, text=True, timeout=30,
+                             env=executor._sandbox_env(jobdir))
+    finally:
+        jobdir.close()
+    lines = ran.stdout.splitlines()
+    assert ran.returncode == 0, ran.stderr
+    assert lines[0] == str(executor.settings.sandbox.uid) != "0"
+    assert lines[1:] == ["no shadow"]  # the relays and keys are there, the host's secrets not

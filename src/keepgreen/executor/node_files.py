@@ -4,7 +4,9 @@ the node's name) after the last.
 
 Each way is one ``ssh`` command per node through the node's relay, with the key and pinned
 host key the playbooks use, carrying one tar stream: no ``ansible-playbook`` to start, no
-task round trips. The nodes are served in parallel.
+task round trips. The nodes are served in parallel. The ``ssh`` client runs in the build's
+sandbox as the build user, as Ansible's does: a job that owns its node (and so can answer
+as its sshd) talks to an unprivileged client that sees only the build folder.
 
 What comes back from a node is not trusted: the stream is read member by member through
 ``tarfile``'s ``data`` filter (no absolute paths, no ``..``, no links leading out, no
@@ -20,7 +22,7 @@ import sys
 import tarfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -42,30 +44,41 @@ LOGS_STEP = "collecting the logs"
 Say = Callable[[str], None]
 
 
+def _unwrapped(argv: list[str]) -> list[str]:
+    return argv
+
+
 @dataclass(frozen=True)
 class NodeLink:
     """How the executor itself reaches one node: the node-set ``name`` (also its host key
-    alias), the node, the host path of its relay socket, its login key and the build's
-    known_hosts file."""
+    alias), the node, the ssh ``proxy_command`` that connects to its relay, its login key
+    and the build's known_hosts file, all as ``wrap`` (which turns a command line into one
+    that runs in the build's sandbox) sees them."""
 
     name: str
     node: Node
-    relay: Path
-    key: Path
-    known_hosts: Path
+    proxy_command: str
+    key: str
+    known_hosts: str
+    wrap: Callable[[list[str]], list[str]] = _unwrapped
+    env: Mapping[str, str] | None = None  # the environment ssh runs with
 
     def ssh(self, command: str) -> list[str]:
-        proxy = (f"{shlex.quote(sys.executable)} -I -S "
-                 f"{shlex.quote(str(PLUGINS_SOURCE / 'fdpass.py'))} "
-                 f"{shlex.quote(str(self.relay))}")
-        options = {"BatchMode": "yes", "ProxyCommand": proxy, "ProxyUseFdpass": "yes",
-                   "StrictHostKeyChecking": "yes", "UserKnownHostsFile": str(self.known_hosts),
-                   "GlobalKnownHostsFile": "/dev/null", "HostKeyAlias": self.name,
-                   "IdentitiesOnly": "yes", "ConnectTimeout": "30", "LogLevel": "ERROR"}
-        argv = ["ssh", "-F", "/dev/null", "-i", str(self.key), "-p", str(self.node.port)]
+        options = {"BatchMode": "yes", "ProxyCommand": self.proxy_command,
+                   "ProxyUseFdpass": "yes", "StrictHostKeyChecking": "yes",
+                   "UserKnownHostsFile": self.known_hosts, "GlobalKnownHostsFile": "/dev/null",
+                   "HostKeyAlias": self.name, "IdentitiesOnly": "yes", "ConnectTimeout": "30",
+                   "LogLevel": "ERROR"}
+        argv = ["ssh", "-F", "/dev/null", "-i", self.key, "-p", str(self.node.port)]
         for key, value in options.items():
             argv += ["-o", f"{key}={value}"]
-        return [*argv, f"{self.node.username}@{self.node.host}", command]
+        return self.wrap([*argv, f"{self.node.username}@{self.node.host}", command])
+
+
+def relay_proxy(relay: Path | str, fdpass: Path | str = PLUGINS_SOURCE / "fdpass.py") -> str:
+    """The ssh ProxyCommand that connects to a node's relay socket."""
+    return (f"{shlex.quote(sys.executable)} -I -S {shlex.quote(str(fdpass))} "
+            f"{shlex.quote(str(relay))}")
 
 
 def place_sources(links: Sequence[NodeLink], src: Path, say: Say,
@@ -130,7 +143,7 @@ def _place(link: NodeLink, src: Path, timeout: float) -> tuple[Status, str]:
     assert packer.stdout is not None and packer.stderr is not None
     try:
         proc = subprocess.run(link.ssh(PLACE), stdin=packer.stdout, capture_output=True,
-                              timeout=timeout)
+                              timeout=timeout, env=link.env)
     except subprocess.TimeoutExpired:
         packer.kill()
         return Status.TIMED_OUT, f"placing the sources took more than {timeout:.0f} s"
@@ -147,7 +160,7 @@ def _place(link: NodeLink, src: Path, timeout: float) -> tuple[Status, str]:
 
 def _collect(link: NodeLink, target: Path, say: Say, timeout: float) -> tuple[Status, str]:
     proc = subprocess.Popen(link.ssh(COLLECT), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=link.env)
     assert proc.stdout is not None and proc.stderr is not None
     timer = threading.Timer(timeout, proc.kill)
     timer.start()

@@ -27,7 +27,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
-import shlex
 import socket
 import sys
 import threading
@@ -333,7 +332,6 @@ class Executor:
         sandbox = self.settings.sandbox
         jobdir.copy_sources(request.projects, sandbox)
         jobdir.copy_roles(request.job.roles)
-        python = shlex.quote(str(Path(sys.executable)))
         hosts: list[zuulvars.Host] = []
         known: list[str] = []
         links: list[NodeLink] = []
@@ -347,12 +345,14 @@ class Executor:
                 raise JobDirError(f"node {node.id} has no login key")
             key = jobdir.add_key(spec.name, node.private_key, sandbox)
             route = zuulvars.SshRoute(
-                proxy_command=f"{python} -I -S {PLUGINS}/fdpass.py {sandbox_path}",
+                proxy_command=node_files.relay_proxy(sandbox_path, f"{PLUGINS}/fdpass.py"),
                 known_hosts=str(jobdir.known_hosts), host_key_alias=spec.name,
                 private_key=str(key))
             known.append(route.known_hosts_line(node))
             hosts.append(zuulvars.Host(spec.name, node, route))
-            links.append(NodeLink(spec.name, node, host_path, key, jobdir.known_hosts))
+            links.append(NodeLink(spec.name, node, route.proxy_command, route.private_key,
+                                  route.known_hosts, self._node_step_sandbox(jobdir),
+                                  self._sandbox_env(jobdir)))
             log.line(f"[executor] node {spec.name}: {node.id} ({node.label}, "
                      f"{node.provider}) at {node.host}:{node.port}")
         jobdir.known_hosts.write_text("".join(line + "\n" for line in known))
@@ -367,6 +367,25 @@ class Executor:
         for relay in relays:
             relay.start()
         return links
+
+    def _node_step_sandbox(self, jobdir: JobDir) -> Callable[[list[str]], list[str]]:
+        """How the executor's own ssh to the nodes runs: in the build's sandbox, as the
+        build user, seeing only the keys, known_hosts and relays."""
+
+        def wrap(command: list[str]) -> list[str]:
+            assert jobdir.relay is not None
+            return self.settings.sandbox.argv(
+                read_only=[jobdir.ansible], read_write=[],
+                binds={"/etc/passwd": jobdir.passwd, "/etc/group": jobdir.group,
+                       RELAY: jobdir.relay},
+                chdir=Path("/tmp"), command=command)
+
+        return wrap
+
+    def _sandbox_env(self, jobdir: JobDir) -> dict[str, str]:
+        return {"PATH": f"{self.settings.ansible_playbook.parent}:/usr/local/bin:/usr/bin:/bin",
+                "HOME": str(jobdir.home), "USER": "keepgreen", "LOGNAME": "keepgreen",
+                "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TMPDIR": "/tmp"}
 
     def _phases(self, request: BuildRequest, jobdir: JobDir, log: OutputLog,
                 links: Sequence[NodeLink] = (),
@@ -510,10 +529,7 @@ class Executor:
             binds={"/etc/passwd": jobdir.passwd, "/etc/group": jobdir.group,
                    RELAY: jobdir.relay},
             chdir=jobdir.work, command=command)
-        env = {"PATH": f"{self.settings.ansible_playbook.parent}:/usr/local/bin:/usr/bin:/bin",
-               "HOME": str(jobdir.home), "USER": "keepgreen", "LOGNAME": "keepgreen",
-               "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TMPDIR": "/tmp",
-               "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
+        env = {**self._sandbox_env(jobdir), "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
                "ANSIBLE_CONFIG": str(jobdir.config), "KEEPGREEN_EVENTS": str(events),
                "KEEPGREEN_RESULTS": str(jobdir.results)}
         if diffs:

@@ -164,3 +164,15 @@ def test_the_executors_own_ssh_runs_in_the_sandbox_as_the_build_user(
     assert ran.returncode == 0, ran.stderr
     assert lines[0] == str(executor.settings.sandbox.uid) != "0"
     assert lines[1:] == ["no shadow"]  # the relays and keys are there, the host's secrets not
+
+
+def test_a_sandbox_that_cannot_start_is_an_executor_error_not_a_retry(tmp_path: Path) -> None:
+    node = Node(id="n", label="local", provider="test", state=NodeState.IN_USE,
+                host="127.0.0.1", host_key="ssh-ed25519 AAAA")
+    link = NodeLink("node", node, relay_proxy(tmp_path / "relay"), "key", "known_hosts",
+                    wrap=lambda argv: ["bwrap", "--no-such-option", "--", *argv])
+
+    run = node_files.collect_logs([link], tmp_path / "logs", lambda line: None)
+
+    assert run.status is Status.ERROR and run.phase == "post"
+    assert run.detail.startswith("node node: sandbox failed: bwrap: ")

@@ -208,9 +208,12 @@ def _unpack(stream: IO[bytes], target: Path, name: str, say: Say) -> str:
 def _ssh_status(returncode: int | None, stderr: bytes) -> tuple[Status, str]:
     if returncode == 0:
         return Status.OK, ""
+    text = stderr.decode(errors="replace")
+    sandbox = next((line for line in text.splitlines() if line.startswith("bwrap:")), None)
+    if sandbox is not None:  # the executor's fault, not the node's: not retried
+        return Status.ERROR, f"sandbox failed: {sandbox.strip()[:300]}"
     if returncode == UNREACHABLE:
-        return Status.UNREACHABLE, ("unreachable: "
-                                    + ssh_problem(stderr.decode(errors="replace")))
+        return Status.UNREACHABLE, "unreachable: " + ssh_problem(text)
     return Status.FAILED, _last_line(stderr, f"exit status {returncode}")
 
 

@@ -15,10 +15,11 @@ from tests.e2e.visibility_support import make_scene
 from tests.support import Server
 
 
-def type_lines(page: Page, lines: list[str]) -> None:
+def type_lines(page: Page, lines: list[str], *, at_start: bool = False) -> None:
+    """Type whole lines at the end of the pad (or at its start)."""
     area = page.locator("#pad-text")
     area.click()
-    page.keyboard.press("Control+End")
+    page.keyboard.press("Control+Home" if at_start else "Control+End")
     for line in lines:
         page.keyboard.type(line + "\n", delay=5)
 
@@ -49,10 +50,13 @@ def test_two_people_edit_a_change_pad_at_once_and_see_the_same_text(
     # Both type at once: neither waits for the other.
     alice_lines = [f"alice point {i}" for i in range(6)]
     bob_lines = [f"bob point {i}" for i in range(6)]
+    # Alice writes at the top, Bob at the bottom, so a line of one never lands inside a
+    # line of the other that is still arriving.
     for a, b in zip(alice_lines, bob_lines, strict=True):
-        type_lines(page, [a])
+        type_lines(page, [a], at_start=True)
         type_lines(second_page, [b])
-    type_lines(page, [f"See change {scene.public} and change {scene.private}."])
+    type_lines(page, [f"See change {scene.public} and change {scene.private}."],
+               at_start=True)
 
     def texts() -> tuple[str, str]:
         return (page.locator("#pad-text").input_value(),

@@ -199,6 +199,7 @@ def build_services(settings: Settings) -> Services:
                           executor_factory(site, launcher, keys) if launcher else None,
                           submit=submit,
                           dry_run_labels=launcher.dry_run_labels if launcher else None)
+    db.on_event.append(scheduler.wake)  # a new event is looked at now, not at the next poll
     siteconf = SiteConfigService(db, repos, site, settings.anonymous_read,
                                  review_reporter(db, review, accounts, CI_ACCOUNT))
     projects.site = accounts.site = siteconf

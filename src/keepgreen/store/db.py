@@ -7,8 +7,9 @@ locked". PostgreSQL relies on its own row locks.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+EVENT_RECORDED = "keepgreen_event_recorded"  # set on a connection by events.record
 
 
 class StoreError(RuntimeError):
@@ -42,6 +44,10 @@ class Database:
         except (ArgumentError, ImportError) as exc:
             raise StoreError(f"database URL {self.shown_url} cannot be used: {exc}") from None
         self._write_lock = threading.Lock()
+        # Called after a write transaction that recorded an event is committed (in this
+        # process), so whoever follows the event log looks at once instead of at its next
+        # poll.
+        self.on_event: list[Callable[[], None]] = []
 
     def _create(self, url: str) -> Engine:
         if self.is_sqlite:
@@ -68,15 +74,23 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction: committed on success, rolled back on any exception."""
-        if self.is_sqlite:
-            with self._write_lock, self.engine.connect() as connection:
+        """A write transaction: committed on success, rolled back on any exception. When
+        it recorded an event (``events.record``), each of ``on_event`` is called once it
+        is committed."""
+        recorded = False
+        lock = self._write_lock if self.is_sqlite else contextlib.nullcontext()
+        with lock, self.engine.connect() as connection:
+            if self.is_sqlite:
                 connection.info["immediate"] = True
+            try:
                 with connection.begin():
                     yield connection
-        else:
-            with self.engine.begin() as connection:
-                yield connection
+                recorded = bool(connection.info.get(EVENT_RECORDED))
+            finally:  # the flag lives on the pooled connection: never let it outlive us
+                connection.info.pop(EVENT_RECORDED, None)
+        if recorded:
+            for wake in self.on_event:
+                wake()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -123,9 +123,14 @@ class BuildRunner:
         self.repos = repos
         self.shared = shared
         self.results: queue.Queue[Finished | FailingEarly] = queue.Queue()
+        self.wake: Callable[[], None] = lambda: None  # told after each report is queued
         self._factory = factory
         self._executor: Executor | None = None
         self._lock = threading.Lock()
+
+    def _report(self, news: Finished | FailingEarly) -> None:
+        self.results.put(news)
+        self.wake()
 
     def abort(self) -> None:
         if self._executor is not None:
@@ -139,7 +144,7 @@ class BuildRunner:
         change = action.change
         job = buildset.jobs.job(action.job)
         if is_noop(job):
-            self.results.put(Finished(action.build, build_uuid, ex.Result.SUCCESS.value,
+            self._report(Finished(action.build, build_uuid, ex.Result.SUCCESS.value,
                                       "noop", None))
             return
         project = ex.Project(name=change.project, source=buildset.source,
@@ -161,7 +166,7 @@ class BuildRunner:
                                                              action.buildset), trusted)
             spec = job_spec(job, change.project, sources, buildset.trusted, roles)
         except BuildSetupError as exc:
-            self.results.put(Finished(action.build, build_uuid, ex.Result.ERROR.value,
+            self._report(Finished(action.build, build_uuid, ex.Result.ERROR.value,
                                       str(exc), None))
             return
         request = ex.BuildRequest(uuid=build_uuid, job=spec, item=item,
@@ -175,7 +180,7 @@ class BuildRunner:
         through the same queue, its early failure: only the loop thread steps the core)."""
 
         def failing(reason: str) -> None:
-            self.results.put(FailingEarly(build, request.uuid, reason))
+            self._report(FailingEarly(build, request.uuid, reason))
 
         try:
             result = self._executor_now().run_build(request, on_early_failure=failing)
@@ -186,7 +191,7 @@ class BuildRunner:
             log.exception("build %s of job %s crashed", request.uuid, request.job.name)
             done = Finished(build, request.uuid, ex.Result.ERROR.value,
                             f"the build could not run: {exc}", None)
-        self.results.put(done)
+        self._report(done)
 
     def _executor_now(self) -> Executor:
         with self._lock:

@@ -143,6 +143,7 @@ class Scheduler:
         # build to start again once the stopped try has let go of its nodes).
         self._stopped: dict[str, tuple[str, gating.StartBuild]] = {}
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         # Gating records and operator commands live in services.buildsets / .operator.
         self.records = BuildsetRecorder(db)
@@ -152,6 +153,8 @@ class Scheduler:
         self.queued = QueuedItems(db)
         self.runner = (BuildRunner(repos, self.shared, executor) if executor is not None
                        else None)
+        if self.runner is not None:
+            self.runner.wake = self.wake
         self._restore: list[StoredItem] | None = None
         self._restoring = False
 
@@ -184,6 +187,7 @@ class Scheduler:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
         if self.runner is not None:
@@ -192,8 +196,17 @@ class Scheduler:
             buildset.remove()
         self.shared.release_all()
 
+    def wake(self) -> None:
+        """Look at the event log and the builds now rather than at the next poll (called
+        when an event is committed or a build reports)."""
+        self._wake.set()
+
     def _loop(self) -> None:
-        while not self._stop.wait(POLL_SECONDS):
+        while True:
+            self._wake.wait(POLL_SECONDS)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 self.run_once()
             except Exception:  # noqa: BLE001 - one bad pass must not stop the pipelines

@@ -40,7 +40,8 @@ from typing import Any, NamedTuple
 from keepgreen.domain.node import Node, Provider
 from keepgreen.executor import ansible_process, node_files, secrets, verdict, zuulvars
 from keepgreen.executor import dry_run as dry_run_mod
-from keepgreen.executor.ansible_process import EventTail, LineSink, OutputLog
+from keepgreen.executor.ansible_process import LineSink, OutputLog
+from keepgreen.executor.early_failure import EarlyFailureSink, OnlyFirst, failure_watch
 from keepgreen.executor.jobdir import JobDir, JobDirError
 from keepgreen.executor.model import AttemptRecord, BuildRequest, BuildResult, Playbook, Result
 from keepgreen.executor.node_files import NodeLink
@@ -49,9 +50,6 @@ from keepgreen.executor.relay import NodeRelay
 from keepgreen.executor.sandbox import PLUGINS, RELAY, Sandbox, python_roots
 from keepgreen.executor.secrets import KeySource
 from keepgreen.executor.verdict import PlaybookRun, Status, Verdict
-
-EarlyFailureSink = Callable[[str], None]
-"""Told once, with a one-line reason, that a build's run playbook has a failed task."""
 
 
 class Limits(NamedTuple):
@@ -173,7 +171,7 @@ class Executor:
     def _run_build(self, request: BuildRequest, on_line: LineSink | None,
                    on_early_failure: EarlyFailureSink | None) -> BuildResult:
         started = time.time()
-        early = _EarlyFailure(on_early_failure) if on_early_failure is not None else None
+        early = OnlyFirst(on_early_failure) if on_early_failure is not None else None
         records: list[AttemptRecord] = []
         job = request.job
         last: AttemptOutcome | None = None
@@ -537,7 +535,7 @@ class Executor:
         where = {"pre": "pre-run", "run": "run", "post": "post-run"}[phase]
         log.line(f"[executor] {where} playbook {label} starting")
         outcome = ansible_process.run(argv, env, log, timeout=timeout, abort=self._stopping(),
-                                      watch=_failure_watch(events, early, log))
+                                      watch=failure_watch(events, early, log))
         run = replace(ansible_process.classify(phase, label, outcome,
                                                ansible_process.read_events(events),
                                                limits.whole, limits.name),
@@ -545,48 +543,6 @@ class Executor:
         log.line(f"[executor] {where} playbook {label}: {run.status.value} "
                  f"({outcome.seconds:.2f} s)")
         return run
-
-
-class _EarlyFailure:
-    """Passes the first early failure of a build on, and only the first."""
-
-    def __init__(self, sink: EarlyFailureSink) -> None:
-        self.sink = sink
-        self.told = False
-
-    def __call__(self, reason: str) -> None:
-        if self.told:
-            return
-        self.told = True
-        try:
-            self.sink(reason)
-        except Exception:  # noqa: BLE001 - whoever listens must not break the build
-            pass
-
-
-def _failure_watch(events: Path, early: EarlyFailureSink | None,
-                   log: OutputLog) -> Callable[[], None] | None:
-    """A watch for ``ansible_process.run`` that tells ``early`` of a failed task as soon
-    as the callback plugin records one."""
-    if early is None:
-        return None
-    tail = EventTail(events)
-    seen: list[bool] = []
-
-    def watch() -> None:
-        if seen:
-            return
-        for event in tail.new():
-            if event.get("event") == "failed":
-                seen.append(True)
-                reason = verdict.one_line(
-                    f"task {event.get('task')!r} failed on {event.get('host')}: "
-                    f"{event.get('msg') or 'no message'}")
-                log.line(f"[executor] early failure: {reason}")
-                early(reason)
-                return
-
-    return watch
 
 
 @dataclass

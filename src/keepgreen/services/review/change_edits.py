@@ -142,18 +142,13 @@ class ChangeEditService:
                            "changes can be edited")
         return Person(who.account.name, who.account.email or "", utcnow())
 
-    def _current(self, change: Change) -> PatchSet:
-        with self.db.read() as conn:
-            sets = store.patch_sets_of(conn, [change.number])[change.number]
-        return next(ps for ps in sets if ps.number == change.current_patch_set)
-
     def _start(self, who: Principal, change: Change) -> Edit:
         """The caller's edit, or a new one on the current patch set (not stored yet)."""
         assert who.account is not None
         edit = self.edit(who, change)
         if edit is not None:
             return edit
-        ps = self._current(change)
+        ps = self.revisions.current_patch_set(change)
         tree = edit_trees.tree_of(self.repos.path(change.project), ps.sha)
         return Edit(change, who.account.id, ps, ps.sha, tree, ps.message, ps.author,
                     ps.committer, ps.parents, False)
@@ -338,7 +333,7 @@ class ChangeEditService:
         """Carry the edit over to the change's current patch set."""
         committer = self._editor(who, change, "rebasing a change edit")
         edit = self.require(who, change)
-        current = self._current(change)
+        current = self.revisions.current_patch_set(change)
         if edit.base.number == current.number:
             raise Conflict("the change edit is already based on the current patch set")
         try:

@@ -17,14 +17,13 @@ from datetime import UTC
 
 from keepgreen.domain import acl
 from keepgreen.domain.account import Principal
-from keepgreen.domain.change import NEW, Change, PatchSet, Person
+from keepgreen.domain.change import NEW, Change, Person
 from keepgreen.domain.changeid import change_ids
 from keepgreen.domain.refs import HEADS, TAGS
 from keepgreen.git.merges import MergeConflict
 from keepgreen.git.repos import GitError
 from keepgreen.services.errors import BadRequest, Conflict, Forbidden, Unauthorized
 from keepgreen.services.review.revisions import RevisionService
-from keepgreen.store import changes as store
 from keepgreen.store.clock import utcnow
 
 STRATEGIES = (None, "", "recursive", "ort")
@@ -70,11 +69,6 @@ class MergePatchSets:
             raise Conflict(f"change {change.number} is {change.status.lower()}; only open "
                            "changes get new patch sets")
         return Person(who.account.name, who.account.email or "", utcnow())
-
-    def _current(self, change: Change) -> PatchSet:
-        with self.db.read() as conn:
-            sets = store.patch_sets_of(conn, [change.number])[change.number]
-        return next(ps for ps in sets if ps.number == change.current_patch_set)
 
     def _readable_commit(self, who: Principal, change: Change, rev: str, what: str) -> str:
         """The commit ``rev`` names (a branch, a tag or a commit id) when the caller may
@@ -149,7 +143,7 @@ class MergePatchSets:
                              "conflicts and upload the merge instead")
         if not wanted.source:
             raise BadRequest("merge.source is required")
-        ps = self._current(change)
+        ps = self.revisions.current_patch_set(change)
         source = self._readable_commit(who, change, wanted.source, "merge source")
         if wanted.source_branch:
             branch = self._readable_commit(who, change, wanted.source_branch,
@@ -196,7 +190,7 @@ class MergePatchSets:
             raise BadRequest("patch.patch is required: the unified diff to apply")
         if "\0" in patch:
             raise BadRequest("the patch must be text")
-        ps = self._current(change)
+        ps = self.revisions.current_patch_set(change)
         project = self.projects.exists(change.project)
         assert project is not None
         if author is not None and (author.name, author.email) != (committer.name,

@@ -38,7 +38,8 @@ class RevisionService:
             raise Unauthorized(f"{action} needs you to sign in")
         return Person(who.account.name, who.account.email or "", utcnow())
 
-    def _current(self, change: Change) -> PatchSet:
+    def current_patch_set(self, change: Change) -> PatchSet:
+        """The change's current patch set, as stored."""
         with self.db.read() as conn:
             sets = store.patch_sets_of(conn, [change.number])[change.number]
         return next(ps for ps in sets if ps.number == change.current_patch_set)
@@ -78,7 +79,7 @@ class RevisionService:
             raise Forbidden(f"rebasing is not permitted: {decision.reason}")
         if change.status != NEW:
             raise Conflict(f"change {change.number} is {change.status.lower()}")
-        ps = self._current(change)
+        ps = self.current_patch_set(change)
         onto = self.repos.resolve(change.project, base or "refs/heads/" + change.branch)
         if onto is None:
             raise BadRequest(f"base {base or change.branch} not found")
@@ -115,7 +116,7 @@ class RevisionService:
             raise Conflict(f"branch {top.branch} not found")
         planned: list[tuple[Change, PatchSet, str]] = []
         for change in chain:
-            ps = self._current(change)
+            ps = self.current_patch_set(change)
             if ps.parents and ps.parents[0] == base and not planned:
                 base = ps.sha  # already on the tip: nothing to do for this one
                 continue
@@ -145,7 +146,7 @@ class RevisionService:
             raise BadRequest("the Change-Id footer must stay " + change.change_id)
         if not change_ids(message):
             message = message.rstrip("\n") + f"\n\nChange-Id: {change.change_id}\n"
-        if self._current(change).message == message:
+        if self.current_patch_set(change).message == message:
             raise Conflict("new commit message is the same as the current one")
         return message
 
@@ -165,7 +166,7 @@ class RevisionService:
     def _recommit(self, who: Principal, change: Change, message: str) -> None:
         """The current patch set again with another commit message, as a new patch set."""
         committer = self._who(who, "changing the commit message")
-        ps = self._current(change)
+        ps = self.current_patch_set(change)
         env = {"GIT_AUTHOR_NAME": ps.author.name, "GIT_AUTHOR_EMAIL": ps.author.email,
                "GIT_AUTHOR_DATE": _date(ps.author), "GIT_COMMITTER_NAME": committer.name,
                "GIT_COMMITTER_EMAIL": committer.email, "GIT_COMMITTER_DATE": _date(committer)}
@@ -220,7 +221,7 @@ class RevisionService:
         problem = topic_problem(topic) if topic else None
         if problem:
             raise BadRequest(problem)
-        ps = self._current(change)
+        ps = self.current_patch_set(change)
         text = (message if message and message.strip()
                 else f'Revert "{change.subject}"\n\nThis reverts commit {ps.sha}.\n')
         ids = change_ids(text)

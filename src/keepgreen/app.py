@@ -52,7 +52,8 @@ from keepgreen.git.hook_server import HookServer, PushContext
 from keepgreen.git.merges import Merger
 from keepgreen.git.repos import Repos
 from keepgreen.services.elections.service import ElectionService
-from keepgreen.services.gating.scheduler import CI_ACCOUNT, ExecutorFactory, Scheduler
+from keepgreen.services.gating.executor_worker import ExecutorWorker
+from keepgreen.services.gating.scheduler import CI_ACCOUNT, Scheduler
 from keepgreen.services.nodes.broker import PoolNodes
 from keepgreen.services.nodes.launcher import LauncherService
 from keepgreen.services.nodes.settings import node_defaults
@@ -142,6 +143,7 @@ class Services:
     dashboards: DashboardService  # projects' dashboards
     labels: ProjectLabels  # labels and submit requirements as projects see them
     launcher: LauncherService | None = None  # the node pool; None when jobs do not run
+    executor: ExecutorWorker | None = None  # runs builds here; None with local_executor off
     siteconf: SiteConfigService | None = None  # applies the config project's merged tip
     project_keys: ProjectKeyService | None = None  # key pairs for the projects' secrets
     ssh_keys: SshKeyService | None = None  # accounts' SSH keys, for the SSH port
@@ -195,10 +197,15 @@ def build_services(settings: Settings) -> Services:
     launcher = (LauncherService(db, site, node_defaults(settings), repos=repos)
                 if settings.run_jobs else None)
     keys = ProjectKeyService(db, projects, site_key(site))
-    scheduler = Scheduler(db, repos, review, accounts,
-                          executor_factory(site, launcher, keys) if launcher else None,
-                          submit=submit,
-                          dry_run_labels=launcher.dry_run_labels if launcher else None)
+    scheduler = Scheduler(db, repos, review, accounts, launcher is not None, submit=submit,
+                          dry_run_labels=launcher.dry_run_labels if launcher else None,
+                          release_nodes=launcher.release if launcher else None)
+    executor = (executor_worker(settings, db, launcher, keys)
+                if launcher is not None and settings.local_executor else None)
+    if executor is not None:
+        executor.on_report = scheduler.wake  # a result is taken at once, not at the next poll
+        assert scheduler.runner is not None
+        scheduler.runner.wake_executors = executor.wake
     db.on_event.append(scheduler.wake)  # a new event is looked at now, not at the next poll
     siteconf = SiteConfigService(db, repos, site, settings.anonymous_read,
                                  review_reporter(db, review, accounts, CI_ACCOUNT))
@@ -211,6 +218,7 @@ def build_services(settings: Settings) -> Services:
     webhooks = WebhookService(db, projects, accounts, feed, settings.webhook_private_addresses)
     return Services(
         settings=settings, db=db, repos=repos, accounts=accounts, projects=projects,
+        executor=executor,
         changes=changes, receive=receive, review=review, submit=submit, revisions=revisions,
         merger=merger, hook_server=hook_server, hooks_dir=site / "hooks", scheduler=scheduler,
         groups=GroupService(accounts),
@@ -233,17 +241,39 @@ def build_services(settings: Settings) -> Services:
         mergeability=mergeability, attention=AttentionService(db), drafts=DraftService(db),
         deletion=ChangeDeleter(db, repos, projects, base_url))
 
-def executor_factory(site: Path, launcher: LauncherService,
-                     keys: ProjectKeyService | None = None) -> ExecutorFactory | None:
-    """How the scheduler gets its executor: builds take their nodes from the node pool,
-    and the private keys of projects whose secrets they use from ``keys``."""
+def executor_worker(settings: Settings, db: Database, launcher: LauncherService,
+                    keys: ProjectKeyService | None = None, *,
+                    name: str = "") -> ExecutorWorker:
+    """An executor taking builds from the database: builds take their nodes from the node
+    pool, and the private keys of projects whose secrets they use from ``keys``."""
+    site = settings.site
 
     def make() -> Executor:
         return Executor(ExecutorSettings(builds_root=site / "builds"),
                         nodes=PoolNodes(launcher),
                         secret_keys=keys.private_key if keys is not None else None)
 
-    return make
+    capacity = settings.executor_capacity or (os.cpu_count() or 1)
+    return ExecutorWorker(db, make, name=name, capacity=capacity,
+                          lease=float(settings.executor_lease_seconds))
+
+
+def build_executor(settings: Settings, *, name: str = "",
+                   capacity: int | None = None) -> ExecutorWorker:
+    """The parts ``keepgreen executor`` runs: an executor on the site's database, asking the
+    node pool of the server for its nodes through the same database."""
+    site = settings.site
+    db = Database(settings.database_url)
+    db.migrate()
+    repos = Repos(site / "git")
+    launcher = LauncherService(db, site, node_defaults(settings), repos=repos)
+    launcher.reload_nodes()  # the providers of the site's nodes/, for their node checks
+    projects = ProjectService(db, repos, settings.anonymous_read)
+    keys = ProjectKeyService(db, projects, site_key(site))
+    worker = executor_worker(settings, db, launcher, keys, name=name)
+    if capacity is not None:
+        worker.capacity = max(1, capacity)
+    return worker
 
 
 def install_hook(hooks_dir: Path) -> None:
@@ -354,6 +384,8 @@ def build_app(services: Services) -> Starlette:
         if services.launcher is not None:
             await run_in_threadpool(services.launcher.start)
         await run_in_threadpool(services.scheduler.start)
+        if services.executor is not None:
+            await run_in_threadpool(services.executor.start)
         if services.siteconf is not None:
             await run_in_threadpool(services.siteconf.catch_up)
             services.siteconf.start()
@@ -374,6 +406,8 @@ def build_app(services: Services) -> Starlette:
             if services.siteconf is not None:
                 await run_in_threadpool(services.siteconf.stop)
             await run_in_threadpool(services.scheduler.stop)
+            if services.executor is not None:
+                await run_in_threadpool(services.executor.stop)
             if services.launcher is not None:
                 await run_in_threadpool(services.launcher.stop)
             await services.hook_server.stop()

@@ -10,13 +10,11 @@ from typing import Any
 
 import click
 
-from keepgreen import cli_gate, cli_nodes, cli_secrets
+from keepgreen import cli_executor, cli_gate, cli_nodes, cli_secrets
 from keepgreen import settings as settings_mod
 from keepgreen.domain.pad import MAX_MESSAGE_BYTES as PAD_MESSAGE_BYTES
-from keepgreen.site import SiteError, init, is_site, prepare_store
+from keepgreen.site import DEFAULT_SITE, SiteError, init, is_site, prepare_store
 from keepgreen.store.db import StoreError
-
-DEFAULT_SITE = Path("keepgreen-site")
 
 
 class DefaultServe(click.Group):
@@ -222,6 +220,9 @@ def settings_command() -> None:
 main.add_command(cli_gate.enqueue_command)
 main.add_command(cli_gate.dequeue_command)
 main.add_command(cli_gate.promote_command)
+
+# Executors in their own processes (keepgreen.cli_executor).
+main.add_command(cli_executor.executor_command)
 
 # Node pool commands (keepgreen.cli_nodes).
 main.add_command(cli_nodes.autohold_command)

@@ -118,6 +118,21 @@ class Settings:
                        "devices."),
     )
 
+    local_executor: bool = field(
+        default=True,
+        metadata=_meta("Whether the server runs builds itself; off, only executors started "
+                       "with `keepgreen executor` on the same database run them."),
+    )
+    executor_capacity: int = field(
+        default=0,
+        metadata=_meta("Builds an executor runs at once; 0 means the number of CPUs."),
+    )
+    executor_lease_seconds: int = field(
+        default=30,
+        metadata=_meta("How long a running build stays an executor's without its heartbeat; "
+                       "then it is handed to another executor as its next attempt."),
+    )
+
     ssh_listen: str = field(
         default="",
         metadata=_meta("HOST:PORT of the SSH port (git over SSH and Gerrit's ssh commands); "
@@ -183,9 +198,13 @@ def _coerce(name: str, raw: Any, kind: Any, source: str) -> Any:
         raise SettingsError(f"{source}: {name} must be true or false, not {raw!r}.")
     if kind in (int, "int"):
         try:
-            return int(raw)
+            number = int(raw)
         except (TypeError, ValueError):
             raise SettingsError(f"{source}: {name} must be a whole number, not {raw!r}.") from None
+        least = _LEAST.get(name)
+        if least is not None and number < least:
+            raise SettingsError(f"{source}: {name} must be at least {least}, not {number}.")
+        return number
     if kind in (Path, "Path"):
         return Path(str(raw))
     if name == "listen":
@@ -193,6 +212,10 @@ def _coerce(name: str, raw: Any, kind: Any, source: str) -> Any:
     if name == "ssh_listen" and str(raw).strip().lower() not in ("", "off"):
         _check_listen(str(raw), source, name)
     return str(raw)
+
+
+# Whole-number settings with a floor (a lease shorter than 3 s would expire between beats).
+_LEAST = {"executor_capacity": 0, "executor_lease_seconds": 3}
 
 
 def absolute_database(url: str, base: Path) -> str:

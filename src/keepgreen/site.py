@@ -28,6 +28,7 @@ from keepgreen.store import siteconf as siteconf_store
 from keepgreen.store.clock import utcnow
 from keepgreen.store.db import Database
 
+DEFAULT_SITE = Path("keepgreen-site")  # what `keepgreen serve` uses without a SITE
 
 class SiteError(RuntimeError):
     """The site cannot be created or opened; the message says why and what to do."""

@@ -97,7 +97,7 @@ def test_change_command_says_why_a_change_cannot_merge(tmp_path: Path, make_user
 @pytest.mark.parametrize(("args", "suggestion"), [
     (["sevre"], "Did you mean 'serve'?"),
     (["int", "site"], "Did you mean 'init'?"),
-    (["executor", "--help"], None),
+    (["merger", "--help"], None),
     (["./my-site"], None),
 ])
 def test_an_unknown_command_is_refused_without_making_a_site(

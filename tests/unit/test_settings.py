@@ -198,7 +198,8 @@ def test_every_setting_is_described() -> None:
                      "submit_whole_topic", "log_level",
                      "run_jobs", "nodes_min_ready",
                      "nodes_max_servers", "node_memory_limit", "node_cpu_limit",
-                     "node_disk_limit", "ssh_listen"]
+                     "node_disk_limit", "local_executor", "executor_capacity",
+                     "executor_lease_seconds", "ssh_listen"]
     for name, default, help_text in rows:
         assert help_text, f"setting {name} has no help text"
         assert default

@@ -176,7 +176,10 @@ class Executor:
         job = request.job
         last: AttemptOutcome | None = None
         tries = max(1, job.attempts)
-        for number in range(request.attempt, request.attempt + tries):
+        # A build handed out again after its executor was lost starts at its next attempt,
+        # and still gets no more than the job's attempts in all (the last one at least).
+        final = max(request.attempt, tries)
+        for number in range(request.attempt, final + 1):
             attempt = dataclasses.replace(request, attempt=number)
             if self._stopping().is_set():
                 return self._result(request, Result.ABORTED, "aborted before the attempt "
@@ -210,7 +213,7 @@ class Executor:
                 assert outcome.result is not None
                 return self._result(request, outcome.result, outcome.reason, started, records,
                                     last)
-            if on_line is not None and number < request.attempt + tries - 1:
+            if on_line is not None and number < final:
                 on_line(f"[executor] attempt {number} will be retried: {outcome.reason}")
         assert last is not None
         limit = verdict.retry_limit(tries, last.verdict.reason)

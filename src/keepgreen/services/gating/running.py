@@ -1,8 +1,10 @@
-"""Builds in flight: what a merged item keeps for its builds, and the threads that run them.
+"""Builds in flight: what a merged item keeps for its builds, and their hand-over to the
+executors.
 
-``BuildRunner`` turns a ``gating.StartBuild`` into a ``BuildRequest`` for the executor and
-runs it in a thread of its own; the result (and a build's early failure) comes back to the
-scheduler's loop thread through ``results``, so only that thread ever steps the gate core.
+``BuildRunner`` turns a ``gating.StartBuild`` into a ``BuildRequest`` and hands it to the
+executors through the database (``services.gating.executor_worker`` takes it there); the
+result (and a build's early failure) comes back to the scheduler's loop thread through
+``results``, so only that thread ever steps the gate core.
 """
 
 from __future__ import annotations
@@ -11,15 +13,16 @@ import logging
 import queue
 import shutil
 import tempfile
-import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from keepgreen import gating
 from keepgreen.domain.refs import patch_set_ref
 from keepgreen.executor import model as ex
-from keepgreen.executor.runner import Executor
+from keepgreen.executor import wire
 from keepgreen.git.repos import Repos
 from keepgreen.jobconf import JobGraph
 from keepgreen.services.gating.builds import (
@@ -32,10 +35,11 @@ from keepgreen.services.gating.builds import (
 from keepgreen.services.gating.flakes import QUARANTINE
 from keepgreen.services.gating.gate import SharedStates
 from keepgreen.services.gating.layout import CONFIG_PROJECT
+from keepgreen.services.nodes.broker import priority_of
+from keepgreen.store import build_queue
+from keepgreen.store.db import Database
 
 log = logging.getLogger(__name__)
-
-ExecutorFactory = Callable[[], Executor]
 
 
 @dataclass
@@ -117,28 +121,57 @@ def make_folder(buildset: int) -> Path:
 
 
 class BuildRunner:
-    """Starts builds in threads; ``factory`` makes the executor on first use."""
+    """Hands builds to the executors through the database and takes their results.
 
-    def __init__(self, repos: Repos, shared: SharedStates, factory: ExecutorFactory) -> None:
+    ``start`` writes the build's request (``store.build_queue``) and wakes the executors of
+    this process; any executor on the same database may take it. ``collect``, called by the
+    scheduler's loop thread, turns the results written since into ``Finished`` (and early
+    failures into ``FailingEarly``) on ``results``, and hands out again the builds whose
+    executor stopped renewing its lease: as their next attempt, as Zuul retries a build
+    whose executor was lost, or as RETRY_LIMIT once the job's attempts are used up. The
+    nodes a lost executor held go back to the pool through ``release_nodes``.
+    """
+
+    def __init__(self, db: Database, repos: Repos, shared: SharedStates, *,
+                 release_nodes: Callable[[list[str]], None] = lambda ids: None) -> None:
+        self.db = db
         self.repos = repos
         self.shared = shared
         self.results: queue.Queue[Finished | FailingEarly] = queue.Queue()
         self.wake: Callable[[], None] = lambda: None  # told after each report is queued
-        self._factory = factory
-        self._executor: Executor | None = None
-        self._lock = threading.Lock()
+        self.wake_executors: Callable[[], None] = lambda: None  # told of new work, cancels
+        self.release_nodes = release_nodes
 
     def _report(self, news: Finished | FailingEarly) -> None:
         self.results.put(news)
         self.wake()
 
     def abort(self) -> None:
-        if self._executor is not None:
-            self._executor.abort()
+        """Nothing runs in the runner itself: the executors stop their own builds."""
+
+    def clear(self) -> None:
+        """Forget the requests of an earlier scheduler (their builds are closed as ABORTED);
+        an executor still running one sees it gone at its next renewal and stops it."""
+        with self.db.write() as conn:
+            dropped = build_queue.clear(conn)
+        if dropped:
+            log.info("%d build request(s) of the previous scheduler dropped", dropped)
 
     def cancel(self, build_uuid: str, reason: str) -> bool:
-        """Stop a running build at once; its late result is recorded, and ignored."""
-        return self._executor is not None and self._executor.cancel(build_uuid, reason)
+        """Stop a build at once; its late result is recorded, and ignored. A build no
+        executor took yet ends here, ABORTED."""
+        with self.db.write() as conn:
+            found = build_queue.cancel(conn, build_uuid, reason)
+            if found is not None and found.state == build_queue.REQUESTED:
+                build_queue.finish(conn, build_uuid, _ended(
+                    found, ex.Result.ABORTED, f"cancelled: {reason}"))
+        if found is None:
+            return False
+        if found.state == build_queue.REQUESTED:
+            self.wake()
+        else:
+            self.wake_executors()
+        return True
 
     def start(self, action: gating.StartBuild, buildset: Buildset, build_uuid: str) -> None:
         change = action.change
@@ -165,36 +198,78 @@ class BuildRunner:
                                           buildset.checkouts(self.repos, make_folder,
                                                              action.buildset), trusted)
             spec = job_spec(job, change.project, sources, buildset.trusted, roles)
-        except BuildSetupError as exc:
+            request = ex.BuildRequest(uuid=build_uuid, job=spec, item=item,
+                                      pipeline=action.pipeline, buildset=str(action.buildset),
+                                      items_ahead=ahead, required_projects=required)
+            data = wire.dump_request(request)
+        except (BuildSetupError, wire.WireError) as exc:
             self._report(Finished(action.build, build_uuid, ex.Result.ERROR.value,
                                       str(exc), None))
             return
-        request = ex.BuildRequest(uuid=build_uuid, job=spec, item=item,
-                                  pipeline=action.pipeline, buildset=str(action.buildset),
-                                  items_ahead=ahead, required_projects=required)
-        threading.Thread(target=self._run, name=f"build-{build_uuid[:8]}", daemon=True,
-                         args=(action.build, action.buildset, request)).start()
+        with self.db.write() as conn:
+            build_queue.add(conn, uuid=build_uuid, build=action.build,
+                            buildset=action.buildset, job=action.job,
+                            pipeline=action.pipeline, priority=priority_of(action.pipeline),
+                            attempt=1, request=data, now=time.time())
+        self.wake_executors()
 
-    def _run(self, build: int, buildset: int, request: ex.BuildRequest) -> None:
-        """In a build thread: run the build and queue its result for the loop thread (and,
-        through the same queue, its early failure: only the loop thread steps the core)."""
+    def collect(self, now: float | None = None) -> None:
+        """Queue what the executors wrote since the last call; hand out lost builds again."""
+        now = time.time() if now is None else now
+        with self.db.read() as conn:
+            done, early = build_queue.news(conn)
+            lost = build_queue.expired(conn, now)
+        for found in early:
+            with self.db.write() as conn:
+                build_queue.early_reported(conn, found.uuid)
+            self.results.put(FailingEarly(found.build, found.uuid, found.early_reason or ""))
+        for found in done:
+            self.results.put(_finished(found))
+            with self.db.write() as conn:
+                build_queue.remove(conn, found.uuid)
+        for found in lost:
+            self._lost(found)
 
-        def failing(reason: str) -> None:
-            self._report(FailingEarly(build, request.uuid, reason))
+    def _lost(self, found: build_queue.QueuedBuild) -> None:
+        attempts = int(found.request.get("job", {}).get("attempts", 1) or 1)
+        with self.db.write() as conn:
+            if found.attempt >= max(1, attempts):
+                build_queue.finish(conn, found.uuid, _ended(
+                    found, ex.Result.RETRY_LIMIT,
+                    f"its executor ({found.owner}) was lost during attempt {found.attempt} "
+                    f"of {attempts}"))
+                again = True
+            else:
+                again = build_queue.requeue(conn, found,
+                                            {**found.request, "attempt": found.attempt + 1})
+        if not again:
+            return
+        log.warning("build %s of job %s: executor %s was lost during attempt %d; %s",
+                    found.uuid, found.job, found.owner, found.attempt,
+                    "handed out again" if found.attempt < attempts else "no attempts left")
+        if found.nodes:
+            try:
+                self.release_nodes(list(found.nodes))
+            except Exception:  # noqa: BLE001 - the pool's sweep deletes what is left
+                log.exception("nodes %s of a lost build could not be returned",
+                              ", ".join(found.nodes))
+        self.wake_executors()
+        self.wake()
 
-        try:
-            result = self._executor_now().run_build(request, on_early_failure=failing)
-            done = Finished(build, request.uuid, result.result.value, result.reason,
-                            str(result.log_dir) if result.log_dir else None, buildset,
-                            request.job.name, result.dry_run, result.stages)
-        except Exception as exc:  # noqa: BLE001 - any crash must still end the build
-            log.exception("build %s of job %s crashed", request.uuid, request.job.name)
-            done = Finished(build, request.uuid, ex.Result.ERROR.value,
-                            f"the build could not run: {exc}", None)
-        self._report(done)
 
-    def _executor_now(self) -> Executor:
-        with self._lock:
-            if self._executor is None:
-                self._executor = self._factory()
-            return self._executor
+def _ended(found: build_queue.QueuedBuild, result: ex.Result, reason: str) -> dict[str, Any]:
+    """The stored result of a build that ended without an executor writing one."""
+    now = time.time()
+    return wire.dump_result(ex.BuildResult(uuid=found.uuid, job=found.job, result=result,
+                                           reason=reason, started=now, ended=now))
+
+
+def _finished(found: build_queue.QueuedBuild) -> Finished:
+    try:
+        result = wire.load_result(found.result or {})
+    except wire.WireError as exc:
+        return Finished(found.build, found.uuid, ex.Result.ERROR.value, str(exc), None,
+                        found.buildset, found.job)
+    return Finished(found.build, found.uuid, result.result.value, result.reason,
+                    str(result.log_dir) if result.log_dir else None, found.buildset,
+                    found.job, result.dry_run, result.stages)

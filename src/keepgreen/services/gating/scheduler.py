@@ -85,7 +85,6 @@ from keepgreen.services.gating.reporting import Reporting
 from keepgreen.services.gating.running import (
     BuildRunner,
     Buildset,
-    ExecutorFactory,
     FailingEarly,
     Finished,
     make_folder,
@@ -110,13 +109,15 @@ POLL_SECONDS = 0.2
 STOPPED = "the server stopped while this build ran"
 
 class Scheduler:
-    """Runs the site's pipelines. ``executor`` None means builds are turned off: events are
+    """Runs the site's pipelines. ``run_jobs`` False means builds are turned off: events are
     still consumed (so turning builds on later does not replay old ones), but nothing is
-    enqueued."""
+    enqueued. Builds go to the executors through the database (``BuildRunner``);
+    ``release_nodes`` gives back the nodes of a build whose executor was lost."""
 
     def __init__(self, db: Database, repos: Repos, review: ReviewService,
-                 accounts: AccountService, executor: ExecutorFactory | None,
-                 submit: SubmitService, dry_run_labels: DryRunLabels | None = None) -> None:
+                 accounts: AccountService, run_jobs: bool,
+                 submit: SubmitService, dry_run_labels: DryRunLabels | None = None,
+                 release_nodes: Callable[[list[str]], None] | None = None) -> None:
         self.db = db
         self.repos = repos
         self.review = review
@@ -130,7 +131,7 @@ class Scheduler:
         self.reporting = Reporting(review, accounts, submit, CI_ACCOUNT)
         self.site = SiteLayout(None, {})
         self._refused_sha: str | None = None
-        self._executor_factory = executor
+        self.run_jobs = run_jobs
         self.state = gating.initial_state([], now=time.time())
         self.cursor = 0
         self._timers_checked = datetime.now(UTC)
@@ -151,8 +152,9 @@ class Scheduler:
         self.shared = SharedStates(self.speculative, self._checkout,
                                    lambda name: project_merge_mode(db, self.site.layout, name))
         self.queued = QueuedItems(db)
-        self.runner = (BuildRunner(repos, self.shared, executor) if executor is not None
-                       else None)
+        self.runner = (BuildRunner(db, repos, self.shared,
+                                   release_nodes=release_nodes or (lambda ids: None))
+                       if run_jobs else None)
         if self.runner is not None:
             self.runner.wake = self.wake
         self._restore: list[StoredItem] | None = None
@@ -168,9 +170,11 @@ class Scheduler:
             closed = item_store.abort_unfinished(conn, STOPPED, utcnow())
         if any(closed):
             log.info("%d build(s) and %d buildset(s) aborted: %s", *closed, STOPPED)
+        if self.runner is not None:
+            self.runner.clear()
         self.reload_layout()
         # With jobs turned off nothing is enqueued, so the recorded items wait untouched.
-        self._restore = self.queued.load() if self._executor_factory is not None else None
+        self._restore = self.queued.load() if self.run_jobs else None
         with self.db.write() as conn:
             known = build_store.cursor(conn, CONSUMER)
             if known is None:
@@ -218,6 +222,8 @@ class Scheduler:
         the previous process had queued."""
         if self._restore is not None:
             self._restore_items()
+        if self.runner is not None:
+            self.runner.collect()
         while self.runner is not None and not self.runner.results.empty():
             news = self.runner.results.get_nowait()
             if isinstance(news, FailingEarly):
@@ -236,7 +242,7 @@ class Scheduler:
                 self.reload_layout()
             for event in self.triggering.events_for(
                     self.site, self.state, type_, payload,
-                    running_jobs=self._executor_factory is not None):
+                    running_jobs=self.run_jobs):
                 self._send(event)
             with self.db.write() as conn:
                 build_store.set_cursor(conn, CONSUMER, event_id)
@@ -249,7 +255,7 @@ class Scheduler:
                 second=0, microsecond=0):
             return
         last, self._timers_checked = self._timers_checked, now
-        if self._executor_factory is None:
+        if not self.run_jobs:
             return
         for event in self.triggering.timer_events(self.site, last, now):
             self._send(event)
@@ -407,7 +413,7 @@ class Scheduler:
             for action in actions:
                 self._perform(action)
         self.records.settle(self.state)
-        if self._executor_factory is not None:
+        if self.run_jobs:
             self.queued.settle(self.state)
         if isinstance(event, gating.Enqueue) and not self._restoring:
             pipeline = self.state.pipeline(event.pipeline)

@@ -58,6 +58,7 @@ from keepgreen.store.schema.site import (
     pads,
     site_config_state,
 )
+from keepgreen.store.schema.work import build_requests, executors
 
 __all__ = [
     "metadata",
@@ -109,4 +110,6 @@ __all__ = [
     "election_results",
     "pads",
     "pad_updates",
+    "build_requests",
+    "executors",
 ]

@@ -54,6 +54,7 @@ from keepgreen.git.repos import Repos
 from keepgreen.services.elections.service import ElectionService
 from keepgreen.services.gating.executor_worker import ExecutorWorker
 from keepgreen.services.gating.scheduler import CI_ACCOUNT, Scheduler
+from keepgreen.services.leadership import Leadership
 from keepgreen.services.nodes.broker import PoolNodes
 from keepgreen.services.nodes.launcher import LauncherService
 from keepgreen.services.nodes.settings import node_defaults
@@ -95,6 +96,7 @@ from keepgreen.site import site_key
 from keepgreen.ssh.host_key import ensure_host_key
 from keepgreen.ssh.server import SshServer
 from keepgreen.store.db import Database
+from keepgreen.store.leader import LeaderLock
 from keepgreen.web import ui as ui_pages
 from keepgreen.web.builds import BuildsWeb
 from keepgreen.web.edge import Edge
@@ -376,40 +378,49 @@ def build_app(services: Services) -> Starlette:
             return "api", await pads_api(request)
         return "rest", await router(request)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        install_hook(services.hooks_dir)
-        await run_in_threadpool(services.submit.recover)
-        await services.hook_server.start()
+    def lead() -> None:
+        """What only the site's leader runs (``services.leadership``)."""
+        services.submit.recover()
         if services.launcher is not None:
-            await run_in_threadpool(services.launcher.start)
-        await run_in_threadpool(services.scheduler.start)
-        if services.executor is not None:
-            await run_in_threadpool(services.executor.start)
+            services.launcher.start()
+        services.scheduler.start()
         if services.siteconf is not None:
-            await run_in_threadpool(services.siteconf.catch_up)
+            services.siteconf.catch_up()
             services.siteconf.start()
         if services.elections is not None:
             services.elections.start()
         if services.webhooks is not None:
             services.webhooks.start()
+
+    def resign() -> None:
+        if services.webhooks is not None:
+            services.webhooks.stop()
+        if services.elections is not None:
+            services.elections.stop()
+        if services.siteconf is not None:
+            services.siteconf.stop()
+        services.scheduler.stop()
+        if services.launcher is not None:
+            services.launcher.stop()
+
+    leadership = Leadership(LeaderLock(services.db), lead, resign)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        install_hook(services.hooks_dir)
+        await services.hook_server.start()
+        await run_in_threadpool(leadership.start)
+        if services.executor is not None:
+            await run_in_threadpool(services.executor.start)
         ssh = await start_ssh(services)
         try:
             yield
         finally:
             if ssh is not None:
                 await ssh.stop()
-            if services.webhooks is not None:
-                await run_in_threadpool(services.webhooks.stop)
-            if services.elections is not None:
-                await run_in_threadpool(services.elections.stop)
-            if services.siteconf is not None:
-                await run_in_threadpool(services.siteconf.stop)
-            await run_in_threadpool(services.scheduler.stop)
+            await run_in_threadpool(leadership.stop)
             if services.executor is not None:
                 await run_in_threadpool(services.executor.stop)
-            if services.launcher is not None:
-                await run_in_threadpool(services.launcher.stop)
             await services.hook_server.stop()
             services.db.dispose()
 

@@ -45,7 +45,9 @@ Handler = Callable[[PushContext, list[list[str]], list[str]], Awaitable[dict[str
 class HookServer:
     def __init__(self, run_dir: Path, handler: Handler) -> None:
         self.handler = handler
-        path = run_dir / "hooks.sock"
+        # One socket per process: two servers on one site (a standby) each hear their own
+        # pushes.
+        path = run_dir / f"hooks-{os.getpid()}.sock"
         # Unix socket paths are limited to about 100 bytes.
         if len(str(path)) > 100:
             path = Path(tempfile.mkdtemp(prefix="keepgreen-")) / "hooks.sock"

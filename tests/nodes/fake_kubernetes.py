@@ -62,10 +62,19 @@ class FakeCluster:
     objects: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     images: dict[str, str] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    # True: a deleted namespace stays Terminating (as on a real cluster, while its content
+    # goes) until ``purge``; False: it is gone at once.
+    linger: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def pods(self) -> Iterator[dict[str, Any]]:
         return (o for (plural, _, _), o in self.objects.items() if plural == "pods")
+
+    def purge(self) -> None:
+        """The namespace controller finishes: Terminating namespaces disappear."""
+        for name in [n for n, ns in self.namespaces.items()
+                     if ns["status"]["phase"] == "Terminating"]:
+            del self.namespaces[name]
 
     def add_namespace(self, name: str, labels: dict[str, str]) -> None:
         """A namespace made outside the provider (a leak, or another site's)."""
@@ -161,12 +170,19 @@ class _Handler(BaseHTTPRequestHandler):
             return 404, status(404, "NotFound", f'namespaces "{name}" not found', name,
                                "namespaces")
         if method == "DELETE":
+            if found["status"]["phase"] == "Terminating":
+                return 409, status(409, "Conflict", f'Operation cannot be fulfilled on '
+                                   f'namespaces "{name}": The system is ensuring all content '
+                                   "is removed from this namespace.  Upon completion, this "
+                                   "namespace will automatically be purged by the system.",
+                                   name, "namespaces")
             # Deleting a namespace deletes everything in it.
-            del cluster.namespaces[name]
             for key in [k for k in cluster.objects if k[1] == name]:
                 del cluster.objects[key]
             found["status"] = {"phase": "Terminating"}
             found["metadata"]["deletionTimestamp"] = _now()
+            if not cluster.linger:
+                del cluster.namespaces[name]
         return 200, found
 
     def _namespaced(self, method: str, namespace: str, plural: str, name: str | None,
@@ -229,7 +245,8 @@ class FakeKubernetes:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
+                                        daemon=True)
         self._thread.start()
 
     def write_kubeconfig(self, path: Path, context: str = "fake-admin") -> Path:

@@ -133,6 +133,18 @@ def test_delete_removes_the_namespace_and_is_idempotent(provider: KubernetesProv
                          state=NodeState.DELETING, host=""))
 
 
+def test_a_namespace_still_terminating_counts_as_deleted(provider: KubernetesProvider,
+                                                         fake: FakeKubernetes) -> None:
+    fake.cluster.linger = True  # as on a real cluster: the namespace takes a while to go
+    node = provider.create("pod-debian", "slow01")
+    provider.delete(node)
+    assert fake.cluster.namespaces[namespace_of("slow01")]["status"]["phase"] == "Terminating"
+    provider.delete(node)  # the API answers 409 Conflict: being deleted, which is done
+    assert provider.list_resources() == []  # never swept again
+    fake.cluster.purge()
+    assert not fake.cluster.namespaces
+
+
 def test_the_sweep_deletes_this_sites_leaks_and_never_another_sites(
         provider: KubernetesProvider, fake: FakeKubernetes, tmp_path: Path) -> None:
     provider.create("k8s-namespace", "kept01")

@@ -138,9 +138,10 @@ class KubernetesProvider:
     def list_resources(self) -> list[ResourceId]:
         found = self._call("list namespaces", self._core().list_namespace,
                            label_selector=f"{SYSTEM_ID_LABEL}={self.system_id}")
+        # A Terminating namespace is deleted already; the cluster finishes it on its own.
         return sorted(ResourceId("namespace", item.metadata.name,
                                  (item.metadata.labels or {}).get(NODE_ID_LABEL))
-                      for item in found.items)
+                      for item in found.items if item.metadata.deletion_timestamp is None)
 
     # --- what a node is made of ------------------------------------------------------------
 
@@ -232,7 +233,8 @@ class KubernetesProvider:
         try:
             self._core().delete_namespace(namespace, propagation_policy="Background")
         except api.client.exceptions.ApiException as exc:
-            if exc.status != 404 and not quiet:
+            # 404: gone already; 409: being deleted already (Terminating). Both are done.
+            if exc.status not in (404, 409) and not quiet:
                 raise KubernetesError(f"cannot delete namespace {namespace}: "
                                       f"{_reason(exc)}") from None
         except Exception as exc:

@@ -90,6 +90,7 @@ def test_a_namespace_label_gives_the_namespace_and_a_token_for_it(
     assert dict(node.attributes)["namespace"] == namespace
     assert node.attribute("token") == f"sa-token-{namespace}"
     assert node.attribute("api_server") == fake.url
+    assert node.attribute("context") == "ci-admin"
     assert not node.attribute("pod")
     assert not list(fake.cluster.pods())
 

@@ -122,7 +122,7 @@ class KubernetesProvider:
             attributes = self._grant(namespace)
             if config.type == "pod":
                 self._start_pod(config, namespace)
-                attributes.update(pod=POD, context=self._context)
+                attributes["pod"] = POD
         except BaseException:
             self._delete_namespace(namespace, quiet=True)
             raise
@@ -187,7 +187,8 @@ class KubernetesProvider:
                                       f"of namespace {namespace} within "
                                       f"{self.boot_timeout:g} s")
             time.sleep(self.poll_seconds)
-        attributes = {"namespace": namespace, "api_server": self._api_client().configuration.host,
+        attributes = {"namespace": namespace, "context": self._context,
+                      "api_server": self._api_client().configuration.host,
                       "token": base64.b64decode(data["token"]).decode()}
         if data.get("ca.crt"):
             attributes["ca_cert"] = base64.b64decode(data["ca.crt"]).decode()

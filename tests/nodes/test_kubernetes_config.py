@@ -21,6 +21,7 @@ def test_a_kubernetes_provider_with_pod_and_namespace_labels() -> None:
         PROVIDER +
         "    context: ci-admin\n"
         "    max-pods: 10\n"
+        "    boot-timeout: 90\n"
         "    labels:\n"
         "      - name: pod-debian\n"
         "        type: pod\n"
@@ -39,7 +40,7 @@ def test_a_kubernetes_provider_with_pod_and_namespace_labels() -> None:
     assert cluster.kubernetes == KubernetesConfig("ci-admin", (
         KubernetesLabel("pod-debian", "pod", "docker.io/library/debian:bookworm", "500m",
                         "1Gi"),
-        KubernetesLabel("k8s-namespace", "namespace")))
+        KubernetesLabel("k8s-namespace", "namespace")), boot_timeout=90.0)
     assert {(c.name, c.providers, c.min_ready) for c in config.labels} == {
         ("pod-debian", ("cluster",), 1), ("k8s-namespace", ("cluster",), 0)}
 
@@ -74,6 +75,10 @@ def test_problems_name_file_and_line() -> None:
     assert problems(PROVIDER + "    hosts: []\n    labels:\n      - {name: n, type: "
                                "namespace}\n") == [
         "nodes/k8s.yaml:4: unknown key 'hosts' in kubernetes provider 'cluster'; allowed: "
-        "name, driver, context, max-pods, max-servers, labels"]
+        "name, driver, context, max-pods, max-servers, boot-timeout, labels"]
+    assert problems(PROVIDER + "    boot-timeout: soon\n    labels:\n      - {name: n, type: "
+                               "namespace}\n") == [
+        "nodes/k8s.yaml:4: 'boot-timeout' must be a number of seconds above 0, not text "
+        '"soon"']
     assert problems("providers:\n  - name: local\n    context: x\n") == [
         "nodes/k8s.yaml:3: provider 'local': 'context' is for kubernetes providers"]

@@ -76,7 +76,7 @@ def namespace_of(node_id: str) -> str:
 
 def _client() -> Any:
     try:
-        import kubernetes  # noqa: F401 - imported here so the product runs without it
+        import kubernetes  # here, not at the top: the product runs without it
     except ImportError as exc:
         raise KubernetesError(MISSING_CLIENT) from exc
     return kubernetes

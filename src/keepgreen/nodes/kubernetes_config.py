@@ -7,6 +7,7 @@ Example::
         driver: kubernetes
         context: ci-admin          # a context of the kubeconfig; left out: its current one
         max-pods: 10               # or max-servers; how many nodes at once
+        boot-timeout: 300          # seconds a pod may take to be Running
         labels:
           - name: pod-debian
             type: pod              # a pod the job runs in, reached with kubectl
@@ -35,7 +36,8 @@ from keepgreen.jobconf.source import (
 )
 
 LABEL_TYPES = ("pod", "namespace")
-PROVIDER_KEYS = ("name", "driver", "context", "max-pods", "max-servers", "labels")
+PROVIDER_KEYS = ("name", "driver", "context", "max-pods", "max-servers", "boot-timeout",
+                 "labels")
 _LABEL_KEYS = ("name", "type", "image", "cpu", "memory")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 # A Kubernetes resource quantity: 2, 0.5, 500m, 512Mi, 1G, 1e3.
@@ -55,10 +57,12 @@ class KubernetesLabel:
 
 @dataclass(frozen=True)
 class KubernetesConfig:
-    """The cluster part of a provider: the kubeconfig context ("" = the current one)."""
+    """The cluster part of a provider: the kubeconfig context ("" = the current one), its
+    labels, and how long a pod may take to be Running."""
 
     context: str
     labels: tuple[KubernetesLabel, ...]
+    boot_timeout: float = 300.0
 
 
 def parse_kubernetes(node: MappingNode, provider: str, default_servers: int
@@ -83,6 +87,14 @@ def parse_kubernetes(node: MappingNode, provider: str, default_servers: int
                 raise ConfigError.at(value, f"'{key}' must be a whole number of at least 1, "
                                             f"not {describe(value)}")
             servers = value.value
+    boot_timeout = 300.0
+    value = node.get("boot-timeout")
+    if value is not None:
+        if (not isinstance(value, ScalarNode) or isinstance(value.value, bool)
+                or not isinstance(value.value, int | float) or value.value <= 0):
+            raise ConfigError.at(value, f"'boot-timeout' must be a number of seconds above 0, "
+                                        f"not {describe(value)}")
+        boot_timeout = float(value.value)
     context = _text(node, "context", "")
     found = node.get("labels")
     if found is None or not isinstance(found, SequenceNode) or not list(found):
@@ -96,7 +108,7 @@ def parse_kubernetes(node: MappingNode, provider: str, default_servers: int
             raise ConfigError.at(item, f"provider {provider!r} lists label {label.name!r} "
                                        "twice")
         labels.append(label)
-    return KubernetesConfig(context, tuple(labels)), servers
+    return KubernetesConfig(context, tuple(labels), boot_timeout), servers
 
 
 def _label(item: Located, provider: str) -> KubernetesLabel:

@@ -264,7 +264,7 @@ class _Parser:
                 name, driver, tuple(label.name for label in cluster.labels), servers,
                 kubernetes=cluster), node))
             return
-        for key in ("context", "max-pods"):
+        for key in ("context", "max-pods", "boot-timeout"):
             if key in node:
                 raise ConfigError.at(node.key_node(key) or node,
                                      f"provider {name!r}: {key!r} is for kubernetes providers")

@@ -391,7 +391,8 @@ class LauncherService:
                                   if config.dry_run else None)
         if config.driver == "kubernetes" and config.kubernetes is not None:
             # The kubeconfig: <site>/kubeconfig if there is one, else the usual places.
-            return KubernetesProvider(config.kubernetes, self.site, name=config.name)
+            return KubernetesProvider(config.kubernetes, self.site, name=config.name,
+                                      boot_timeout=config.kubernetes.boot_timeout)
         debian = self.site / folder / DEBIAN_IMAGE
         # ``keepgreen image build --from debootstrap`` made one: nodes boot from it.
         image = debian if (debian / "image.json").exists() else None

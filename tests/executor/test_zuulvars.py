@@ -16,7 +16,14 @@ from keepgreen.executor.model import (
     Playbook,
     Project,
 )
-from keepgreen.executor.zuulvars import ExecutorPaths, Host, SshRoute, inventory, zuul_vars
+from keepgreen.executor.zuulvars import (
+    ExecutorPaths,
+    Host,
+    SshRoute,
+    inventory,
+    resources_vars,
+    zuul_vars,
+)
 
 PATHS = ExecutorPaths(hostname="exec1", work_root="/b/work", src_root="/b/work/src",
                       log_root="/b/work/logs", inventory_file="/b/ansible/inventory.yaml",
@@ -104,3 +111,57 @@ def test_inventory_has_hosts_groups_and_job_vars_and_pins_connections() -> None:
     assert inv["children"]["workers"] == {"hosts": {"worker": None}, "vars": {"size": 2}}
     assert inv["vars"] == {"greeting": "hi"}
     assert route.known_hosts_line(hosts[0].node) == "controller ssh-ed25519 AAAA"
+
+
+def pod(name: str) -> Node:
+    return Node(id=name, label="pod-debian", provider="cluster", state=NodeState.READY,
+                host="", username="", connection_type="kubectl",
+                attributes=(("api_server", "https://k8s.example:6443"),
+                            ("context", "ci-admin"), ("namespace", f"keepgreen-{name}"),
+                            ("pod", "node"), ("token", "t0k3n")))
+
+
+def test_a_pod_node_is_a_kubectl_host_and_ssh_nodes_stay_as_they_are() -> None:
+    route = SshRoute(proxy_command="relay", known_hosts="/b/kh", host_key_alias="controller",
+                     private_key="/b/key")
+    hosts = [Host("controller", node("n0", "198.18.0.2"), route), Host("worker", pod("k1"))]
+
+    inv = inventory(request(), hosts)["all"]
+
+    worker = inv["hosts"]["worker"]
+    assert worker["ansible_connection"] == "kubectl"
+    assert worker["ansible_kubectl_namespace"] == "keepgreen-k1"
+    assert worker["ansible_kubectl_pod"] == "node"
+    assert worker["ansible_kubectl_host"] == "https://k8s.example:6443"
+    assert worker["ansible_kubectl_token"] == "t0k3n"
+    assert "ansible_ssh_common_args" not in worker
+    assert worker["nodepool"]["label"] == "pod-debian"
+    assert worker["role"] == "w"  # the job's host vars still apply
+    controller = inv["hosts"]["controller"]
+    assert controller["ansible_connection"] == "ssh"
+    assert controller["ansible_host"] == "198.18.0.2"
+
+
+def test_a_pod_node_without_a_token_is_reached_through_the_kubeconfig_context() -> None:
+    bare = Node(id="k2", label="pod", provider="cluster", state=NodeState.READY, host="",
+                connection_type="kubectl",
+                attributes=(("context", "ci-admin"), ("namespace", "ns"), ("pod", "node")))
+    worker = inventory(request(), [Host("worker", bare)])["all"]["hosts"]["worker"]
+    assert worker["ansible_kubectl_context"] == "ci-admin"
+    assert "ansible_kubectl_token" not in worker
+
+
+def test_a_namespace_node_is_no_host_but_a_resource() -> None:
+    space = Node(id="k3", label="k8s-namespace", provider="cluster", state=NodeState.READY,
+                 host="", connection_type="namespace",
+                 attributes=(("api_server", "https://k8s.example:6443"),
+                             ("namespace", "keepgreen-k3"), ("token", "t0k3n")))
+    inv = inventory(request(), [Host("worker", space)])["all"]
+    assert inv["hosts"] == {}
+    resources = resources_vars({"worker": space, "controller": node("n0", "198.18.0.2"),
+                                "pod": pod("k1")})
+    assert resources == {
+        "worker": {"namespace": "keepgreen-k3", "api_server": "https://k8s.example:6443",
+                   "token": "t0k3n"},
+        "pod": {"namespace": "keepgreen-k1", "pod": "node", "context": "ci-admin",
+                "api_server": "https://k8s.example:6443", "token": "t0k3n"}}

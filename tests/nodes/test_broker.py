@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from keepgreen.domain.node import Node, NodeState
 from keepgreen.executor.model import BuildRequest, Item, JobSpec, NodeSpec, Project
 from keepgreen.nodes.fake import FakeProvider
 from keepgreen.nodes.siteconfig import NodeDefaults
-from keepgreen.services.nodes.broker import PoolNodes, priority_of
+from keepgreen.services.nodes.broker import PoolNodes, priority_of, ssh_command
 from keepgreen.services.nodes.launcher import LauncherService
 from keepgreen.store.db import Database
 
@@ -82,3 +83,15 @@ def test_a_node_that_ran_out_of_memory_or_disk_says_so(service: LauncherService,
     fake.memory_trouble[node.id] = f"node {node.id} ran out of memory (limit 64 MiB)"
     assert nodes.trouble(got) == f"node {node.id} ran out of memory (limit 64 MiB)"
     nodes.release(request("full", "check"), got, None)
+
+
+def test_a_held_kubernetes_node_is_entered_with_kubectl() -> None:
+    attributes = (("context", "ci-admin"), ("namespace", "keepgreen-k1"), ("pod", "node"),
+                  ("token", "t0k3n"))
+    pod = Node(id="k1", label="pod", provider="cluster", state=NodeState.HOLD, host="",
+               connection_type="kubectl", attributes=attributes)
+    assert ssh_command(pod) == ("kubectl --context ci-admin --namespace keepgreen-k1 exec -it "
+                                "node -- /bin/sh")
+    space = Node(id="k2", label="ns", provider="cluster", state=NodeState.HOLD, host="",
+                 connection_type="namespace", attributes=(("namespace", "keepgreen-k2"),))
+    assert ssh_command(space) == "kubectl --namespace keepgreen-k2 get all"

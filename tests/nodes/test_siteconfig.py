@@ -60,7 +60,7 @@ def test_providers_labels_and_limits() -> None:
 def test_problems_name_file_and_line() -> None:
     assert problems("providers:\n  - name: local\n    driver: cloud\n") == [
         "nodes/providers.yaml:3: provider 'local' has unknown driver 'cloud'; "
-        "use one of local, static"]
+        "use one of local, static, kubernetes"]
     assert problems("providers:\n  - name: local\n    max-servers: lots\n") == [
         "nodes/providers.yaml:3: 'max-servers' must be a whole number of at least 1, "
         'not text "lots"']
@@ -72,7 +72,8 @@ def test_problems_name_file_and_line() -> None:
                           "add it to a provider's labels"]
     assert problems("providers:\n  - name: local\n    colour: red\n") == [
         "nodes/providers.yaml:3: unknown key 'colour' in provider; allowed: name, driver, "
-        "labels, max-servers, memory, cpus, disk, hosts, dry-run"]
+        "labels, max-servers, memory, cpus, disk, hosts, dry-run, context, max-pods, "
+        "boot-timeout"]
     assert problems("providers: [\n")[0].startswith("nodes/providers.yaml:2: YAML syntax")
     assert problems("labels: []\n") == [
         "nodes/providers.yaml:1: the nodes/ folder defines no provider; builds would get "

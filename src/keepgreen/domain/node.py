@@ -37,6 +37,9 @@ CLEANUP_STATES: frozenset[NodeState] = frozenset(
 )
 
 
+CONNECTION_TYPES: tuple[str, ...] = ("ssh", "kubectl", "namespace")
+
+
 @dataclass(frozen=True)
 class Node:
     """One short-lived build node, as a provider hands it out.
@@ -46,6 +49,12 @@ class Node:
     use; ``private_key`` is the client key the executor authenticates with.
     ``pid``/``netns``/``state_dir`` are provider bookkeeping the leak sweep relies on; remote
     providers leave them empty.
+
+    ``connection_type`` says how a job reaches the node: ``ssh`` (the fields above),
+    ``kubectl`` (a pod, reached with ``kubectl exec``) or ``namespace`` (no host at all: the
+    job gets a Kubernetes namespace and a token for it). ``attributes`` holds the details
+    of the non-ssh kinds as sorted ``(key, value)`` pairs (``namespace``, ``pod``,
+    ``context``, ``api_server``, ``token``); ``attribute`` reads one.
     """
 
     id: str
@@ -62,6 +71,12 @@ class Node:
     state_dir: Path | None = None
     created_at: float = 0.0
     ready_at: float | None = None
+    connection_type: str = "ssh"
+    attributes: tuple[tuple[str, str], ...] = ()
+
+    def attribute(self, key: str, default: str = "") -> str:
+        """The value of one of ``attributes``, or ``default``."""
+        return next((v for k, v in self.attributes if k == key), default)
 
     @property
     def known_hosts_line(self) -> str:

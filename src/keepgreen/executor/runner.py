@@ -340,6 +340,14 @@ class Executor:
             node = nodes.get(spec.name)
             if node is None:
                 raise JobDirError(f"no node was given for {spec.name!r}")
+            if node.connection_type != "ssh":
+                # Kubernetes: no relay, key or sources copy; the inventory and
+                # zuul.resources say how to reach it.
+                hosts.append(zuulvars.Host(spec.name, node))
+                log.line(f"[executor] node {spec.name}: {node.id} ({node.label}, "
+                         f"{node.provider}) {node.connection_type} in namespace "
+                         f"{node.attribute('namespace')}")
+                continue
             host_path, sandbox_path = jobdir.relay_socket(index)
             relays.append(NodeRelay(host_path, node.host, node.port, _reach_netns(node)))
             if node.private_key is None:
@@ -362,6 +370,9 @@ class Executor:
             src_root=str(jobdir.src), log_root=str(jobdir.logs),
             inventory_file=str(jobdir.inventory), result_data_file=str(jobdir.results))
         zuul = zuulvars.zuul_vars(request, paths, _ansible_version())
+        resources = zuulvars.resources_vars({h.name: h.node for h in hosts})
+        if resources:
+            zuul["resources"] = resources
         jobdir.write_zuul_vars(zuul)
         jobdir.write_inventory(zuulvars.inventory(request, hosts, self.settings.node_python))
         jobdir.write_config(forks=self.settings.forks)

@@ -9,12 +9,20 @@ The inventory follows Zuul's: every node is a host named after its node-set name
 ``ansible_host``/``ansible_port``/``ansible_user`` and a ``nodepool`` dict; groups list
 their hosts; ``all.vars`` holds the job's variables. ``zuul`` itself is passed as an extra
 vars file, the highest precedence Ansible has, so no job or host variable can shadow it.
+
+Kubernetes nodes: a pod (connection type ``kubectl``) is a host reached with Ansible's
+kubectl connection (``ansible_kubectl_namespace``/``_pod``, and the API server and the
+namespace's token, or else the kubeconfig ``context``); a bare namespace (connection type
+``namespace``) is no host. Both are listed in ``zuul.resources`` under their node-set name
+(``namespace``, ``api_server``, ``token``, and ``pod``/``context`` for pods), for jobs that
+run kubectl or helm themselves.
 """
 
 from __future__ import annotations
 
 import base64
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,11 +63,11 @@ class SshRoute:
 
 @dataclass(frozen=True)
 class Host:
-    """A node of the build as the inventory shows it."""
+    """A node of the build as the inventory shows it; ``route`` is for ssh nodes only."""
 
     name: str
     node: Node
-    route: SshRoute
+    route: SshRoute | None = None
 
 
 def project_vars(project: Project) -> dict[str, Any]:
@@ -167,11 +175,41 @@ def ssh_common_args(route: SshRoute) -> str:
     return " ".join(f"-o {shlex.quote(f'{key}={value}')}" for key, value in options)
 
 
+_SSH_FIXED = ("ansible_host", "ansible_port", "ansible_ssh_common_args",
+              "ansible_ssh_private_key_file", "ansible_connection")
+
+
+def kubectl_vars(node: Node) -> dict[str, str]:
+    """How Ansible's kubectl connection reaches a pod node: its namespace and pod, and the
+    API server with the namespace's token (or, without a token, the kubeconfig context)."""
+    found = {"ansible_connection": "kubectl",
+             "ansible_kubectl_namespace": node.attribute("namespace"),
+             "ansible_kubectl_pod": node.attribute("pod")}
+    if node.attribute("token"):
+        found.update(ansible_kubectl_host=node.attribute("api_server"),
+                     ansible_kubectl_token=node.attribute("token"))
+    elif node.attribute("context"):
+        found["ansible_kubectl_context"] = node.attribute("context")
+    return found
+
+
+def resources_vars(nodes: Mapping[str, Node]) -> dict[str, Any]:
+    """``zuul.resources``: the Kubernetes nodes of the build by node-set name."""
+    keys = ("namespace", "pod", "context", "api_server", "token")
+    return {name: {k: node.attribute(k) for k in keys if node.attribute(k)}
+            for name, node in nodes.items() if node.connection_type in ("kubectl", "namespace")}
+
+
 def host_vars(host: Host, python: str) -> dict[str, Any]:
     node = host.node
     nodepool = {"label": node.label, "provider": node.provider, "cloud": "", "region": "",
                 "az": "", "host_id": node.id, "interface_ip": node.host,
                 "public_ipv4": node.host, "private_ipv4": node.host}
+    if node.connection_type == "kubectl":
+        return {**kubectl_vars(node), "ansible_python_interpreter": python,
+                "nodepool": nodepool}
+    if host.route is None:
+        raise ValueError(f"node {node.id} of {host.name!r} is an ssh node without a route")
     return {
         "ansible_host": node.host,
         "ansible_port": node.port,
@@ -189,16 +227,22 @@ def inventory(request: BuildRequest, hosts: list[Host],
     """The inventory of one attempt: hosts, groups, and the job's variables.
 
     Host vars from the job override the node's defaults except the connection settings,
-    which a job must not be able to point elsewhere.
+    which a job must not be able to point elsewhere. Namespace nodes are no hosts.
     """
     job = request.job
     all_hosts: dict[str, Any] = {}
     for host in hosts:
+        if host.node.connection_type == "namespace":
+            continue
         defaults = host_vars(host, python)
         merged = {**defaults, **dict(job.host_vars.get(host.name, {}))}
-        for fixed in ("ansible_host", "ansible_port", "ansible_ssh_common_args",
-                      "ansible_ssh_private_key_file", "ansible_connection"):
+        fixed_keys = (_SSH_FIXED if host.node.connection_type == "ssh"
+                      else tuple(kubectl_vars(host.node)))
+        for fixed in fixed_keys:
             merged[fixed] = defaults[fixed]
+        for key in list(merged):
+            if key.startswith("ansible_kubectl_") and key not in fixed_keys:
+                del merged[key]  # a job must not add its own way in either
         all_hosts[host.name] = merged
     children: dict[str, Any] = {}
     for group in job.groups:

@@ -1,8 +1,9 @@
 """The node pool's part of the site's ``config`` project: the files under ``nodes/``.
 
 ``parse_nodes_config`` reads every YAML file of the folder into one ``NodesConfig``: the
-providers (``local`` or ``static``), the labels they offer, how many spare nodes to keep per
-label (``min-ready``), each provider's ``max-servers`` and the per-node resource limits.
+providers (``local``, ``static`` or ``kubernetes``, see ``kubernetes_config``), the labels
+they offer, how many spare nodes to keep per label (``min-ready``), each provider's
+``max-servers`` and the per-node resource limits.
 Problems name file and line; a folder with problems still gives a usable value (the parts
 that parsed), but the launcher keeps its previous configuration when there are any.
 
@@ -41,11 +42,12 @@ from keepgreen.jobconf.source import (
     describe,
 )
 from keepgreen.jobconf.yaml_loader import load
+from keepgreen.nodes.kubernetes_config import PROVIDER_KEYS, KubernetesConfig, parse_kubernetes
 from keepgreen.nodes.pool import LabelConfig
 from keepgreen.siteconf.model import SiteProblem
 
 FOLDER = "nodes/"
-DRIVERS = ("local", "static")
+DRIVERS = ("local", "static", "kubernetes")
 DEFAULT_PROVIDER = "local"
 DEFAULT_LABEL = "local"
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
@@ -111,6 +113,7 @@ class ProviderConfig:
     hosts: tuple[StaticHostConfig, ...] = ()
     disk_bytes: int = 0
     dry_run: DryRunConfig | None = None
+    kubernetes: KubernetesConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -244,9 +247,9 @@ class _Parser:
         return node
 
     def _provider(self, item: Located) -> None:
-        node = self._mapping(item, "providers", ("name", "driver", "labels", "max-servers",
-                                                 "memory", "cpus", "disk", "hosts",
-                                                 "dry-run"))
+        node = self._mapping(item, "providers", tuple(dict.fromkeys((
+            "name", "driver", "labels", "max-servers", "memory", "cpus", "disk", "hosts",
+            "dry-run", *PROVIDER_KEYS))))
         name = _name(node, "provider")
         if any(p.name == name for p, _ in self.providers):
             raise ConfigError.at(node, f"provider {name!r} is defined twice")
@@ -255,6 +258,16 @@ class _Parser:
             raise ConfigError.at(node.get("driver") or node,
                                  f"provider {name!r} has unknown driver {driver!r}; "
                                  f"use one of {', '.join(DRIVERS)}")
+        if driver == "kubernetes":
+            cluster, servers = parse_kubernetes(node, name, self.defaults.servers())
+            self.providers.append((ProviderConfig(
+                name, driver, tuple(label.name for label in cluster.labels), servers,
+                kubernetes=cluster), node))
+            return
+        for key in ("context", "max-pods", "boot-timeout"):
+            if key in node:
+                raise ConfigError.at(node.key_node(key) or node,
+                                     f"provider {name!r}: {key!r} is for kubernetes providers")
         hosts: tuple[StaticHostConfig, ...] = ()
         dry_run = None
         if driver == "static":

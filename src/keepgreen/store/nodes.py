@@ -73,7 +73,10 @@ def _stored(row: Row) -> StoredNode:  # type: ignore[type-arg]
                 pid=data.get("pid"), netns=tuple(data.get("netns", ())),
                 state_dir=Path(data["state_dir"]) if data.get("state_dir") else None,
                 created_at=_epoch(row.created),
-                ready_at=_epoch(row.ready_at) if row.ready_at else None)
+                ready_at=_epoch(row.ready_at) if row.ready_at else None,
+                connection_type=row.connection_type or "ssh",
+                attributes=tuple(sorted((str(k), str(v))
+                                        for k, v in (row.attributes or {}).items())))
     return StoredNode(node, row.request_id, row.hold_until, row.reason, row.state_changed)
 
 
@@ -111,7 +114,8 @@ def set_node_state(conn: Connection, node_id: str, state: NodeState, *, reason: 
 def save_launched(conn: Connection, node: Node, now: datetime | None = None) -> None:
     """Store what the provider handed back: how to reach the node, and that it is READY."""
     ready = _naive(node.ready_at) if node.ready_at else (now or utcnow())
-    set_node_state(conn, node.id, NodeState.READY, now=now, data=_data(node), ready_at=ready)
+    set_node_state(conn, node.id, NodeState.READY, now=now, data=_data(node), ready_at=ready,
+                   connection_type=node.connection_type, attributes=dict(node.attributes))
 
 
 def allocate(conn: Connection, node_ids: Collection[str], request_id: int | None) -> None:

@@ -41,7 +41,17 @@ def priority_of(pipeline: str) -> int:
 
 
 def ssh_command(node: Node) -> str:
-    """A shell command that logs in to ``node`` from the server's machine, host key checked."""
+    """A shell command that logs in to ``node`` from the server's machine, host key checked.
+
+    A Kubernetes pod is entered with ``kubectl exec``, and a namespace listed, through the
+    kubeconfig context the provider made it with."""
+    if node.connection_type in ("kubectl", "namespace"):
+        context = node.attribute("context")
+        argv = ["kubectl", *(["--context", context] if context else []),
+                "--namespace", node.attribute("namespace")]
+        if node.connection_type == "kubectl":
+            return shlex.join([*argv, "exec", "-it", node.attribute("pod"), "--", "/bin/sh"])
+        return shlex.join([*argv, "get", "all"])
     argv = ["ssh"]
     if node.private_key is not None:
         argv += ["-i", str(node.private_key), "-o", "IdentitiesOnly=yes"]

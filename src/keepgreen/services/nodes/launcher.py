@@ -27,6 +27,7 @@ from keepgreen.domain.project import SITE_CONFIG
 from keepgreen.git.repos import GitError, Repos
 from keepgreen.nodes import pool
 from keepgreen.nodes.cgroup import NodeLimits
+from keepgreen.nodes.kubernetes import KubernetesProvider
 from keepgreen.nodes.leaks import plan_sweep
 from keepgreen.nodes.local import LocalProvider
 from keepgreen.nodes.siteconfig import (
@@ -388,6 +389,10 @@ class LauncherService:
             return StaticProvider(hosts, self.site / folder, name=config.name,
                                   dry_run_username=config.dry_run.username
                                   if config.dry_run else None)
+        if config.driver == "kubernetes" and config.kubernetes is not None:
+            # The kubeconfig: <site>/kubeconfig if there is one, else the usual places.
+            return KubernetesProvider(config.kubernetes, self.site, name=config.name,
+                                      boot_timeout=config.kubernetes.boot_timeout)
         debian = self.site / folder / DEBIAN_IMAGE
         # ``keepgreen image build --from debootstrap`` made one: nodes boot from it.
         image = debian if (debian / "image.json").exists() else None

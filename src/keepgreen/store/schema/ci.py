@@ -19,7 +19,9 @@ from keepgreen.store.schema.base import metadata
 
 # The node pool. A node row exists from the moment a launch is decided (REQUESTED) until its
 # provider confirmed the delete, so quota counts and leak sweeps see every server that may
-# exist. ``data`` holds how to reach the node (host, port, key paths, netns, pid).
+# exist. ``data`` holds how to reach an ssh node (host, port, key paths, netns, pid);
+# ``connection_type`` and ``attributes`` say how to reach the other kinds (a Kubernetes pod
+# or namespace: its namespace, pod, context, API server and token).
 nodes = Table(
     "nodes",
     metadata,
@@ -34,6 +36,8 @@ nodes = Table(
     Column("state_changed", DateTime, nullable=False),
     Column("ready_at", DateTime, nullable=True),
     Column("hold_until", DateTime, nullable=True),
+    Column("connection_type", String(16), nullable=False, server_default="ssh"),
+    Column("attributes", JSON, nullable=True),
     Index("ix_nodes_state", "state"),
     Index("ix_nodes_request", "request_id"),
 )

@@ -95,8 +95,9 @@ from keepgreen.settings import Settings
 from keepgreen.site import site_key
 from keepgreen.ssh.host_key import ensure_host_key
 from keepgreen.ssh.server import SshServer
-from keepgreen.store.db import Database
+from keepgreen.store.db import BUILD_REQUESTS, BUILD_RESULTS, NODE_REQUESTS, Database
 from keepgreen.store.leader import LeaderLock
+from keepgreen.store.listener import Listener
 from keepgreen.web import ui as ui_pages
 from keepgreen.web.builds import BuildsWeb
 from keepgreen.web.edge import Edge
@@ -204,10 +205,13 @@ def build_services(settings: Settings) -> Services:
                           release_nodes=launcher.release if launcher else None)
     executor = (executor_worker(settings, db, launcher, keys)
                 if launcher is not None and settings.local_executor else None)
+    # Whoever follows a topic looks when a write touching it commits, here or (through
+    # LISTEN/NOTIFY on PostgreSQL) in another process of the site; polls are the fallback.
+    db.subscribe(BUILD_RESULTS, scheduler.wake)
     if executor is not None:
-        executor.on_report = scheduler.wake  # a result is taken at once, not at the next poll
-        assert scheduler.runner is not None
-        scheduler.runner.wake_executors = executor.wake
+        db.subscribe(BUILD_REQUESTS, executor.wake)
+    if launcher is not None:
+        db.subscribe(NODE_REQUESTS, launcher.wake)
     db.on_event.append(scheduler.wake)  # a new event is looked at now, not at the next poll
     siteconf = SiteConfigService(db, repos, site, settings.anonymous_read,
                                  review_reporter(db, review, accounts, CI_ACCOUNT))
@@ -275,6 +279,7 @@ def build_executor(settings: Settings, *, name: str = "",
     worker = executor_worker(settings, db, launcher, keys, name=name)
     if capacity is not None:
         worker.capacity = max(1, capacity)
+    db.subscribe(BUILD_REQUESTS, worker.wake)  # heard from the server through the listener
     return worker
 
 
@@ -404,11 +409,13 @@ def build_app(services: Services) -> Starlette:
             services.launcher.stop()
 
     leadership = Leadership(LeaderLock(services.db), lead, resign)
+    listener = Listener(services.db)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         install_hook(services.hooks_dir)
         await services.hook_server.start()
+        await run_in_threadpool(listener.start)
         await run_in_threadpool(leadership.start)
         if services.executor is not None:
             await run_in_threadpool(services.executor.start)
@@ -421,6 +428,7 @@ def build_app(services: Services) -> Starlette:
             await run_in_threadpool(leadership.stop)
             if services.executor is not None:
                 await run_in_threadpool(services.executor.stop)
+            await run_in_threadpool(listener.stop)
             await services.hook_server.stop()
             services.db.dispose()
 

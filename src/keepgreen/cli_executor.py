@@ -21,6 +21,7 @@ from keepgreen import settings as settings_mod
 from keepgreen.site import DEFAULT_SITE, SiteError, is_site
 from keepgreen.store import build_queue
 from keepgreen.store.db import Database, StoreError
+from keepgreen.store.listener import Listener
 
 
 def _fail(message: str) -> None:
@@ -70,6 +71,8 @@ def executor_command(site: Path | None, database: str | None, name: str,
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
+    listener = Listener(worker.db)
+    listener.start()
     worker.start()
     click.echo(f"executor {worker.name} running up to {worker.capacity} build(s) for "
                f"{settings.site}")
@@ -79,6 +82,7 @@ def executor_command(site: Path | None, database: str | None, name: str,
         click.echo(f"executor {worker.name} stopping; running builds are aborted")
     finally:
         worker.stop()
+        listener.stop()
         worker.db.dispose()
 
 

@@ -49,3 +49,56 @@ def test_no_wake_up_for_a_rolled_back_event_or_a_write_without_one(db: Database)
     assert woken == []
     with db.read() as conn:
         assert events.since(conn) == []
+
+
+def test_a_build_request_wakes_the_executors_and_a_result_the_scheduler(db: Database) -> None:
+    from keepgreen.store import build_queue
+    from keepgreen.store.db import BUILD_REQUESTS, BUILD_RESULTS
+
+    woken: list[str] = []
+    db.subscribe(BUILD_REQUESTS, lambda: woken.append("executor"))
+    db.subscribe(BUILD_RESULTS, lambda: woken.append("scheduler"))
+    with db.write() as conn:
+        build_queue.add(conn, uuid="b1", build=1, buildset=1, job="unit", pipeline="check",
+                        priority=200, attempt=1, request={}, now=0.0)
+    assert woken == ["executor"]
+    with db.write() as conn:
+        build_queue.claim(conn, "exec", 1, lease=30, now=0.0)
+        build_queue.complete(conn, "b1", "exec", {})
+    assert woken == ["executor", "scheduler"]
+
+
+def test_another_process_hears_a_committed_write_through_listen_notify(db: Database) -> None:
+    import time
+
+    from keepgreen.store.db import BUILD_REQUESTS, notify
+    from keepgreen.store.listener import Listener
+
+    if db.is_sqlite:
+        pytest.skip("a site on SQLite runs in one process: nothing to listen to")
+    other = Database(db.url)  # the other process's store, with its own subscribers
+    heard: list[float] = []
+    other.subscribe(BUILD_REQUESTS, lambda: heard.append(time.monotonic()))
+    listener = Listener(other, me="another-process")
+    listener.start()
+    try:
+        with db.write() as conn:
+            notify(conn, BUILD_REQUESTS)
+            conn.exec_driver_sql("SELECT 1")
+            time.sleep(0.3)
+            assert heard == []  # not before the commit
+        sent = time.monotonic()
+        deadline = sent + 5
+        while not heard and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert heard and heard[0] - sent < 1.0  # at once, not at a poll
+        own = Listener(other)  # this process's own notes are not heard twice
+        own.start()
+        with db.write() as conn:
+            notify(conn, BUILD_REQUESTS)
+        time.sleep(0.5)
+        own.stop()
+        assert own.heard == 0
+    finally:
+        listener.stop()
+        other.dispose()

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
+from keepgreen.store.db import BUILD_REQUESTS, BUILD_RESULTS, notify
 from keepgreen.store.schema import build_requests, executors
 
 REQUESTED = "requested"
@@ -80,6 +81,7 @@ def add(conn: Connection, *, uuid: str, build: int, buildset: int, job: str, pip
         priority=priority, attempt=attempt, state=REQUESTED, request=dict(request),
         owner=None, lease_until=None, nodes=[], early_reason=None, early_reported=False,
         cancel_reason=None, result=None, created=now))
+    notify(conn, BUILD_REQUESTS)
 
 
 def get(conn: Connection, uuid: str) -> QueuedBuild | None:
@@ -142,6 +144,7 @@ def early_failure(conn: Connection, uuid: str, owner: str, reason: str) -> bool:
     done = conn.execute(update(build_requests)
                         .where(_mine(uuid, owner), build_requests.c.early_reason.is_(None))
                         .values(early_reason=reason))
+    notify(conn, BUILD_RESULTS)
     return done.rowcount > 0
 
 
@@ -151,6 +154,7 @@ def complete(conn: Connection, uuid: str, owner: str, result: Mapping[str, Any])
     done = conn.execute(update(build_requests).where(_mine(uuid, owner))
                         .values(state=COMPLETED, result=dict(result), lease_until=None,
                                 nodes=[]))
+    notify(conn, BUILD_RESULTS)
     return done.rowcount > 0
 
 
@@ -161,6 +165,7 @@ def cancel(conn: Connection, uuid: str, reason: str) -> QueuedBuild | None:
         return None
     conn.execute(update(build_requests).where(build_requests.c.uuid == uuid)
                  .values(cancel_reason=reason))
+    notify(conn, BUILD_REQUESTS)
     return found
 
 
@@ -169,6 +174,7 @@ def finish(conn: Connection, uuid: str, result: Mapping[str, Any]) -> None:
     conn.execute(update(build_requests).where(build_requests.c.uuid == uuid)
                  .values(state=COMPLETED, result=dict(result), owner=None, lease_until=None,
                          nodes=[]))
+    notify(conn, BUILD_RESULTS)
 
 
 def news(conn: Connection) -> tuple[list[QueuedBuild], list[QueuedBuild]]:
@@ -208,6 +214,7 @@ def requeue(conn: Connection, found: QueuedBuild, request: Mapping[str, Any]) ->
                         .values(state=REQUESTED, owner=None, lease_until=None, nodes=[],
                                 attempt=found.attempt + 1, request=dict(request),
                                 early_reason=None, early_reported=False))
+    notify(conn, BUILD_REQUESTS)
     return done.rowcount > 0
 
 

@@ -8,6 +8,7 @@ locked". PostgreSQL relies on its own row locks.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,12 +16,26 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-EVENT_RECORDED = "keepgreen_event_recorded"  # set on a connection by events.record
+TOPICS = "keepgreen_topics"  # the topics a write transaction touched (``notify``)
+CHANNEL = "keepgreen"  # the PostgreSQL NOTIFY channel every process of a site listens on
+
+# What a committed write can tell the followers of the store about.
+EVENT = "event"  # an event was recorded: the scheduler looks at the log
+BUILD_REQUESTS = "build-requests"  # a build is waiting, or cancelled: the executors look
+BUILD_RESULTS = "build-results"  # a build reported: the scheduler looks
+NODE_REQUESTS = "node-requests"  # a node request is waiting: the launcher looks
+
+
+def notify(conn: Connection, topic: str) -> None:
+    """Tell the followers of ``topic`` once this write transaction commits: the callbacks
+    of this process (``Database.subscribe``) and, on PostgreSQL, every process listening
+    (``store.listener``)."""
+    conn.info.setdefault(TOPICS, set()).add(topic)
 
 
 class StoreError(RuntimeError):
@@ -44,10 +59,18 @@ class Database:
         except (ArgumentError, ImportError) as exc:
             raise StoreError(f"database URL {self.shown_url} cannot be used: {exc}") from None
         self._write_lock = threading.Lock()
-        # Called after a write transaction that recorded an event is committed (in this
-        # process), so whoever follows the event log looks at once instead of at its next
-        # poll.
-        self.on_event: list[Callable[[], None]] = []
+        # Called after a write transaction that touched their topic is committed (in this
+        # process), so whoever follows it looks at once instead of at its next poll.
+        self.subscribers: dict[str, list[Callable[[], None]]] = {}
+        self.on_event = self.subscribers.setdefault(EVENT, [])
+
+    def subscribe(self, topic: str, callback: Callable[[], None]) -> None:
+        self.subscribers.setdefault(topic, []).append(callback)
+
+    def tell(self, topic: str) -> None:
+        """Call the subscribers of ``topic`` in this process."""
+        for callback in list(self.subscribers.get(topic, ())):
+            callback()
 
     def _create(self, url: str) -> Engine:
         if self.is_sqlite:
@@ -74,10 +97,10 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction: committed on success, rolled back on any exception. When
-        it recorded an event (``events.record``), each of ``on_event`` is called once it
-        is committed."""
-        recorded = False
+        """A write transaction: committed on success, rolled back on any exception. The
+        subscribers of each topic it touched (``notify``) are called once it is committed;
+        on PostgreSQL a NOTIFY, sent with the commit, tells the other processes."""
+        topics: set[str] = set()
         lock = self._write_lock if self.is_sqlite else contextlib.nullcontext()
         with lock, self.engine.connect() as connection:
             if self.is_sqlite:
@@ -85,12 +108,16 @@ class Database:
             try:
                 with connection.begin():
                     yield connection
-                recorded = bool(connection.info.get(EVENT_RECORDED))
-            finally:  # the flag lives on the pooled connection: never let it outlive us
-                connection.info.pop(EVENT_RECORDED, None)
-        if recorded:
-            for wake in self.on_event:
-                wake()
+                    topics = set(connection.info.get(TOPICS, ()))
+                    if topics and not self.is_sqlite:
+                        for topic in sorted(topics):
+                            connection.execute(text("SELECT pg_notify(:channel, :note)"),
+                                               {"channel": CHANNEL,
+                                                "note": f"{topic} {os.getpid()}"})
+            finally:  # the topics live on the pooled connection: never let them outlive us
+                connection.info.pop(TOPICS, None)
+        for topic in sorted(topics):
+            self.tell(topic)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
-from keepgreen.store.db import EVENT_RECORDED
+from keepgreen.store.db import EVENT, notify
 from keepgreen.store.schema import events
 
 
@@ -15,7 +15,7 @@ def record(conn: Connection, type_: str, payload: dict[str, Any], now: datetime,
            project: str | None = None, change_number: int | None = None) -> None:
     conn.execute(insert(events).values(type=type_, created=now, project=project,
                                        change_number=change_number, payload=payload))
-    conn.info[EVENT_RECORDED] = True  # Database.write wakes the followers after commit
+    notify(conn, EVENT)  # Database.write wakes the followers after the commit
 
 
 def since(

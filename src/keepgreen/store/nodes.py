@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Row, delete, insert, select, update
 
 from keepgreen.domain.node import Node, NodeState
 from keepgreen.store.clock import utcnow
+from keepgreen.store.db import NODE_REQUESTS, notify
 from keepgreen.store.schema import autohold_requests, node_holds, node_requests, nodes
 from keepgreen.store.sql import among
 
@@ -162,6 +163,7 @@ def add_request(conn: Connection, labels: Sequence[str], priority: int, requesto
     result = conn.execute(insert(node_requests).values(
         labels=list(labels), priority=priority, state=RequestState.REQUESTED.value,
         requestor=requestor, node_ids=[], failures=0, reason="", created=now, updated=now))
+    notify(conn, NODE_REQUESTS)
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])

@@ -41,11 +41,12 @@ from keepgreen.jobconf.source import (
     describe,
 )
 from keepgreen.jobconf.yaml_loader import load
+from keepgreen.nodes.openstack_config import OpenStackConfig, is_openstack, parse_openstack
 from keepgreen.nodes.pool import LabelConfig
 from keepgreen.siteconf.model import SiteProblem
 
 FOLDER = "nodes/"
-DRIVERS = ("local", "static")
+DRIVERS = ("local", "static", "openstack")
 DEFAULT_PROVIDER = "local"
 DEFAULT_LABEL = "local"
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
@@ -100,7 +101,7 @@ class DryRunConfig:
 @dataclass(frozen=True)
 class ProviderConfig:
     """One provider; ``memory_bytes``/``cpus``/``disk_bytes`` of 0 mean no limit (local
-    nodes only)."""
+    nodes only); ``openstack`` is set for ``driver: openstack`` (see ``openstack_config``)."""
 
     name: str
     driver: str
@@ -111,6 +112,7 @@ class ProviderConfig:
     hosts: tuple[StaticHostConfig, ...] = ()
     disk_bytes: int = 0
     dry_run: DryRunConfig | None = None
+    openstack: OpenStackConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -244,6 +246,10 @@ class _Parser:
         return node
 
     def _provider(self, item: Located) -> None:
+        if is_openstack(item):
+            assert isinstance(item, MappingNode)
+            self._openstack(item)
+            return
         node = self._mapping(item, "providers", ("name", "driver", "labels", "max-servers",
                                                  "memory", "cpus", "disk", "hosts",
                                                  "dry-run"))
@@ -294,6 +300,14 @@ class _Parser:
             disk = parsed
         self.providers.append((ProviderConfig(name, driver, labels, servers, memory, cpus,
                                               hosts, disk, dry_run), node))
+
+    def _openstack(self, node: MappingNode) -> None:
+        name = _name(node, "provider")
+        if any(p.name == name for p, _ in self.providers):
+            raise ConfigError.at(node, f"provider {name!r} is defined twice")
+        labels, servers, cloud = parse_openstack(node, name, self.defaults.servers())
+        self.providers.append((ProviderConfig(name, "openstack", labels, servers,
+                                              openstack=cloud), node))
 
     def _dry_run(self, node: MappingNode, provider: str) -> DryRunConfig | None:
         found = node.get("dry-run")

@@ -29,6 +29,7 @@ from keepgreen.nodes import pool
 from keepgreen.nodes.cgroup import NodeLimits
 from keepgreen.nodes.leaks import plan_sweep
 from keepgreen.nodes.local import LocalProvider
+from keepgreen.nodes.openstack import OpenStackProvider
 from keepgreen.nodes.siteconfig import (
     NodeDefaults,
     NodesConfig,
@@ -388,6 +389,16 @@ class LauncherService:
             return StaticProvider(hosts, self.site / folder, name=config.name,
                                   dry_run_username=config.dry_run.username
                                   if config.dry_run else None)
+        if config.driver == "openstack" and config.openstack is not None:
+            cloud = config.openstack
+            return OpenStackProvider(
+                config.name, cloud.cloud, cloud.labels, site=self.site,
+                state_dir=self.site / folder, max_servers=config.max_servers,
+                launch_timeout=cloud.launch_timeout, boot_timeout=cloud.boot_timeout,
+                launch_retries=cloud.launch_retries, networks=cloud.networks,
+                floating_ip=cloud.floating_ip, key_name=cloud.key_name,
+                private_key=self.site / cloud.key_file if cloud.key_file else None,
+                username=cloud.username, connection_port=cloud.connection_port)
         debian = self.site / folder / DEBIAN_IMAGE
         # ``keepgreen image build --from debootstrap`` made one: nodes boot from it.
         image = debian if (debian / "image.json").exists() else None

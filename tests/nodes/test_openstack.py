@@ -209,6 +209,28 @@ def test_the_leak_sweep_deletes_leaked_servers_of_this_site_only(
         db.dispose()
 
 
+def test_a_restarted_server_deletes_the_servers_its_crashed_process_left_at_once(
+        cloud: Cloud, sshd: Sshd, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    provider = OpenStackProvider("local", "ci-cloud", (CloudLabel("local", "debian-12-generic",
+                                                                  "m1.small"),),
+                                 site=site, state_dir=tmp_path / "state", poll=0.05)
+    mine = {SYSTEM_TAG: provider.system_id, PROVIDER_TAG: "local"}
+    leaked = cloud.add_server("local-local-crashed", {**mine, NODE_TAG: "crashed"})
+    foreign = cloud.add_server("other-site", {SYSTEM_TAG: "another-site",
+                                              PROVIDER_TAG: "local", NODE_TAG: "crashed"})
+    db = Database(f"sqlite:///{tmp_path / 'store.db'}")
+    db.migrate()
+    try:
+        service = LauncherService(db, site, make_provider=lambda config: provider)
+
+        service.recover()
+
+        assert leaked not in cloud.servers and foreign in cloud.servers
+    finally:
+        db.dispose()
+
+
 def test_without_openstacksdk_a_launch_fails_with_one_sentence(
         make: Make, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setitem(sys.modules, "openstack", None)  # import openstack now fails

@@ -25,13 +25,14 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from keepgreen.domain.node import Node, NodeState, ResourceId
+from keepgreen.nodes.leaks import plan_sweep
 from keepgreen.nodes.openstack_config import CloudLabel
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,7 @@ class OpenStackProvider:
         self.system_id = system_id(self.site)
         self._connect = connection or (lambda: connect(self.cloud, self.site))
         self._conn: Any = None
+        self._suspects: frozenset[ResourceId] = frozenset()
         self._lock = threading.Lock()
 
     # --- the provider port -----------------------------------------------------------------
@@ -198,6 +200,21 @@ class OpenStackProvider:
                 found.append(ResourceId("floating-ip", ip.id,
                                         ip.description[len(prefix):] or None))
         return sorted(found)
+
+    def sweep(self, known_ids: Collection[str],
+              cleanup_ids: Collection[str] = ()) -> list[ResourceId]:
+        """Delete leaked servers and floating IPs; returns what was deleted.
+
+        Everything of a node in ``cleanup_ids`` goes now (the server asks for that at start,
+        when no node of the process before it is wanted); a resource of a node not in
+        ``known_ids`` goes when it is seen a second time in a row.
+        """
+        plan = plan_sweep(self.list_resources(), known_ids, cleanup_ids, self._suspects)
+        self._suspects = plan.suspects
+        for node_id in sorted({r.node_id for r in plan.delete if r.node_id}):
+            self.delete(Node(id=node_id, label="", provider=self.name,
+                             state=NodeState.DELETING, host=""))
+        return [r for r in plan.delete if r.node_id]
 
     def ssh_command(self, node: Node) -> list[str]:
         """The argv prefix that runs a command on the node, its host key checked strictly."""

@@ -1,8 +1,9 @@
 """The node pool's part of the site's ``config`` project: the files under ``nodes/``.
 
 ``parse_nodes_config`` reads every YAML file of the folder into one ``NodesConfig``: the
-providers (``local`` or ``static``), the labels they offer, how many spare nodes to keep per
-label (``min-ready``), each provider's ``max-servers`` and the per-node resource limits.
+providers (``local``, ``static`` or ``openstack``, whose own keys ``openstack_config``
+parses), the labels they offer, how many spare nodes to keep per label (``min-ready``),
+each provider's ``max-servers`` and the per-node resource limits.
 Problems name file and line; a folder with problems still gives a usable value (the parts
 that parsed), but the launcher keeps its previous configuration when there are any.
 

@@ -156,6 +156,27 @@ def test_unknown_image_flavor_or_keypair_names_what_is_missing(
     assert posts(cloud) == 0
 
 
+def test_a_cloud_that_cannot_be_used_is_said_in_one_sentence(
+        make: Make, cloud: Cloud, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    good = (site / "clouds.yaml").read_text()
+    (site / "clouds.yaml").write_text(good.replace("password: secret", "password: wrong"))
+    with pytest.raises(OpenStackError, match=r"^cloud ci-cloud refused the credentials of "
+                                             r"its clouds.yaml entry: The request you have "
+                                             r"made requires authentication. \(HTTP 401\)$"):
+        make().create("debian", "n12")
+    with pytest.raises(OpenStackError, match=r"^cloud 'elsewhere' is not usable: Cloud "
+                                             r"elsewhere was not found. \(clouds.yaml is read"):
+        OpenStackProvider("ci", "elsewhere", LABELS, site=site,
+                          state_dir=tmp_path).create("debian", "n12")
+    (site / "clouds.yaml").write_text(clouds_yaml("ci-cloud", "http://127.0.0.1:9/identity"))
+    with pytest.raises(OpenStackError) as unreachable:
+        make().create("debian", "n12")
+    assert str(unreachable.value).endswith("Unable to establish connection to "
+                                           "http://127.0.0.1:9/identity")
+    assert "\n" not in str(unreachable.value)
+
+
 def test_delete_is_idempotent(make: Make, cloud: Cloud) -> None:
     provider = make()
     node = provider.create("debian", "n9")

@@ -398,20 +398,26 @@ class OpenStackProvider:
 
     def _call(self, what: str, call: Callable[[], Any]) -> Any:
         """Run one cloud call; its failure becomes one sentence with the cloud's words."""
-        errors = sdk().exceptions
-        try:
-            return call()
-        except errors.SDKException as exc:
-            raise OpenStackError(f"cloud {self.cloud}: {what} failed: {_said(exc)}") from None
+        return self._find(what, call, missing_is_none=False)
 
-    def _find(self, what: str, call: Callable[[], Any]) -> Any:
+    def _find(self, what: str, call: Callable[[], Any], *, missing_is_none: bool = True
+              ) -> Any:
         """Like ``_call``, for a look-up by name or id: None when the cloud has none."""
+        errors = sdk().exceptions
+        auth = importlib.import_module("keystoneauth1.exceptions")
         try:
             return call()
-        except sdk().exceptions.NotFoundException:
-            return None
-        except sdk().exceptions.SDKException as exc:
+        except errors.NotFoundException as exc:
+            if missing_is_none:
+                return None
             raise OpenStackError(f"cloud {self.cloud}: {what} failed: {_said(exc)}") from None
+        except auth.Unauthorized as exc:
+            raise FinalError(f"cloud {self.cloud} refused the credentials of its clouds.yaml "
+                             f"entry: {_said(exc)}") from None
+        except (errors.SDKException, auth.ClientException) as exc:
+            said = _said(exc)
+            kind = QuotaError if "quota exceeded" in said.lower() else OpenStackError
+            raise kind(f"cloud {self.cloud}: {what} failed: {said}") from None
 
     def _known_hosts(self, node: Node) -> Path:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -435,6 +441,8 @@ def _address(server: Any) -> str:
 def _said(exc: BaseException) -> str:
     """The cloud's own message of an openstacksdk error, on one line."""
     text = str(getattr(exc, "details", None) or getattr(exc, "message", None) or exc)
+    # keystoneauth appends urllib3's whole retry story to "Unable to establish connection".
+    text = text.split(": HTTPConnectionPool(")[0].split(": HTTPSConnectionPool(")[0]
     return " ".join(text.split()) or type(exc).__name__
 
 

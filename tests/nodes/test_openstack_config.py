@@ -7,10 +7,11 @@ from keepgreen.nodes.openstack_config import CloudLabel, OpenStackConfig
 from keepgreen.nodes.siteconfig import NodeDefaults, parse_nodes_config
 
 DEFAULTS = NodeDefaults(min_ready=0, max_servers=3)
-PROVIDER = ("providers:\n"
-            "  - name: cloud1\n"
-            "    driver: openstack\n"
-            "    cloud: mycloud\n")
+BASE = ("providers:\n"
+        "  - name: cloud1\n"
+        "    driver: openstack\n"
+        "    cloud: mycloud\n")
+PROVIDER = BASE + "    key-file: secrets/cloud1\n"
 LABELS = ("    labels:\n"
           "      - name: debian\n"
           "        image: debian-12\n"
@@ -32,7 +33,6 @@ def test_an_openstack_provider_with_every_key() -> None:
         "    networks: [private, storage]\n"
         "    floating-ip: true\n"
         "    key-name: keepgreen\n"
-        "    key-file: secrets/cloud1\n"
         "    username: debian\n"
         "    connection-port: 2222\n"
         + LABELS +
@@ -72,28 +72,32 @@ def test_problems_name_file_and_line() -> None:
     assert problems("providers:\n  - name: cloud1\n    driver: openstack\n" + LABELS) == [
         "nodes/cloud.yaml:2: openstack provider 'cloud1' needs 'cloud', the name of its "
         "entry in clouds.yaml"]
-    assert problems(PROVIDER + "    launch-timeout: soon\n" + LABELS) == [
-        "nodes/cloud.yaml:5: 'launch-timeout' must be a whole number of at least 1 "
-        '(seconds), not text "soon"']
-    assert problems(PROVIDER + "    floating-ip: maybe\n" + LABELS) == [
-        "nodes/cloud.yaml:5: 'floating-ip' must be true or false, not text \"maybe\""]
-    assert problems(PROVIDER + "    region: north\n" + LABELS)[0].startswith(
-        "nodes/cloud.yaml:5: unknown key 'region' in openstack provider; allowed: name, "
-        "driver, cloud,")
-    assert problems(PROVIDER + "    key-file: /root/.ssh/id_rsa\n" + LABELS) == [
+    assert problems(BASE + LABELS) == [
+        "nodes/cloud.yaml:2: openstack provider 'cloud1' needs 'key-file', the private key "
+        "(in the site folder) that logs in to its servers; upload its public half as "
+        "'key-name'"]
+    assert problems(BASE + "    key-file: /root/.ssh/id_rsa\n" + LABELS) == [
         "nodes/cloud.yaml:5: provider 'cloud1': 'key-file' is a path inside the site "
         "folder, not '/root/.ssh/id_rsa'"]
+    assert problems(PROVIDER + "    launch-timeout: soon\n" + LABELS) == [
+        "nodes/cloud.yaml:6: 'launch-timeout' must be a whole number of at least 1 "
+        '(seconds), not text "soon"']
+    assert problems(PROVIDER + "    floating-ip: maybe\n" + LABELS) == [
+        "nodes/cloud.yaml:6: 'floating-ip' must be true or false, not text \"maybe\""]
+    assert problems(PROVIDER + "    region: north\n" + LABELS)[0].startswith(
+        "nodes/cloud.yaml:6: unknown key 'region' in openstack provider; allowed: name, "
+        "driver, cloud,")
     assert problems(PROVIDER) == [
         "nodes/cloud.yaml:2: openstack provider 'cloud1' needs 'labels', a list of "
         "{name, image, flavor}"]
     assert problems(PROVIDER + "    labels:\n      - name: debian\n        flavor: m1\n") == [
-        "nodes/cloud.yaml:6: label 'debian' needs 'image', the name of a cloud image"]
+        "nodes/cloud.yaml:7: label 'debian' needs 'image', the name of a cloud image"]
     assert problems(PROVIDER + "    labels:\n      - name: debian\n        image: d\n") == [
-        "nodes/cloud.yaml:6: label 'debian' needs 'flavor' (a flavor name) or 'min-ram' "
+        "nodes/cloud.yaml:7: label 'debian' needs 'flavor' (a flavor name) or 'min-ram' "
         "(MiB, the smallest flavor with as much)"]
     assert problems(PROVIDER + LABELS + "        min-ram: lots\n") == [
-        "nodes/cloud.yaml:9: 'min-ram' must be a whole number of at least 0, not text "
+        "nodes/cloud.yaml:10: 'min-ram' must be a whole number of at least 0, not text "
         '"lots"']
     assert problems(PROVIDER + LABELS + "        disk: 10\n") == [
-        "nodes/cloud.yaml:9: unknown key 'disk' in label; allowed: name, image, flavor, "
+        "nodes/cloud.yaml:10: unknown key 'disk' in label; allowed: name, image, flavor, "
         "min-ram"]

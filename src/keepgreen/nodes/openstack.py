@@ -387,8 +387,8 @@ class OpenStackProvider:
                 and (s.metadata or {}).get(PROVIDER_TAG) == self.name]
 
     def _ip_description(self, node_id: str) -> str:
-        return f"keepgreen {self.system_id} {self.name} {node_id}".rstrip() \
-            if node_id else f"keepgreen {self.system_id} {self.name} "
+        # With node_id "" this is the prefix every floating IP of this provider has.
+        return f"keepgreen {self.system_id} {self.name} {node_id}"
 
     def _connection(self) -> Any:
         with self._lock:

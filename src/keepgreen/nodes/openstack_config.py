@@ -101,6 +101,10 @@ def parse_openstack(node: MappingNode, name: str, default_servers: int
         raise ConfigError.at(node, f"openstack provider {name!r} needs 'cloud', the name of "
                                    "its entry in clouds.yaml")
     key_file = _text(node, "key-file", "")
+    if not key_file:
+        raise ConfigError.at(node, f"openstack provider {name!r} needs 'key-file', the "
+                                   "private key (in the site folder) that logs in to its "
+                                   "servers; upload its public half as 'key-name'")
     if key_file.startswith("/") or ".." in key_file.split("/"):
         raise ConfigError.at(node.get("key-file") or node,
                              f"provider {name!r}: 'key-file' is a path inside the site "

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from keepgreen.domain.node import Node, NodeState, Provider, ResourceId
+from keepgreen.nodes.fake import FakeProvider
 from keepgreen.nodes.openstack import (
     MISSING_SDK,
     NODE_TAG,
@@ -248,6 +249,28 @@ def test_a_restarted_server_deletes_the_servers_its_crashed_process_left_at_once
         service.recover()
 
         assert leaked not in cloud.servers and foreign in cloud.servers
+    finally:
+        db.dispose()
+
+
+def test_an_unreachable_cloud_neither_stops_the_start_nor_other_providers_sweeps(
+        make: Make, tmp_path: Path) -> None:
+    (tmp_path / "site" / "clouds.yaml").write_text(
+        clouds_yaml("ci-cloud", "http://127.0.0.1:9/identity"))
+    down = make()
+    other = FakeProvider("other", labels=("small",))
+    other.leaked.add(ResourceId("server", "left-over", "gone"))
+    db = Database(f"sqlite:///{tmp_path / 'store.db'}")
+    db.migrate()
+    try:
+        service = LauncherService(db, tmp_path / "site", make_provider=lambda config: down)
+        service.recover()  # logs the cloud's problem instead of failing the start
+
+        launcher = Launcher(db, {"ci": down, "other": other},
+                            [LabelConfig("debian", ("ci",)), LabelConfig("small", ("other",))])
+        launcher.sweep()
+        assert launcher.sweep() == [ResourceId("server", "left-over", "gone")]
+        assert other.leaked == set()
     finally:
         db.dispose()
 

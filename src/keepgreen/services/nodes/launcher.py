@@ -318,7 +318,11 @@ class Launcher:
         """
         deleted: list[ResourceId] = []
         for name, provider in self.providers.items():
-            resources = provider.list_resources()
+            try:
+                resources = provider.list_resources()
+            except Exception as exc:  # noqa: BLE001 - a cloud outage must not stop the rest
+                log.warning("leak sweep of provider %s skipped: %s", name, _first_line(exc))
+                continue
             # Read after listing: a node recorded in between is then known, never a leak.
             with self.db.read() as conn:
                 known = store.node_ids(conn)
@@ -493,10 +497,15 @@ class LauncherService:
             sweep = getattr(provider, "sweep", None)
             if callable(sweep):
                 # Nothing of a stopped server's nodes is still wanted: remove it at once.
-                ids = {r.node_id for r in provider.list_resources() if r.node_id}
-                with self.db.read() as conn:
-                    known = store.node_ids(conn)
-                sweep(known_ids=known, cleanup_ids=ids - known)
+                try:
+                    ids = {r.node_id for r in provider.list_resources() if r.node_id}
+                    with self.db.read() as conn:
+                        known = store.node_ids(conn)
+                    sweep(known_ids=known, cleanup_ids=ids - known)
+                except Exception as exc:  # noqa: BLE001 - an unreachable cloud must not
+                    # keep the server from starting; the periodic sweep tries again.
+                    log.warning("node pool: cleanup of provider %s at start failed: %s",
+                                getattr(provider, "name", "?"), _first_line(exc))
 
     def stop(self) -> None:
         """Stop the loop and delete every node (waiting requests fail)."""

@@ -41,6 +41,7 @@ class Cloud:
     fixed_address: str = "127.0.0.1"
     floating_address: str = "127.0.0.1"
     mode: str = "active"
+    errors_next: int = 0  # how many of the next servers go to ERROR whatever the mode
     fault: str = "No valid host was found. There are not enough hosts available."
     limits: dict[str, int] = field(default_factory=lambda: {
         "maxTotalInstances": 10, "maxTotalCores": 20, "maxTotalRAMSize": 51200})
@@ -286,9 +287,12 @@ def _compute(cloud: Cloud, base: str, handler: _Handler, method: str, path: str,
                         ip.update(port_id=None, fixed_ip_address=None, status="DOWN")
             return 204, None, {}
         server = cloud.servers[server_id]
-        if server["status"] == "BUILD" and cloud.mode == "active":
+        failing = server["status"] == "BUILD" and cloud.errors_next > 0
+        if failing:
+            cloud.errors_next -= 1
+        if server["status"] == "BUILD" and cloud.mode == "active" and not failing:
             server.update({"status": "ACTIVE", "OS-EXT-STS:vm_state": "active"})
-        elif server["status"] == "BUILD" and cloud.mode == "error":
+        elif server["status"] == "BUILD" and (cloud.mode == "error" or failing):
             server.update({"status": "ERROR", "OS-EXT-STS:vm_state": "error",
                            "fault": {"code": 500, "created": UPDATED,
                                      "message": cloud.fault}})

@@ -119,6 +119,16 @@ def test_a_server_in_error_fails_with_the_clouds_fault_and_is_deleted(
     assert posts(cloud) == 2 and cloud.servers == {}
 
 
+def test_a_failed_attempt_is_replaced_by_a_new_server_within_launch_retries(
+        make: Make, cloud: Cloud) -> None:
+    cloud.errors_next = 1
+
+    node = make(launch_retries=2).create("debian", "n13")
+
+    assert node.state is NodeState.READY and posts(cloud) == 2
+    assert [s["status"] for s in cloud.servers.values()] == ["ACTIVE"]
+
+
 def test_a_server_whose_sshd_never_answers_hits_the_boot_timeout(
         make: Make, cloud: Cloud) -> None:
     with pytest.raises(OpenStackError, match=r"node n5 did not answer ssh within the "

@@ -33,7 +33,11 @@ from keepgreen.store.nodes import RequestState
 from tests.nodes.fake_openstack import UNREACHABLE, Cloud, clouds_yaml, serve
 from tests.nodes.loopback_sshd import Sshd, loopback_sshd
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [
+    pytest.mark.timeout(60),
+    # openstacksdk 4 warns about its own internals (influxdb, _compute_attributes...).
+    pytest.mark.filterwarnings("ignore::PendingDeprecationWarning"),
+]
 
 LABELS = (CloudLabel("debian", "debian-12-generic", "m1.small"),
           CloudLabel("big", "debian-12-generic", min_ram=6000))

@@ -51,7 +51,8 @@ class Cloud:
     images: list[dict[str, Any]] = field(default_factory=lambda: [
         _image("debian-12-generic")])
     networks: list[dict[str, Any]] = field(default_factory=lambda: [
-        _network("private", external=False), _network("public", external=True)])
+        _network("private", external=False), _network("storage", external=False),
+        _network("public", external=True)])
     keypairs: dict[str, str] = field(default_factory=lambda: {"keepgreen": "ssh-ed25519 A"})
     servers: dict[str, dict[str, Any]] = field(default_factory=dict)
     ports: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -71,7 +72,10 @@ class Cloud:
         flavor = next(f for f in self.flavors if f["id"] == body["flavorRef"])
         fixed = self.fixed_address
         port_id = str(uuid.uuid4())
-        private = next(n for n in self.networks if not n["router:external"])
+        wanted = body.get("networks")
+        asked = [n.get("uuid") for n in wanted] if isinstance(wanted, list) else []
+        private = next(n for n in self.networks if (n["id"] in asked if asked
+                                                    else not n["router:external"]))
         self.ports[port_id] = {"id": port_id, "device_id": server_id, "network_id":
                                private["id"], "device_owner": "compute:nova",
                                "fixed_ips": [{"ip_address": fixed}], "status": "ACTIVE",
@@ -305,6 +309,13 @@ def _create_server(cloud: Cloud, server: dict[str, Any], microversion: tuple[int
     if "networks" not in server and microversion >= (2, 37):
         return _nova_error(400, "Invalid input for field/attribute server. Value: ... "
                                 "'networks' is a required property")
+    networks = server.get("networks")
+    if isinstance(networks, list):
+        for wanted in networks:
+            if not any(n["id"] == wanted.get("uuid") for n in cloud.networks):
+                return _nova_error(400, f"Network {wanted.get('uuid')} could not be found.")
+    elif networks not in (None, "auto", "none"):
+        return _nova_error(400, "Invalid input for field/attribute networks.")
     if not any(i["id"] == server.get("imageRef") for i in cloud.images):
         return _nova_error(400, f"Can not find requested image {server.get('imageRef')}")
     if not any(f["id"] == server.get("flavorRef") for f in cloud.flavors):

@@ -104,6 +104,14 @@ def test_min_ram_picks_the_smallest_flavor_with_enough(make: Make, cloud: Cloud)
     assert [s["flavor"]["original_name"] for s in cloud.servers.values()] == ["m1.large"]
 
 
+def test_named_networks_are_the_servers_networks(make: Make, cloud: Cloud) -> None:
+    make(networks=["storage"]).create("debian", "n14")
+    (server,) = cloud.servers.values()
+    assert list(server["addresses"]) == ["storage"]
+    with pytest.raises(OpenStackError, match="cloud ci-cloud has no network 'nowhere'"):
+        make(networks=["nowhere"]).create("debian", "n15")
+
+
 def test_a_server_stuck_in_build_hits_the_launch_timeout_and_is_deleted(
         make: Make, cloud: Cloud) -> None:
     cloud.mode = "build"

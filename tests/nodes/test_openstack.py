@@ -204,12 +204,14 @@ def test_delete_is_idempotent(make: Make, cloud: Cloud) -> None:
     provider = make()
     node = provider.create("debian", "n9")
 
+    on(provider, node, "true")  # pins its host key in the provider's state folder
     provider.delete(node)
     provider.delete(node)
     provider.delete(Node(id="never-made", label="", provider="ci", state=NodeState.DELETING,
                          host=""))
 
     assert cloud.servers == {} and provider.list_resources() == []
+    assert list(provider.state_dir.glob("known_hosts-*")) == []
 
 
 def test_a_floating_ip_is_attached_and_released(make: Make, cloud: Cloud) -> None:

@@ -189,6 +189,7 @@ class OpenStackProvider:
                 self._call(f"deleting server {server.id}",
                            partial(conn.compute.delete_server, server.id,
                                    ignore_missing=True))
+        (self.state_dir / f"known_hosts-{node.id}").unlink(missing_ok=True)
 
     def list_resources(self) -> list[ResourceId]:
         conn = self._connection()
@@ -331,7 +332,7 @@ class OpenStackProvider:
 
     def _login(self, node: Node) -> str | None:
         if node.private_key is None:
-            return None  # nothing to check it with; the executor brings its own key
+            return None  # no key-file to check it with (the site config requires one)
         result = _run([*self.ssh_command(node), "true"], 15)
         if result.returncode == 0:
             return None

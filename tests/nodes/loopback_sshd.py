@@ -63,7 +63,8 @@ def loopback_sshd(folder: Path) -> Iterator[Sshd]:
                       "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
                       "UsePAM no\nStrictModes no\nPermitRootLogin prohibit-password\n"
                       f"PidFile {folder / 'sshd.pid'}\n")
-    Path("/run/sshd").mkdir(exist_ok=True)  # the privilege separation folder
+    if os.geteuid() == 0:
+        Path("/run/sshd").mkdir(exist_ok=True)  # root's sshd wants its privilege separation folder
     process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:

@@ -24,9 +24,8 @@ from keepgreen.nodes.openstack import (
     OpenStackProvider,
     QuotaError,
 )
-from keepgreen.nodes.openstack_config import CloudLabel, OpenStackConfig
+from keepgreen.nodes.openstack_config import CloudLabel
 from keepgreen.nodes.pool import CHECK_PRIORITY, LabelConfig
-from keepgreen.nodes.siteconfig import ProviderConfig
 from keepgreen.services.nodes.launcher import Launcher, LauncherService
 from keepgreen.store.db import Database
 from keepgreen.store.nodes import RequestState
@@ -324,28 +323,43 @@ def test_without_openstacksdk_a_launch_fails_with_one_sentence(
         db.dispose()
 
 
-def test_the_server_builds_an_openstack_provider_from_the_site_config(
-        cloud: Cloud, sshd: Sshd, tmp_path: Path) -> None:
+def test_a_nodes_file_with_an_openstack_provider_serves_node_requests(
+        cloud: Cloud, sshd: Sshd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     site = tmp_path / "site"
+    (site / "secrets").mkdir()
+    (site / "secrets" / "ci").write_bytes(sshd.client_key.read_bytes())
+    (site / "secrets" / "ci").chmod(0o600)
+    nodes_file = ("providers:\n"
+                  "  - name: ci\n"
+                  "    driver: openstack\n"
+                  "    cloud: ci-cloud\n"
+                  "    max-servers: 3\n"
+                  "    launch-timeout: 5\n"
+                  "    boot-timeout: 5\n"
+                  "    key-name: keepgreen\n"
+                  "    key-file: secrets/ci\n"
+                  f"    username: {sshd.username}\n"
+                  f"    connection-port: {sshd.port}\n"
+                  "    labels:\n"
+                  "      - {name: debian, image: debian-12-generic, flavor: m1.small}\n")
     db = Database(f"sqlite:///{tmp_path / 'store.db'}")
     db.migrate()
     try:
         service = LauncherService(db, site)
-        config = ProviderConfig("ci", "openstack", ("debian",), 3, openstack=OpenStackConfig(
-            "ci-cloud", LABELS[:1], launch_timeout=5, boot_timeout=5, launch_retries=1,
-            key_name="keepgreen", key_file="secrets/ci", username=sshd.username,
-            connection_port=sshd.port))
-        (site / "secrets").mkdir()
-        (site / "secrets" / "ci").write_bytes(sshd.client_key.read_bytes())
-        (site / "secrets" / "ci").chmod(0o600)
+        # What the merged config project holds: read from git in the running server.
+        monkeypatch.setattr(service, "read_nodes_folder",
+                            lambda: {"nodes/cloud.yaml": nodes_file})
+        assert service.reload_nodes() == []
+        provider = service.launcher.providers["ci"]
+        assert isinstance(provider, OpenStackProvider) and provider.max_servers == 3
 
-        provider = service._provider_for(config)
+        request = service.request(["debian"], CHECK_PRIORITY, "check/job")
+        service.launcher.step()
+        (node,) = service.launcher.accept(request)
 
-        assert isinstance(provider, OpenStackProvider)
-        assert (provider.labels, provider.max_servers) == (("debian",), 3)
-        node = provider.create("debian", "n11")
         assert node.private_key == site / "secrets" / "ci"
         assert on(provider, node, "echo configured") == "configured"
-        provider.delete(node)
+        service.stop()  # deletes every node
+        assert cloud.servers == {}
     finally:
         db.dispose()

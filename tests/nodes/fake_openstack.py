@@ -41,6 +41,7 @@ class Cloud:
     fixed_address: str = "127.0.0.1"
     floating_address: str = "127.0.0.1"
     mode: str = "active"
+    console: str = "[    0.000000] Linux version 6.1.0\ncloud-init: no route to metadata\n"
     errors_next: int = 0  # how many of the next servers go to ERROR whatever the mode
     fault: str = "No valid host was found. There are not enough hosts available."
     limits: dict[str, int] = field(default_factory=lambda: {
@@ -277,6 +278,14 @@ def _compute(cloud: Cloud, base: str, handler: _Handler, method: str, path: str,
         return _create_server(cloud, body.get("server") or {}, microversion)
     if method == "GET" and path in ("/servers", "/servers/detail"):
         return 200, {"servers": [_shown(cloud, s) for s in cloud.servers.values()]}, {}
+    if found := re.fullmatch(r"/servers/([^/]+)/action", path):
+        if found.group(1) not in cloud.servers:
+            return _nova_error(404, f"Instance {found.group(1)} could not be found.")
+        if "os-getConsoleOutput" in body:
+            length = (body["os-getConsoleOutput"] or {}).get("length")
+            lines = cloud.console.splitlines(keepends=True)
+            return 200, {"output": "".join(lines[-int(length):] if length else lines)}, {}
+        return _nova_error(400, "There is no such action")
     if found := re.fullmatch(r"/servers/([^/]+)", path):
         server_id = found.group(1)
         if server_id not in cloud.servers:

@@ -141,11 +141,14 @@ def test_a_failed_attempt_is_replaced_by_a_new_server_within_launch_retries(
 
 
 def test_a_server_whose_sshd_never_answers_hits_the_boot_timeout(
-        make: Make, cloud: Cloud) -> None:
+        make: Make, cloud: Cloud, caplog: pytest.LogCaptureFixture) -> None:
     with pytest.raises(OpenStackError, match=r"node n5 did not answer ssh within the "
                                              r"boot-timeout of 1 seconds: no ssh host key"):
         make(boot_timeout=1, connection_port=9).create("debian", "n5")
     assert cloud.servers == {}
+    # The end of its console is logged: what the boot said is usually why.
+    assert "node n5 never answered ssh; the end of its console:" in caplog.text
+    assert "cloud-init: no route to metadata" in caplog.text
 
 
 def test_an_exhausted_quota_is_said_plainly_and_no_server_is_created(

@@ -41,6 +41,7 @@ NODE_TAG = "keepgreen_node_id"
 PROVIDER_TAG = "keepgreen_provider"
 SYSTEM_TAG = "keepgreen_system_id"
 SYSTEM_ID_FILE = "system-id"
+CONSOLE_LINES = 25  # of a server that never answered ssh, logged with the failure
 MISSING_SDK = ("the openstack driver needs the openstacksdk package; install it with "
                "`pip install 'keepgreen[openstack]'`")
 
@@ -254,7 +255,11 @@ class OpenStackProvider:
                         state=NodeState.READY, host=host, port=self.connection_port,
                         username=self.username, private_key=self.private_key,
                         created_at=created)
-            host_key = self._wait_ssh(node)
+            try:
+                host_key = self._wait_ssh(node)
+            except OpenStackError:
+                self._log_console(conn, server.id, node_id)
+                raise
             return replace(node, host_key=host_key, ready_at=time.time())
         except BaseException:
             # Nothing of a failed attempt may stay behind; the delete's own failure would
@@ -316,6 +321,19 @@ class OpenStackProvider:
                                      f"boot-timeout of {self.boot_timeout:g} seconds: "
                                      f"{problem}")
             time.sleep(self.poll)
+
+    def _log_console(self, conn: Any, server_id: str, node_id: str) -> None:
+        """Log the end of the console of a server that never answered ssh: what its boot
+        said is usually why (no network, a full disk, cloud-init failing)."""
+        try:
+            found = conn.compute.get_server_console_output(server_id, length=CONSOLE_LINES)
+        except sdk().exceptions.SDKException as exc:
+            log.warning("provider %s: no console of node %s: %s", self.name, node_id,
+                        _said(exc))
+            return
+        lines = str((found or {}).get("output") or "").splitlines()[-CONSOLE_LINES:]
+        log.warning("provider %s: node %s never answered ssh; the end of its console:\n%s",
+                    self.name, node_id, "\n".join(lines) or "(empty)")
 
     def _keyscan(self, node: Node, timeout: int) -> str:
         result = _run(["ssh-keyscan", "-T", str(timeout), "-p", str(node.port), node.host],

@@ -60,7 +60,7 @@ def test_providers_labels_and_limits() -> None:
 def test_problems_name_file_and_line() -> None:
     assert problems("providers:\n  - name: local\n    driver: cloud\n") == [
         "nodes/providers.yaml:3: provider 'local' has unknown driver 'cloud'; "
-        "use one of local, static, kubernetes"]
+        "use one of local, static, openstack, kubernetes"]
     assert problems("providers:\n  - name: local\n    max-servers: lots\n") == [
         "nodes/providers.yaml:3: 'max-servers' must be a whole number of at least 1, "
         'not text "lots"']

@@ -1,9 +1,10 @@
 """The node pool's part of the site's ``config`` project: the files under ``nodes/``.
 
 ``parse_nodes_config`` reads every YAML file of the folder into one ``NodesConfig``: the
-providers (``local``, ``static`` or ``kubernetes``, see ``kubernetes_config``), the labels
-they offer, how many spare nodes to keep per label (``min-ready``), each provider's
-``max-servers`` and the per-node resource limits.
+providers (``local``, ``static``, ``openstack`` or ``kubernetes``, whose own keys
+``openstack_config`` and ``kubernetes_config`` parse), the labels they offer, how many
+spare nodes to keep per label (``min-ready``), each provider's ``max-servers`` and the
+per-node resource limits.
 Problems name file and line; a folder with problems still gives a usable value (the parts
 that parsed), but the launcher keeps its previous configuration when there are any.
 
@@ -43,11 +44,12 @@ from keepgreen.jobconf.source import (
 )
 from keepgreen.jobconf.yaml_loader import load
 from keepgreen.nodes.kubernetes_config import PROVIDER_KEYS, KubernetesConfig, parse_kubernetes
+from keepgreen.nodes.openstack_config import OpenStackConfig, is_openstack, parse_openstack
 from keepgreen.nodes.pool import LabelConfig
 from keepgreen.siteconf.model import SiteProblem
 
 FOLDER = "nodes/"
-DRIVERS = ("local", "static", "kubernetes")
+DRIVERS = ("local", "static", "openstack", "kubernetes")
 DEFAULT_PROVIDER = "local"
 DEFAULT_LABEL = "local"
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
@@ -102,7 +104,7 @@ class DryRunConfig:
 @dataclass(frozen=True)
 class ProviderConfig:
     """One provider; ``memory_bytes``/``cpus``/``disk_bytes`` of 0 mean no limit (local
-    nodes only)."""
+    nodes only); ``openstack`` is set for ``driver: openstack`` (see ``openstack_config``)."""
 
     name: str
     driver: str
@@ -114,6 +116,7 @@ class ProviderConfig:
     disk_bytes: int = 0
     dry_run: DryRunConfig | None = None
     kubernetes: KubernetesConfig | None = None
+    openstack: OpenStackConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -247,6 +250,10 @@ class _Parser:
         return node
 
     def _provider(self, item: Located) -> None:
+        if is_openstack(item):
+            assert isinstance(item, MappingNode)
+            self._openstack(item)
+            return
         node = self._mapping(item, "providers", tuple(dict.fromkeys((
             "name", "driver", "labels", "max-servers", "memory", "cpus", "disk", "hosts",
             "dry-run", *PROVIDER_KEYS))))
@@ -307,6 +314,14 @@ class _Parser:
             disk = parsed
         self.providers.append((ProviderConfig(name, driver, labels, servers, memory, cpus,
                                               hosts, disk, dry_run), node))
+
+    def _openstack(self, node: MappingNode) -> None:
+        name = _name(node, "provider")
+        if any(p.name == name for p, _ in self.providers):
+            raise ConfigError.at(node, f"provider {name!r} is defined twice")
+        labels, servers, cloud = parse_openstack(node, name, self.defaults.servers())
+        self.providers.append((ProviderConfig(name, "openstack", labels, servers,
+                                              openstack=cloud), node))
 
     def _dry_run(self, node: MappingNode, provider: str) -> DryRunConfig | None:
         found = node.get("dry-run")

@@ -30,6 +30,7 @@ from keepgreen.nodes.cgroup import NodeLimits
 from keepgreen.nodes.kubernetes import KubernetesProvider
 from keepgreen.nodes.leaks import plan_sweep
 from keepgreen.nodes.local import LocalProvider
+from keepgreen.nodes.openstack import OpenStackProvider
 from keepgreen.nodes.siteconfig import (
     NodeDefaults,
     NodesConfig,
@@ -318,7 +319,11 @@ class Launcher:
         """
         deleted: list[ResourceId] = []
         for name, provider in self.providers.items():
-            resources = provider.list_resources()
+            try:
+                resources = provider.list_resources()
+            except Exception as exc:  # noqa: BLE001 - a cloud outage must not stop the rest
+                log.warning("leak sweep of provider %s skipped: %s", name, _first_line(exc))
+                continue
             # Read after listing: a node recorded in between is then known, never a leak.
             with self.db.read() as conn:
                 known = store.node_ids(conn)
@@ -393,6 +398,16 @@ class LauncherService:
             # The kubeconfig: <site>/kubeconfig if there is one, else the usual places.
             return KubernetesProvider(config.kubernetes, self.site, name=config.name,
                                       boot_timeout=config.kubernetes.boot_timeout)
+        if config.driver == "openstack" and config.openstack is not None:
+            cloud = config.openstack
+            return OpenStackProvider(
+                config.name, cloud.cloud, cloud.labels, site=self.site,
+                state_dir=self.site / folder, max_servers=config.max_servers,
+                launch_timeout=cloud.launch_timeout, boot_timeout=cloud.boot_timeout,
+                launch_retries=cloud.launch_retries, networks=cloud.networks,
+                floating_ip=cloud.floating_ip, key_name=cloud.key_name,
+                private_key=self.site / cloud.key_file if cloud.key_file else None,
+                username=cloud.username, connection_port=cloud.connection_port)
         debian = self.site / folder / DEBIAN_IMAGE
         # ``keepgreen image build --from debootstrap`` made one: nodes boot from it.
         image = debian if (debian / "image.json").exists() else None
@@ -487,10 +502,15 @@ class LauncherService:
             sweep = getattr(provider, "sweep", None)
             if callable(sweep):
                 # Nothing of a stopped server's nodes is still wanted: remove it at once.
-                ids = {r.node_id for r in provider.list_resources() if r.node_id}
-                with self.db.read() as conn:
-                    known = store.node_ids(conn)
-                sweep(known_ids=known, cleanup_ids=ids - known)
+                try:
+                    ids = {r.node_id for r in provider.list_resources() if r.node_id}
+                    with self.db.read() as conn:
+                        known = store.node_ids(conn)
+                    sweep(known_ids=known, cleanup_ids=ids - known)
+                except Exception as exc:  # noqa: BLE001 - an unreachable cloud must not
+                    # keep the server from starting; the periodic sweep tries again.
+                    log.warning("node pool: cleanup of provider %s at start failed: %s",
+                                getattr(provider, "name", "?"), _first_line(exc))
 
     def stop(self) -> None:
         """Stop the loop and delete every node (waiting requests fail)."""

@@ -406,3 +406,21 @@ def test_fifty_builds_spread_over_two_executors_each_run_once(db: Database,
     assert sorted(ran) == sorted(f"b{n}" for n in range(50))  # each once, none twice
     assert all(s.ran for s in stand_ins), [len(s.ran) for s in stand_ins]  # both took some
     assert sorted(n.build for n in finished) == list(range(50))
+
+
+def test_an_executor_short_of_disk_takes_nothing_until_there_is_room(
+        db: Database, worker: tuple[ExecutorWorker, StandInExecutor]) -> None:
+    executor, stand_in = worker
+    stand_in.settings.builds_root.mkdir(parents=True, exist_ok=True)
+    executor.min_free_disk = 1 << 62  # more than any disk has
+    _until(lambda: "below" in executor.busy, timeout=5)
+    _add(db, "b1")
+    executor.wake()
+    time.sleep(1.2)
+    assert stand_in.ran == []
+    with db.read() as conn:
+        (row,) = queue.all_executors(conn)
+    assert row.free_disk > 0  # what it advertises
+    executor.min_free_disk = 0
+    _until(lambda: stand_in.ran == ["b1"], timeout=5)
+    stand_in.gate("b1").set()

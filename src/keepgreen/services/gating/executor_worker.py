@@ -38,6 +38,11 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.5
 TAKEN_AWAY = "its executor lost the build's lease; it runs elsewhere now"
+# An executor takes no new builds while the machine's load average is above this many
+# times its CPUs, or while its builds folder has less than MIN_FREE_DISK free (Zuul's
+# executors stop taking jobs the same way).
+LOAD_MULTIPLIER = 2.5
+MIN_FREE_DISK = 1 << 30
 
 
 def default_name() -> str:
@@ -88,6 +93,11 @@ class ExecutorWorker:
         self._thread: threading.Thread | None = None
         self.paused = False
         self.graceful = False
+        self.load = 0.0
+        self.free_disk = 0
+        self.max_load = LOAD_MULTIPLIER * (os.cpu_count() or 1)
+        self.min_free_disk = MIN_FREE_DISK
+        self.busy = ""  # why it takes no new builds now ("" while it does)
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -156,6 +166,18 @@ class ExecutorWorker:
         except OSError:
             load = 0.0
         free = shutil.disk_usage(self._root()).free if self._root().exists() else 0
+        self.load, self.free_disk = load, free
+        busy = ""
+        if load > self.max_load:
+            busy = f"load {load:.1f} is above {self.max_load:.1f}"
+        elif self._root().exists() and free < self.min_free_disk:
+            busy = f"{free >> 20} MiB free in {self._root()}, below {self.min_free_disk >> 20} MiB"
+        if busy != self.busy:
+            if busy:
+                log.warning("executor %s takes no new builds: %s", self.name, busy)
+            else:
+                log.warning("executor %s takes builds again", self.name)
+            self.busy = busy
         with self.db.write() as conn:
             row = build_queue.beat(conn, self.name, running=len(running), load=load,
                                    free_disk=free, now=now)
@@ -190,7 +212,7 @@ class ExecutorWorker:
 
     def _claim(self, now: float) -> None:
         free = self.capacity - len(self.running)
-        if self.paused or self.graceful or free <= 0:
+        if self.paused or self.graceful or self.busy or free <= 0:
             return
         with self.db.read() as conn:
             waiting = build_queue.counts(conn).get(build_queue.REQUESTED, 0)

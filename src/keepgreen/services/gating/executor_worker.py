@@ -38,11 +38,11 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.5
 TAKEN_AWAY = "its executor lost the build's lease; it runs elsewhere now"
-# An executor takes no new builds while the machine's load average is above this many
-# times its CPUs, or while its builds folder has less than MIN_FREE_DISK free (Zuul's
-# executors stop taking jobs the same way).
-LOAD_MULTIPLIER = 2.5
-MIN_FREE_DISK = 1 << 30
+# An executor takes no new builds while its builds folder has less than MIN_FREE_DISK
+# free, or (when ``max_load`` is set) while the load average is above it. The load limit
+# is off by default: on one machine the load comes from the builds' own nodes, and an
+# executor that stops there stalls a site that has no other.
+MIN_FREE_DISK = 256 << 20
 
 
 def default_name() -> str:
@@ -95,7 +95,7 @@ class ExecutorWorker:
         self.graceful = False
         self.load = 0.0
         self.free_disk = 0
-        self.max_load = LOAD_MULTIPLIER * (os.cpu_count() or 1)
+        self.max_load = 0.0  # 0: no limit
         self.min_free_disk = MIN_FREE_DISK
         self.busy = ""  # why it takes no new builds now ("" while it does)
 
@@ -168,16 +168,16 @@ class ExecutorWorker:
         free = shutil.disk_usage(self._root()).free if self._root().exists() else 0
         self.load, self.free_disk = load, free
         busy = ""
-        if load > self.max_load:
-            busy = f"load {load:.1f} is above {self.max_load:.1f}"
+        if self.max_load and load > self.max_load:
+            busy = f"load {load:.2f} is above {self.max_load:.2f}"
         elif self._root().exists() and free < self.min_free_disk:
             busy = f"{free >> 20} MiB free in {self._root()}, below {self.min_free_disk >> 20} MiB"
-        if busy != self.busy:
+        if bool(busy) != bool(self.busy):  # said once when it stops and once when it goes on
             if busy:
                 log.warning("executor %s takes no new builds: %s", self.name, busy)
             else:
                 log.warning("executor %s takes builds again", self.name)
-            self.busy = busy
+        self.busy = busy
         with self.db.write() as conn:
             row = build_queue.beat(conn, self.name, running=len(running), load=load,
                                    free_disk=free, now=now)

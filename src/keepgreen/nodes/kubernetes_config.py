@@ -34,12 +34,12 @@ from keepgreen.jobconf.source import (
     SequenceNode,
     describe,
 )
+from keepgreen.nodes import config_values as values
 
 LABEL_TYPES = ("pod", "namespace")
 PROVIDER_KEYS = ("name", "driver", "context", "max-pods", "max-servers", "boot-timeout",
                  "labels")
 _LABEL_KEYS = ("name", "type", "image", "cpu", "memory")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 # A Kubernetes resource quantity: 2, 0.5, 500m, 512Mi, 1G, 1e3.
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?([eE][0-9]+|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 
@@ -95,7 +95,7 @@ def parse_kubernetes(node: MappingNode, provider: str, default_servers: int
             raise ConfigError.at(value, f"'boot-timeout' must be a number of seconds above 0, "
                                         f"not {describe(value)}")
         boot_timeout = float(value.value)
-    context = _text(node, "context", "")
+    context = values.text(node, "context", "")
     found = node.get("labels")
     if found is None or not isinstance(found, SequenceNode) or not list(found):
         raise ConfigError.at(found or node, f"kubernetes provider {provider!r} needs "
@@ -119,15 +119,15 @@ def _label(item: Located, provider: str) -> KubernetesLabel:
         if key_node.value not in _LABEL_KEYS:
             raise ConfigError.at(key_node, f"unknown key {key_node.value!r} in a kubernetes "
                                            f"label; allowed: {', '.join(_LABEL_KEYS)}")
-    name = _text(item, "name", "")
-    if not _NAME.match(name):
+    name = values.text(item, "name", "")
+    if not values.NAME.match(name):
         raise ConfigError.at(item.get("name") or item,
                              f"label name {name!r} must be letters, digits, '.', '_' or '-'")
-    kind = _text(item, "type", "")
+    kind = values.text(item, "type", "")
     if kind not in LABEL_TYPES:
         raise ConfigError.at(item.get("type") or item,
                              f"label {name!r} has type {kind!r}; use pod or namespace")
-    image = _text(item, "image", "")
+    image = values.text(item, "image", "")
     if kind == "pod" and not image:
         raise ConfigError.at(item, f"pod label {name!r} needs 'image', the container image "
                                    "its pod runs")
@@ -152,12 +152,3 @@ def _quantity(node: MappingNode, key: str, label: str) -> str:
         raise ConfigError.at(value, f"label {label!r}: {key} must be a Kubernetes quantity "
                                     f"such as {example}, not {describe(value)}")
     return text
-
-
-def _text(node: MappingNode, key: str, default: str) -> str:
-    value = node.get(key)
-    if value is None:
-        return default
-    if not isinstance(value, ScalarNode) or not isinstance(value.value, str):
-        raise ConfigError.at(value, f"'{key}' must be text, not {describe(value)}")
-    return value.value

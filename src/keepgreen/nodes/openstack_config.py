@@ -29,7 +29,6 @@ when the provider talks to the cloud. Every problem names file and line.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from keepgreen.jobconf.source import (
@@ -40,6 +39,7 @@ from keepgreen.jobconf.source import (
     SequenceNode,
     describe,
 )
+from keepgreen.nodes import config_values as values
 
 DRIVER = "openstack"
 KEYS = ("name", "driver", "cloud", "max-servers", "launch-timeout", "boot-timeout",
@@ -50,7 +50,6 @@ LABEL_KEYS = ("name", "image", "flavor", "min-ram")
 LAUNCH_TIMEOUT = 3600
 BOOT_TIMEOUT = 60
 LAUNCH_RETRIES = 3
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
 
 @dataclass(frozen=True)
@@ -96,11 +95,11 @@ def parse_openstack(node: MappingNode, name: str, default_servers: int
         if key_node.value not in KEYS:
             raise ConfigError.at(key_node, f"unknown key {key_node.value!r} in openstack "
                                            f"provider; allowed: {', '.join(KEYS)}")
-    cloud = _text(node, "cloud", "")
+    cloud = values.text(node, "cloud", "")
     if not cloud:
         raise ConfigError.at(node, f"openstack provider {name!r} needs 'cloud', the name of "
                                    "its entry in clouds.yaml")
-    key_file = _text(node, "key-file", "")
+    key_file = values.text(node, "key-file", "")
     if not key_file:
         raise ConfigError.at(node, f"openstack provider {name!r} needs 'key-file', the "
                                    "private key (in the site folder) that logs in to its "
@@ -112,14 +111,15 @@ def parse_openstack(node: MappingNode, name: str, default_servers: int
     labels = _labels(node, name)
     config = OpenStackConfig(
         cloud=cloud, labels=labels,
-        launch_timeout=_int(node, "launch-timeout", LAUNCH_TIMEOUT, minimum=1),
-        boot_timeout=_int(node, "boot-timeout", BOOT_TIMEOUT, minimum=1),
-        launch_retries=_int(node, "launch-retries", LAUNCH_RETRIES, minimum=1),
-        networks=_names(node, "networks"), floating_ip=_bool(node, "floating-ip", False),
-        key_name=_text(node, "key-name", ""), key_file=key_file,
-        username=_text(node, "username", "root"),
-        connection_port=_int(node, "connection-port", 22, minimum=1))
-    servers = _int(node, "max-servers", default_servers, minimum=1)
+        launch_timeout=values.whole_number(node, "launch-timeout", LAUNCH_TIMEOUT, minimum=1),
+        boot_timeout=values.whole_number(node, "boot-timeout", BOOT_TIMEOUT, minimum=1),
+        launch_retries=values.whole_number(node, "launch-retries", LAUNCH_RETRIES, minimum=1),
+        networks=values.names(node, "networks"),
+        floating_ip=values.flag(node, "floating-ip", False),
+        key_name=values.text(node, "key-name", ""), key_file=key_file,
+        username=values.text(node, "username", "root"),
+        connection_port=values.whole_number(node, "connection-port", 22, minimum=1))
+    servers = values.whole_number(node, "max-servers", default_servers, minimum=1)
     return tuple(label.name for label in labels), servers, config
 
 
@@ -138,20 +138,20 @@ def _labels(node: MappingNode, provider: str) -> tuple[CloudLabel, ...]:
             if key_node.value not in LABEL_KEYS:
                 raise ConfigError.at(key_node, f"unknown key {key_node.value!r} in label; "
                                                f"allowed: {', '.join(LABEL_KEYS)}")
-        name = _text(item, "name", "")
-        if not _NAME.match(name):
+        name = values.text(item, "name", "")
+        if not values.NAME.match(name):
             raise ConfigError.at(item.get("name") or item,
                                  f"label name {name!r} must be letters, digits, '.', '_' "
                                  "or '-'")
         if any(label.name == name for label in labels):
             raise ConfigError.at(item, f"label {name!r} is listed twice in provider "
                                        f"{provider!r}")
-        image = _text(item, "image", "")
+        image = values.text(item, "image", "")
         if not image:
             raise ConfigError.at(item, f"label {name!r} needs 'image', the name of a cloud "
                                        "image")
-        flavor = _text(item, "flavor", "")
-        min_ram = _int(item, "min-ram", 0, minimum=0)
+        flavor = values.text(item, "flavor", "")
+        min_ram = values.whole_number(item, "min-ram", 0, minimum=0)
         if not flavor and not min_ram:
             raise ConfigError.at(item, f"label {name!r} needs 'flavor' (a flavor name) or "
                                        "'min-ram' (MiB, the smallest flavor with as much)")
@@ -159,43 +159,4 @@ def _labels(node: MappingNode, provider: str) -> tuple[CloudLabel, ...]:
     return tuple(labels)
 
 
-def _text(node: MappingNode, key: str, default: str) -> str:
-    value = node.get(key)
-    if value is None:
-        return default
-    if not isinstance(value, ScalarNode) or not isinstance(value.value, str):
-        raise ConfigError.at(value, f"'{key}' must be text, not {describe(value)}")
-    return value.value
 
-
-def _int(node: MappingNode, key: str, default: int, *, minimum: int) -> int:
-    value = node.get(key)
-    if value is None:
-        return default
-    if (not isinstance(value, ScalarNode) or isinstance(value.value, bool)
-            or not isinstance(value.value, int) or value.value < minimum):
-        unit = " (seconds)" if key.endswith("timeout") else ""
-        raise ConfigError.at(value, f"'{key}' must be a whole number of at least "
-                                    f"{minimum}{unit}, not {describe(value)}")
-    return value.value
-
-
-def _bool(node: MappingNode, key: str, default: bool) -> bool:
-    value = node.get(key)
-    if value is None:
-        return default
-    if not isinstance(value, ScalarNode) or not isinstance(value.value, bool):
-        raise ConfigError.at(value, f"'{key}' must be true or false, not {describe(value)}")
-    return value.value
-
-
-def _names(node: MappingNode, key: str) -> tuple[str, ...]:
-    value = node.get(key)
-    if value is None:
-        return ()
-    if isinstance(value, ScalarNode) and isinstance(value.value, str):
-        return (value.value,)
-    if not isinstance(value, SequenceNode) or not all(
-            isinstance(i, ScalarNode) and isinstance(i.value, str) for i in value):
-        raise ConfigError.at(value, f"'{key}' must be a list of names, not {describe(value)}")
-    return tuple(str(i.value) for i in value if isinstance(i, ScalarNode))

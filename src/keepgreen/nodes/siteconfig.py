@@ -43,6 +43,7 @@ from keepgreen.jobconf.source import (
     describe,
 )
 from keepgreen.jobconf.yaml_loader import load
+from keepgreen.nodes import config_values as values
 from keepgreen.nodes.kubernetes_config import PROVIDER_KEYS, KubernetesConfig, parse_kubernetes
 from keepgreen.nodes.openstack_config import OpenStackConfig, is_openstack, parse_openstack
 from keepgreen.nodes.pool import LabelConfig
@@ -54,7 +55,6 @@ DEFAULT_PROVIDER = "local"
 DEFAULT_LABEL = "local"
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 # The smallest disk limit: below it a node's own files and ext4's overhead leave no room.
 MIN_DISK_BYTES = 16 << 20
 
@@ -260,7 +260,7 @@ class _Parser:
         name = _name(node, "provider")
         if any(p.name == name for p, _ in self.providers):
             raise ConfigError.at(node, f"provider {name!r} is defined twice")
-        driver = _text(node, "driver", "local")
+        driver = values.text(node, "driver", "local")
         if driver not in DRIVERS:
             raise ConfigError.at(node.get("driver") or node,
                                  f"provider {name!r} has unknown driver {driver!r}; "
@@ -289,8 +289,8 @@ class _Parser:
                 if key in node:
                     raise ConfigError.at(node.key_node(key) or node,
                                          f"provider {name!r}: {key!r} is for static providers")
-            labels = _names(node, "labels") or (DEFAULT_LABEL,)
-            servers = _int(node, "max-servers", self.defaults.servers(), minimum=1)
+            labels = values.names(node, "labels") or (DEFAULT_LABEL,)
+            servers = values.whole_number(node, "max-servers", self.defaults.servers(), minimum=1)
         memory = self.defaults.memory_bytes
         if "memory" in node:
             value = node.get("memory")
@@ -328,12 +328,12 @@ class _Parser:
         if found is None:
             return None
         entry = self._mapping(found, "dry-runs", ("username", "projects"))
-        username = _text(entry, "username", "")
+        username = values.text(entry, "username", "")
         if not username or username == "root":
             raise ConfigError.at(entry, f"provider {provider!r}: 'dry-run' needs the "
                                         "'username' of a read-only account on the hosts "
                                         "(not root)")
-        projects = _names(entry, "projects")
+        projects = values.names(entry, "projects")
         if not projects:
             raise ConfigError.at(entry, f"provider {provider!r}: 'dry-run' needs 'projects', "
                                         "the projects whose changes may be dry-run here")
@@ -347,19 +347,20 @@ class _Parser:
         for item in self._list(found, "hosts"):
             host = self._mapping(item, "hosts", ("host", "labels", "host-key", "username",
                                                  "connection-port", "max-parallel-jobs"))
-            name = _text(host, "host", "")
-            key = _text(host, "host-key", "")
+            name = values.text(host, "host", "")
+            key = values.text(host, "host-key", "")
             if not name:
                 raise ConfigError.at(host, "a static host needs 'host'")
             if not key:
                 raise ConfigError.at(host, f"static host {name} needs 'host-key' (the line "
                                            "ssh-keyscan prints), so ssh can check it")
-            labels = _names(host, "labels")
+            labels = values.names(host, "labels")
             if not labels:
                 raise ConfigError.at(host, f"static host {name} needs 'labels'")
-            hosts.append(StaticHostConfig(name, labels, key, _text(host, "username", "root"),
-                                          _int(host, "connection-port", 22, minimum=1),
-                                          _int(host, "max-parallel-jobs", 1, minimum=1)))
+            hosts.append(StaticHostConfig(
+                name, labels, key, values.text(host, "username", "root"),
+                values.whole_number(host, "connection-port", 22, minimum=1),
+                values.whole_number(host, "max-parallel-jobs", 1, minimum=1)))
         if not hosts:
             raise ConfigError.at(found, f"static provider {provider!r} lists no hosts")
         return tuple(hosts)
@@ -369,7 +370,7 @@ class _Parser:
         name = _name(node, "label")
         if any(existing == name for existing, _, _ in self.labels):
             raise ConfigError.at(node, f"label {name!r} is defined twice")
-        min_ready = _int(node, "min-ready", -1, minimum=0)
+        min_ready = values.whole_number(node, "min-ready", -1, minimum=0)
         self.labels.append((name, None if min_ready < 0 else min_ready, node))
 
     def result(self, paths: list[str]) -> NodesConfig:
@@ -396,46 +397,17 @@ class _Parser:
         return NodesConfig(tuple(providers), labels, source=", ".join(paths))
 
 
-def _text(node: MappingNode, key: str, default: str) -> str:
-    value = node.get(key)
-    if value is None:
-        return default
-    if not isinstance(value, ScalarNode) or not isinstance(value.value, str):
-        raise ConfigError.at(value, f"'{key}' must be text, not {describe(value)}")
-    return value.value
-
 
 def _name(node: MappingNode, what: str) -> str:
     if "name" not in node:
         raise ConfigError.at(node, f"a {what} needs a 'name'")
-    name = _text(node, "name", "")
-    if not _NAME.match(name):
+    name = values.text(node, "name", "")
+    if not values.NAME.match(name):
         raise ConfigError.at(node.get("name") or node,
                              f"{what} name {name!r} must be letters, digits, '.', '_' or '-'")
     return name
 
 
-def _names(node: MappingNode, key: str) -> tuple[str, ...]:
-    value = node.get(key)
-    if value is None:
-        return ()
-    if isinstance(value, ScalarNode) and isinstance(value.value, str):
-        return (value.value,)
-    if not isinstance(value, SequenceNode) or not all(
-            isinstance(i, ScalarNode) and isinstance(i.value, str) for i in value):
-        raise ConfigError.at(value, f"'{key}' must be a list of names, not {describe(value)}")
-    return tuple(str(i.value) for i in value if isinstance(i, ScalarNode))
-
-
-def _int(node: MappingNode, key: str, default: int, *, minimum: int) -> int:
-    value = node.get(key)
-    if value is None:
-        return default
-    if (not isinstance(value, ScalarNode) or isinstance(value.value, bool)
-            or not isinstance(value.value, int) or value.value < minimum):
-        raise ConfigError.at(value, f"'{key}' must be a whole number of at least {minimum}, "
-                                    f"not {describe(value)}")
-    return value.value
 
 
 def _number(node: MappingNode, key: str, default: float) -> float:

@@ -20,13 +20,20 @@ longer matches what the branch would deploy.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 
+from keepgreen.domain import events as domain_events
 from keepgreen.jobconf import ConfigError, JobGraph
 from keepgreen.jobconf.frozen import FrozenJob
 from keepgreen.nodes.siteconfig import DRY_RUN
 from keepgreen.services.gating.layout import ConfigSource, SiteLayout
+from keepgreen.store import events as event_store
+from keepgreen.store.clock import utcnow
+from keepgreen.store.db import Database
+
+log = logging.getLogger(__name__)
 
 DEPLOY_PIPELINE = "deploy"
 DRIFT_PIPELINE = "periodic"
@@ -83,3 +90,15 @@ def with_dry_runs(source: ConfigSource, site: SiteLayout, labels: DryRunLabels |
 
 def deploy_job_of(name: str) -> str:
     return name.removesuffix(SUFFIX)
+
+
+def record_drift(db: Database, jobs: JobGraph, job: str, build: str, result: str,
+                 found: str) -> None:
+    """Record what the periodic dry run ``job`` of ``jobs`` found as a ``drift-report``."""
+    now = utcnow()
+    report = domain_events.drift_report(jobs.project, jobs.branch, deploy_job_of(job), build,
+                                        result, found, now)
+    with db.write() as conn:
+        event_store.record(conn, "drift-report", report, now, project=jobs.project)
+    log.info("drift check of %s on %s: %s %s", jobs.project, jobs.branch, report["state"],
+             " ".join(report["hosts"]))

@@ -46,20 +46,18 @@ from pathlib import Path
 from typing import Any
 
 from keepgreen import gating
-from keepgreen.domain import events as domain_events
 from keepgreen.gating import pipeline as kinds
 from keepgreen.gating.buildset import CONFIG_ERROR, MERGE_CONFLICT, MERGED
 from keepgreen.gating.managers import manager_for
 from keepgreen.git.repos import GitError, Repos
-from keepgreen.jobconf import ConfigError, JobGraph
-from keepgreen.services.gating import flakes
+from keepgreen.jobconf import ConfigError
+from keepgreen.services.gating import dry_runs, flakes
 from keepgreen.services.gating import status as status_view
 from keepgreen.services.gating.builds import checkout
 from keepgreen.services.gating.buildsets import BuildsetRecorder
 from keepgreen.services.gating.dry_runs import (
     DRIFT_PIPELINE,
     DryRunLabels,
-    deploy_job_of,
     with_dry_runs,
 )
 from keepgreen.services.gating.gate import (
@@ -341,7 +339,8 @@ class Scheduler:
         if done.dry_run is not None and buildset is not None:
             buildset.dry_runs[done.job] = done.dry_run
             if buildset.jobs.pipeline == DRIFT_PIPELINE:
-                self._record_drift(buildset.jobs, done)
+                dry_runs.record_drift(self.db, buildset.jobs, done.job, done.uuid,
+                                      done.result, done.dry_run)
         with self.db.write() as conn:
             build_store.finish_build(conn, done.uuid, done.result, done.reason, utcnow(),
                                      done.log_dir, done.stages)
@@ -391,16 +390,6 @@ class Scheduler:
         buildset = self._buildsets.get(start.buildset)
         if buildset is not None:
             buildset.flaky.append(start.job)
-
-    def _record_drift(self, jobs: JobGraph, done: Finished) -> None:
-        now = utcnow()
-        report = domain_events.drift_report(jobs.project, jobs.branch,
-                                            deploy_job_of(done.job), done.uuid, done.result,
-                                            done.dry_run or "", now)
-        with self.db.write() as conn:
-            event_store.record(conn, "drift-report", report, now, project=jobs.project)
-        log.info("drift check of %s on %s: %s %s", jobs.project, jobs.branch,
-                 report["state"], " ".join(report["hosts"]))
 
     def _send(self, event: gating.Event) -> None:
         """Step the core with ``event`` and with every event its actions lead to, in order."""

@@ -23,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
 from keepgreen.domain.throttle import LoginThrottle
+from keepgreen.executor.remote_sources import RemoteSources
 from keepgreen.executor.runner import Executor, ExecutorSettings
 from keepgreen.gerrit import (
     access_api,
@@ -92,7 +93,7 @@ from keepgreen.services.review.submit import SubmitService
 from keepgreen.services.review.webhooks import WebhookService
 from keepgreen.services.siteconf.config import SiteConfigService, review_reporter
 from keepgreen.settings import Settings
-from keepgreen.site import site_key
+from keepgreen.site import SITE_KEY, site_key
 from keepgreen.ssh.host_key import ensure_host_key
 from keepgreen.ssh.server import SshServer
 from keepgreen.store.db import BUILD_REQUESTS, BUILD_RESULTS, NODE_REQUESTS, Database
@@ -260,8 +261,12 @@ def executor_worker(settings: Settings, db: Database, launcher: LauncherService,
                         secret_keys=keys.private_key if keys is not None else None)
 
     capacity = settings.executor_capacity or (os.cpu_count() or 1)
+    sources = None
+    if settings.executor_fetch_url:
+        sources = RemoteSources(site / "builds" / ".sources", settings.executor_fetch_url,
+                                settings.executor_username, settings.executor_password)
     return ExecutorWorker(db, make, name=name, capacity=capacity,
-                          lease=float(settings.executor_lease_seconds))
+                          lease=float(settings.executor_lease_seconds), sources=sources)
 
 
 def build_executor(settings: Settings, *, name: str = "",
@@ -275,7 +280,12 @@ def build_executor(settings: Settings, *, name: str = "",
     launcher = LauncherService(db, site, node_defaults(settings), repos=repos)
     launcher.reload_nodes()  # the providers of the site's nodes/, for their node checks
     projects = ProjectService(db, repos, settings.anonymous_read)
-    keys = ProjectKeyService(db, projects, site_key(site))
+    keys = None
+    if (site / SITE_KEY).exists() or not settings.executor_fetch_url:
+        keys = ProjectKeyService(db, projects, site_key(site))
+    else:  # on another machine: a new key would open nothing
+        log.warning("%s is missing, so builds whose jobs use secrets fail here; copy it "
+                    "from the server's site folder", site / SITE_KEY)
     worker = executor_worker(settings, db, launcher, keys, name=name)
     if capacity is not None:
         worker.capacity = max(1, capacity)

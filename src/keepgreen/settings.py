@@ -132,6 +132,23 @@ class Settings:
         metadata=_meta("How long a running build stays an executor's without its heartbeat; "
                        "then it is handed to another executor as its next attempt."),
     )
+    executor_fetch_url: str = field(
+        default="",
+        metadata=_meta("For `keepgreen executor` on another machine than the server: the "
+                       "server's URL (e.g. http://review.example.org:8080/), which the "
+                       "executor fetches each build's sources from over git HTTP; empty "
+                       "reads them from this machine's disk, as on the server."),
+    )
+    executor_username: str = field(
+        default="",
+        metadata=_meta("The account a fetching executor signs in as; it must be in Service "
+                       "Users (or Administrators) to see the sources of builds."),
+    )
+    executor_password: str = field(
+        default="",
+        metadata=_meta("That account's HTTP password (better set in the environment, as "
+                       "KEEPGREEN_EXECUTOR_PASSWORD, than in the site file)."),
+    )
 
     ssh_listen: str = field(
         default="",
@@ -143,6 +160,13 @@ class Settings:
         # git hooks, sockets, node tools and child processes use these paths from other
         # working folders: a relative site would name a different place for each of them.
         object.__setattr__(self, "site", Path(self.site).resolve())
+        url = self.executor_fetch_url
+        if url and not url.startswith(("http://", "https://")):
+            raise SettingsError(f"executor_fetch_url must be an http:// or https:// URL of "
+                                f"the server, not {url!r}.")
+        if url and not self.executor_username:
+            raise SettingsError("executor_fetch_url is set but executor_username is not: "
+                                "a fetching executor signs in as an account in Service Users.")
 
     @property
     def database_url(self) -> str:

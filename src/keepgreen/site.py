@@ -126,9 +126,12 @@ def create_config_project(settings: Settings, db: Database, admin: Principal) ->
                               message="the seed")
 
 
+SITE_KEY = Path("secrets") / "site.key"
+
+
 def site_key(site: Path) -> bytes:
     """The site's secret, made the first time it is asked for (``init`` does that)."""
-    path = site / "secrets" / "site.key"
+    path = site / SITE_KEY
     if not path.exists():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         path.write_text(secrets.token_hex(32) + "\n")

@@ -32,7 +32,9 @@ def _request() -> ex.BuildRequest:
                            items_ahead=(ex.Item(ex.Project("org/lib"), change="11",
                                                 patchset="1"),),
                            required_projects=(ex.Project("org/lib", required=True),),
-                           pipeline="gate", buildset="9", attempt=2)
+                           pipeline="gate", buildset="9", attempt=2,
+                           origins={"/srv/src/app": ex.SourceOrigin(
+                               "org/app", "a" * 40, "refs/keepgreen/sources/9/" + "a" * 40)})
 
 
 def test_a_request_comes_back_equal_with_its_secrets_still_ciphertext() -> None:
@@ -45,6 +47,17 @@ def test_a_request_comes_back_equal_with_its_secrets_still_ciphertext() -> None:
     assert back == request
     assert isinstance(back.job.run[0].secrets[0].data["nested"]["token"], Encrypted)
     assert back.job.run[0].source == Path("/srv/src/app")
+    assert back.origins["/srv/src/app"].commit == "a" * 40
+
+
+def test_a_moved_request_names_the_new_folders_everywhere() -> None:
+    request = _request()
+    assert request.folders == (Path("/srv/src/app"), Path("/srv/base"), Path("/srv/roles"))
+    moved = request.moved({Path("/srv/src/app"): Path("/x/app"), Path("/srv/base"): Path("/x/b"),
+                           Path("/srv/roles"): Path("/x/r")})
+    assert moved.folders == (Path("/x/app"), Path("/x/b"), Path("/x/r"))
+    assert moved.item.project.source == Path("/x/app") == moved.job.run[0].source
+    assert moved.items_ahead[0].project.source is None  # nothing to move
 
 
 def test_a_result_comes_back_equal() -> None:

@@ -51,6 +51,11 @@ class Principal:
     def is_admin(self) -> bool:
         return ADMINISTRATORS in self.groups
 
+    @property
+    def is_service_user(self) -> bool:
+        """A robot account (CI, an executor): in Service Users, or an administrator."""
+        return self.is_admin or SERVICE_USERS in self.groups
+
     def as_owner_of(self, owner_id: int) -> Principal:
         """The same caller, with ``Change Owner`` added when they own the change."""
         if self.account is not None and self.account.id == owner_id:

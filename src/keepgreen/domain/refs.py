@@ -8,12 +8,19 @@ HEADS = "refs/heads/"
 TAGS = "refs/tags/"
 FOR = "refs/for/"
 CHANGES = "refs/changes/"
+# The commits of running build sets, for executors that fetch them (services.gating
+# .source_refs); shown to administrators and Service Users only.
+SOURCES = "refs/keepgreen/sources/"
 ZERO = "0" * 40
 
 
 def patch_set_ref(change: int, patch_set: int) -> str:
     """``refs/changes/NN/N/PS``: NN is the change number's last two digits, zero-padded."""
     return f"{CHANGES}{change % 100:02d}/{change}/{patch_set}"
+
+
+def source_ref(buildset: int, sha: str) -> str:
+    return f"{SOURCES}{buildset}/{sha}"
 
 
 def branch_ref(branch: str) -> str:
@@ -64,10 +71,12 @@ def change_ref_prefix(change: int) -> str:
     return f"{CHANGES}{change % 100:02d}/{change}"
 
 
-def fetch_hide_refs(hidden_changes: list[int], hidden_refs: list[str]) -> list[str]:
+def fetch_hide_refs(hidden_changes: list[int], hidden_refs: list[str],
+                    shown: tuple[str, ...] = ()) -> list[str]:
     """Values for git's ``uploadpack.hideRefs`` (the last matching entry decides): every
-    namespace but the shown ones, then the given branches or tags and changes."""
-    entries = ["refs/", *(f"!{ns.rstrip('/')}" for ns in SHOWN_NAMESPACES)]
+    namespace but the shown ones (and ``shown``), then the given branches or tags and
+    changes."""
+    entries = ["refs/", *(f"!{ns.rstrip('/')}" for ns in (*SHOWN_NAMESPACES, *shown))]
     return entries + hidden_refs + [change_ref_prefix(n) for n in hidden_changes]
 
 

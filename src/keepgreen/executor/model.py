@@ -177,11 +177,23 @@ class Item:
 
 
 @dataclass(frozen=True)
+class SourceOrigin:
+    """Where the tree in one of a request's folders comes from: ``commit`` of ``project``,
+    kept fetchable by the server under the hidden ``ref`` while the build set lives. An
+    executor on another machine fetches it over git HTTP instead of reading the folder."""
+
+    project: str
+    commit: str
+    ref: str
+
+
+@dataclass(frozen=True)
 class BuildRequest:
     """Run ``job`` for ``item``, with ``items_ahead`` in the speculative state.
 
     ``required_projects`` are prepared besides the projects of the items. ``attempt``
-    counts from 1; the executor raises it itself when it retries.
+    counts from 1; the executor raises it itself when it retries. ``origins`` names, for
+    each folder of the request (sources, playbooks, roles), the commit it holds.
     """
 
     uuid: str
@@ -194,11 +206,45 @@ class BuildRequest:
     buildset: str = ""
     event_id: str | None = None
     attempt: int = 1
+    origins: Mapping[str, SourceOrigin] = field(default_factory=dict)
 
     @property
     def items(self) -> tuple[Item, ...]:
         """Every item in the speculative state, the one under test last (``zuul.items``)."""
         return (*self.items_ahead, self.item)
+
+    @property
+    def folders(self) -> tuple[Path, ...]:
+        """Every folder the build copies from, each once: the projects' sources, the
+        playbooks' folders and the role repositories."""
+        job = self.job
+        found: dict[Path, None] = {}
+        for folder in (*(p.source for p in (*(i.project for i in self.items),
+                                            *self.required_projects)),
+                       *(p.source for p in (*job.pre_run, *job.run, *job.post_run)),
+                       *(r.source for r in job.roles)):
+            if folder is not None:
+                found.setdefault(folder)
+        return tuple(found)
+
+    def moved(self, places: Mapping[Path, Path]) -> BuildRequest:
+        """The request with each folder named in ``places`` replaced by its new place."""
+        def project(p: Project) -> Project:
+            return replace(p, source=places.get(p.source, p.source)) if p.source else p
+
+        def item(i: Item) -> Item:
+            return replace(i, project=project(i.project))
+
+        def playbooks(found: tuple[Playbook, ...]) -> tuple[Playbook, ...]:
+            return tuple(replace(p, source=places.get(p.source, p.source)) for p in found)
+
+        job = replace(self.job, pre_run=playbooks(self.job.pre_run),
+                      run=playbooks(self.job.run), post_run=playbooks(self.job.post_run),
+                      roles=tuple(replace(r, source=places.get(r.source, r.source))
+                                  for r in self.job.roles))
+        return replace(self, job=job, item=item(self.item),
+                       items_ahead=tuple(item(i) for i in self.items_ahead),
+                       required_projects=tuple(project(p) for p in self.required_projects))
 
     @property
     def projects(self) -> tuple[Project, ...]:

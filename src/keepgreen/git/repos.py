@@ -161,13 +161,16 @@ class Repos:
         return [_parse_commit(r.lstrip("\n")) for r in out.split("\x1e") if r.strip()]
 
     def update_refs(self, project: str, updates: list[tuple[str, str, str]]) -> None:
-        """Apply (ref, new, old) updates all or nothing; ``old`` guards against races."""
+        """Apply (ref, new, old) updates all or nothing; ``old`` guards against races (an
+        empty ``old`` sets the ref whatever it held)."""
         lines = ["start"]
         for ref, new, old in updates:
             if new == ZERO:
                 lines.append(f"delete {ref} {old}")
-            else:
+            elif old:
                 lines.append(f"update {ref} {new} {old}")
+            else:  # whatever the ref held before
+                lines.append(f"update {ref} {new}")
         lines += ["prepare", "commit", ""]
         self.run(project, "update-ref", "--stdin", input_text="\n".join(lines))
 

@@ -10,8 +10,11 @@ from keepgreen.domain import refs
 
 
 def serving_config(*, push: bool, hooks_dir: Path, max_push_bytes: int, is_admin: bool,
-                   hidden_changes: list[int], hidden_refs: list[str]) -> list[tuple[str, str]]:
-    """git settings (key, value; keys may repeat) for one fetch or push."""
+                   hidden_changes: list[int], hidden_refs: list[str],
+                   sees_sources: bool = False) -> list[tuple[str, str]]:
+    """git settings (key, value; keys may repeat) for one fetch or push. ``sees_sources``
+    shows the commits of running build sets (``refs.SOURCES``) to a caller who is not an
+    administrator: an executor's account in Service Users."""
     hiding = bool(hidden_changes or hidden_refs)
     config: list[tuple[str, str]] = [
         ("http.receivepack", "true" if push else "false"),
@@ -29,8 +32,9 @@ def serving_config(*, push: bool, hooks_dir: Path, max_push_bytes: int, is_admin
         ("uploadpack.allowReachableSHA1InWant", "false" if hiding else "true"),
     ]
     if not is_admin:
+        shown = (refs.SOURCES,) if sees_sources else ()
         config += [("uploadpack.hideRefs", v)
-                   for v in refs.fetch_hide_refs(hidden_changes, hidden_refs)]
+                   for v in refs.fetch_hide_refs(hidden_changes, hidden_refs, shown)]
         config += [("receive.hideRefs", v)
                    for v in refs.push_hide_refs(hidden_changes, hidden_refs)]
     return config

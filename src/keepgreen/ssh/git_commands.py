@@ -51,7 +51,8 @@ async def run_git(session: Session, service: str, name: str) -> int:
     env = serving.serving_env(serving.serving_config(
         push=push, hooks_dir=services.hooks_dir,
         max_push_bytes=services.settings.max_push_bytes, is_admin=who.is_admin,
-        hidden_changes=hidden_changes, hidden_refs=hidden_refs))
+        hidden_changes=hidden_changes, hidden_refs=hidden_refs,
+        sees_sources=who.is_service_user))
     # Protocol v2 lets a client ask for any object by name, hidden or not, so a caller with
     # hidden refs is answered in protocol v0, where git checks every want.
     protocol = session.env.get("GIT_PROTOCOL", "")

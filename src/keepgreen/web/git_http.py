@@ -111,7 +111,8 @@ class GitHttp:
         hiding = bool(hidden_changes or hidden_refs)
         env = serving.serving_env(serving.serving_config(
             push=push, hooks_dir=self.services.hooks_dir, max_push_bytes=settings.max_push_bytes,
-            is_admin=who.is_admin, hidden_changes=hidden_changes, hidden_refs=hidden_refs))
+            is_admin=who.is_admin, hidden_changes=hidden_changes, hidden_refs=hidden_refs,
+            sees_sources=who.is_service_user))
         token = None
         if who.account is not None:
             env["REMOTE_USER"] = who.account.username

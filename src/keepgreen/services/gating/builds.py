@@ -55,12 +55,14 @@ def pick_branch(branches: Collection[str], default: str, item_branch: str,
 @dataclass
 class RepoCheckouts:
     """Branch checkouts of projects outside an item's state, made once per build set into
-    folders from ``make_folder`` (the caller removes ``folders`` with the build set)."""
+    folders from ``make_folder`` by ``write(project, sha, folder)`` (``checkout`` when left
+    out); the caller removes ``folders`` with the build set."""
 
     repos: Repos
     make_folder: Callable[[], Path]
     folders: list[Path] = field(default_factory=list)
     made: dict[tuple[str, str], tuple[Path, str]] = field(default_factory=dict)
+    write: Callable[[str, str, Path], None] | None = None
 
     def get(self, project: str, item_branch: str,
             *overrides: str | None) -> tuple[Path, str, str] | None:
@@ -78,7 +80,10 @@ class RepoCheckouts:
                 return None
             folder = self.make_folder()
             self.folders.append(folder)
-            checkout(self.repos, project, sha, folder)
+            if self.write is not None:
+                self.write(project, sha, folder)
+            else:
+                checkout(self.repos, project, sha, folder)
             known = self.made[(project, branch)] = (folder, sha)
         return known[0], branch, known[1]
 

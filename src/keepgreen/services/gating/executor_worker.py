@@ -6,7 +6,9 @@ run it renews their leases (every third of the lease, or at once when woken); a 
 scheduler cancelled is stopped, and a build taken away from it (its lease ran out, so the
 scheduler handed it to another executor) is stopped too, its late result dropped by the
 store. The nodes each attempt holds are written on the build's row, so a scheduler that
-finds the executor dead gives them back to the pool.
+finds the executor dead gives them back to the pool. An executor on another machine than
+the server (``executor_fetch_url`` set) first fetches each build's trees over git HTTP
+(``executor.remote_sources``).
 
 Operators pause an executor (it finishes its builds but takes no new ones), resume it, or
 drain it gracefully (it finishes its builds, then stops) through its row in ``executors``:
@@ -30,6 +32,8 @@ from keepgreen.executor import model as ex
 from keepgreen.executor import wire
 from keepgreen.executor.ansible_process import LineSink
 from keepgreen.executor.node_source import NodeSource
+from keepgreen.executor.remote_sources import RemoteSources, SourceError
+from keepgreen.executor.remote_sources import remove as remove_sources
 from keepgreen.executor.runner import Executor
 from keepgreen.store import build_queue
 from keepgreen.store.db import Database
@@ -77,8 +81,10 @@ class ExecutorWorker:
 
     def __init__(self, db: Database, factory: Callable[[], Executor], *, name: str = "",
                  capacity: int = 4, lease: float = 30.0,
-                 on_report: Callable[[], None] = lambda: None) -> None:
+                 on_report: Callable[[], None] = lambda: None,
+                 sources: RemoteSources | None = None) -> None:
         self.db = db
+        self.sources = sources  # set on another machine than the server: fetch the trees
         self.name = name or default_name()
         self.capacity = max(1, capacity)
         self.lease = lease
@@ -231,10 +237,17 @@ class ExecutorWorker:
 
     def _run(self, found: build_queue.QueuedBuild) -> None:
         started = time.time()
+        fetched: list[Path] = []
         try:
             request = wire.load_request(found.request)
+            if self.sources is not None:
+                request, fetched = self.sources.localize(request)
             result = self._executor_now().run_build(
                 request, on_early_failure=lambda reason: self._early(found.uuid, reason))
+        except SourceError as exc:
+            log.warning("build %s of job %s: %s", found.uuid, found.job, exc)
+            result = ex.BuildResult(uuid=found.uuid, job=found.job, result=ex.Result.ERROR,
+                                    reason=str(exc), started=started, ended=time.time())
         except Exception as exc:  # noqa: BLE001 - any crash must still end the build
             log.exception("build %s of job %s crashed", found.uuid, found.job)
             result = ex.BuildResult(uuid=found.uuid, job=found.job, result=ex.Result.ERROR,
@@ -248,6 +261,7 @@ class ExecutorWorker:
                 log.info("executor %s: build %s is no longer ours; its result (%s) is "
                          "dropped", self.name, found.uuid, result.result.value)
         finally:
+            remove_sources(fetched)
             with self._lock:
                 self._running.pop(found.uuid, None)
                 self._cancelled.discard(found.uuid)

@@ -273,9 +273,12 @@ class SharedStates:
                                  change=str(ref.number), patchset=str(ref.patchset)))
         return tuple(items)
 
-    def release(self, buildset: int) -> None:
-        for folder in self._sources.pop(buildset, {}).values():
+    def release(self, buildset: int) -> list[Path]:
+        """Remove the checkouts of ``buildset``; returns the folders they were in."""
+        folders = list(self._sources.pop(buildset, {}).values())
+        for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
+        return folders
 
     def release_all(self) -> None:
         for buildset in list(self._sources):

@@ -23,7 +23,7 @@ from keepgreen import gating
 from keepgreen.domain.refs import patch_set_ref
 from keepgreen.executor import model as ex
 from keepgreen.executor import wire
-from keepgreen.git.repos import Repos
+from keepgreen.git.repos import GitError, Repos
 from keepgreen.jobconf import JobGraph
 from keepgreen.services.gating.builds import (
     BuildSetupError,
@@ -35,6 +35,7 @@ from keepgreen.services.gating.builds import (
 from keepgreen.services.gating.flakes import QUARANTINE
 from keepgreen.services.gating.gate import SharedStates
 from keepgreen.services.gating.layout import CONFIG_PROJECT
+from keepgreen.services.gating.source_refs import SourceRefs
 from keepgreen.services.nodes.broker import priority_of
 from keepgreen.store import build_queue
 from keepgreen.store.db import Database
@@ -58,11 +59,12 @@ class Buildset:
     flaky: list[str] = field(default_factory=list)
     """Jobs that failed and then passed on this state (``services.gating.flakes``)."""
 
-    def checkouts(self, repos: Repos, make_folder: Callable[[int], Path],
-                  buildset: int) -> RepoCheckouts:
+    def checkouts(self, repos: Repos, make_folder: Callable[[int], Path], buildset: int,
+                  write: Callable[[str, str, Path], None] | None = None) -> RepoCheckouts:
         """Checkouts of the projects outside the state its jobs name, kept with it."""
         if self.extra is None:
-            self.extra = RepoCheckouts(repos, lambda: make_folder(buildset), self.folders)
+            self.extra = RepoCheckouts(repos, lambda: make_folder(buildset), self.folders,
+                                       write=write)
         return self.extra
 
     def report_extra(self, success: bool) -> str:
@@ -133,10 +135,12 @@ class BuildRunner:
     """
 
     def __init__(self, db: Database, repos: Repos, shared: SharedStates, *,
+                 sources: SourceRefs | None = None,
                  release_nodes: Callable[[list[str]], None] = lambda ids: None) -> None:
         self.db = db
         self.repos = repos
         self.shared = shared
+        self.sources = sources or SourceRefs(repos)
         self.results: queue.Queue[Finished | FailingEarly] = queue.Queue()
         self.wake: Callable[[], None] = lambda: None  # told after each report is queued
         self.wake_executors: Callable[[], None] = lambda: None  # told of new work, cancels
@@ -196,13 +200,14 @@ class BuildRunner:
         try:
             required, roles = job_sources(job, change.branch, sources,
                                           buildset.checkouts(self.repos, make_folder,
-                                                             action.buildset), trusted)
+                                                             action.buildset,
+                                                             self.sources.checkout), trusted)
             spec = job_spec(job, change.project, sources, buildset.trusted, roles)
-            request = ex.BuildRequest(uuid=build_uuid, job=spec, item=item,
-                                      pipeline=action.pipeline, buildset=str(action.buildset),
-                                      items_ahead=ahead, required_projects=required)
+            request = self.sources.publish(action.buildset, ex.BuildRequest(
+                uuid=build_uuid, job=spec, item=item, pipeline=action.pipeline,
+                buildset=str(action.buildset), items_ahead=ahead, required_projects=required))
             data = wire.dump_request(request)
-        except (BuildSetupError, wire.WireError) as exc:
+        except (BuildSetupError, wire.WireError, GitError) as exc:
             self._report(Finished(action.build, build_uuid, ex.Result.ERROR.value,
                                       str(exc), None))
             return

@@ -42,7 +42,6 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from keepgreen import gating
@@ -53,7 +52,6 @@ from keepgreen.git.repos import GitError, Repos
 from keepgreen.jobconf import ConfigError
 from keepgreen.services.gating import dry_runs, flakes
 from keepgreen.services.gating import status as status_view
-from keepgreen.services.gating.builds import checkout
 from keepgreen.services.gating.buildsets import BuildsetRecorder
 from keepgreen.services.gating.dry_runs import (
     DRIFT_PIPELINE,
@@ -87,6 +85,7 @@ from keepgreen.services.gating.running import (
     Finished,
     make_folder,
 )
+from keepgreen.services.gating.source_refs import SourceRefs
 from keepgreen.services.gating.triggering import Triggering
 from keepgreen.services.review.accounts import AccountService
 from keepgreen.services.review.review import ReviewService
@@ -147,10 +146,11 @@ class Scheduler:
         # Gating records and operator commands live in services.buildsets / .operator.
         self.records = BuildsetRecorder(db)
         self.operator = OperatorCommands(db, submit, CI_ACCOUNT)
-        self.shared = SharedStates(self.speculative, self._checkout,
+        self.sources = SourceRefs(repos)
+        self.shared = SharedStates(self.speculative, self.sources.checkout,
                                    lambda name: project_merge_mode(db, self.site.layout, name))
         self.queued = QueuedItems(db)
-        self.runner = (BuildRunner(db, repos, self.shared,
+        self.runner = (BuildRunner(db, repos, self.shared, sources=self.sources,
                                    release_nodes=release_nodes or (lambda ids: None))
                        if run_jobs else None)
         if self.runner is not None:
@@ -194,8 +194,8 @@ class Scheduler:
             self._thread.join(timeout=10)
         if self.runner is not None:
             self.runner.abort()
-        for buildset in self._buildsets.values():
-            buildset.remove()
+        for buildset in list(self._buildsets):
+            self._drop(buildset)
         self.shared.release_all()
 
     def wake(self) -> None:
@@ -325,7 +325,8 @@ class Scheduler:
             with self.db.write() as conn:
                 build_store.finish_build(conn, done.uuid, "FAILURE", recorded, utcnow(),
                                          done.log_dir)
-            if self._started.get(done.build) is start:  # not cancelled by a reset meanwhile
+            if (self._started.get(done.build) is start  # not cancelled by a reset meanwhile
+                    and start.buildset in self._buildsets):
                 self._start(start, again=True)
             return
         if done.result == "FAILURE" and self._try_again(done.build, done.uuid, done.reason,
@@ -402,6 +403,8 @@ class Scheduler:
             for action in actions:
                 self._perform(action)
         self.records.settle(self.state)
+        for gone in [b for b in self._buildsets if self.state.find_buildset(b) is None]:
+            self._drop(gone)  # re-tested on a new state: its checkouts serve nobody now
         if self.run_jobs:
             self.queued.settle(self.state)
         if isinstance(event, gating.Enqueue) and not self._restoring:
@@ -505,12 +508,12 @@ class Scheduler:
                              change.branch, sha, jobs, is_ref=change.is_ref)
         buildset = Buildset(jobs, make_folder(action.buildset), plan=plan)
         buildset.folders.append(buildset.source)
-        self._checkout(change.project, sha, buildset.source)
+        self.sources.checkout(change.project, sha, buildset.source)
         if self.site.sha is not None and any(p.trusted for j in jobs.jobs
                                              for p in j.playbooks):
             buildset.trusted = make_folder(action.buildset)
             buildset.folders.append(buildset.trusted)
-            self._checkout(CONFIG_PROJECT, self.site.sha, buildset.trusted)
+            self.sources.checkout(CONFIG_PROJECT, self.site.sha, buildset.trusted)
         self._buildsets[action.buildset] = buildset
         graph = gating.JobGraph(tuple(
             gating.Job(job.name, tuple(gating.JobDependency(d.name, d.soft)
@@ -564,11 +567,10 @@ class Scheduler:
         self.records.reported(action)
         extra = ""
         if action.buildset is not None and action.kind != kinds.START:
-            done = self._buildsets.pop(action.buildset, None)
+            done = self._buildsets.get(action.buildset)
             if done is not None:
                 extra = done.report_extra(action.kind == kinds.SUCCESS)
-                done.remove()
-            self.shared.release(action.buildset)
+            self._drop(action.buildset)
         answer = self.reporting.report(self.site, action, extra)
         if answer is not None:
             self._pending.append(answer)
@@ -586,6 +588,12 @@ class Scheduler:
         except (ConfigError, ValueError, GitError):
             return None
 
-    def _checkout(self, project: str, sha: str, target: Path) -> None:
-        checkout(self.repos, project, sha, target)
+    def _drop(self, buildset: int) -> None:
+        """Remove a build set's checkouts and the refs that keep their commits fetchable."""
+        done = self._buildsets.pop(buildset, None)
+        folders = self.shared.release(buildset)
+        if done is not None:
+            done.remove()
+            folders += done.folders
+        self.sources.release(buildset, folders)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -70,6 +71,10 @@ def test_source_refs_are_shown_to_service_users_only(
                             cwd=tmp_path / "mine")
     assert refused.returncode != 0 and "couldn't find remote ref" in refused.stderr
     assert f"{sha}\t{ref}" in _ls_remote(robot, project)
+    # Nor does the REST API show the commit: it is on no branch or tag the caller reads.
+    with sqlite_server.client(developer.username, developer.password) as c:
+        found = c.get(f"/a/projects/{quote(project, safe='')}/commits/{sha}")
+    assert found.status_code == 404, found.text
 
 
 def test_an_executor_fetches_the_named_commit_and_keeps_it_in_its_mirror(

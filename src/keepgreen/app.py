@@ -57,7 +57,7 @@ from keepgreen.services.gating.executor_worker import ExecutorWorker
 from keepgreen.services.gating.scheduler import CI_ACCOUNT, Scheduler
 from keepgreen.services.leadership import Leadership
 from keepgreen.services.nodes.broker import PoolNodes
-from keepgreen.services.nodes.launcher import LauncherService
+from keepgreen.services.nodes.pool_service import LauncherService
 from keepgreen.services.nodes.settings import node_defaults
 from keepgreen.services.pads.rooms import Rooms
 from keepgreen.services.pads.service import PadService

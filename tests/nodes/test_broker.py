@@ -14,7 +14,7 @@ from keepgreen.executor.model import BuildRequest, Item, JobSpec, NodeSpec, Proj
 from keepgreen.nodes.fake import FakeProvider
 from keepgreen.nodes.siteconfig import NodeDefaults
 from keepgreen.services.nodes.broker import PoolNodes, priority_of, ssh_command
-from keepgreen.services.nodes.launcher import LauncherService
+from keepgreen.services.nodes.pool_service import LauncherService
 from keepgreen.store.db import Database
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from keepgreen.nodes.siteconfig import NodeDefaults
-from keepgreen.services.nodes.launcher import LauncherService
+from keepgreen.services.nodes.pool_service import LauncherService
 from keepgreen.store.db import Database
 from keepgreen.store.nodes import RequestState
 from tests.nodes.fake_kubernetes import FakeKubernetes

@@ -26,7 +26,8 @@ from keepgreen.nodes.openstack import (
 )
 from keepgreen.nodes.openstack_config import CloudLabel
 from keepgreen.nodes.pool import CHECK_PRIORITY, LabelConfig
-from keepgreen.services.nodes.launcher import Launcher, LauncherService
+from keepgreen.services.nodes.launcher import Launcher
+from keepgreen.services.nodes.pool_service import LauncherService
 from keepgreen.store.db import Database
 from keepgreen.store.nodes import RequestState
 from tests.nodes.fake_openstack import UNREACHABLE, Cloud, clouds_yaml, serve
@@ -305,7 +306,7 @@ def test_without_openstacksdk_a_launch_fails_with_one_sentence(
         make: Make, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # keepgreen itself starts without the package: only a provider's first call needs it.
     started = subprocess.run([sys.executable, "-c", "import sys; sys.modules['openstack'] = "
-                              "None; import keepgreen.services.nodes.launcher"],
+                              "None; import keepgreen.services.nodes.pool_service"],
                              capture_output=True, text=True, timeout=60, check=False)
     assert started.returncode == 0, started.stderr
     monkeypatch.setitem(sys.modules, "openstack", None)  # import openstack now fails

@@ -20,7 +20,7 @@ from keepgreen.executor.ansible_process import LineSink
 from keepgreen.executor.model import BuildRequest, Result
 from keepgreen.executor.node_source import NodeUnavailable
 from keepgreen.nodes import pool
-from keepgreen.services.nodes.launcher import LauncherService
+from keepgreen.services.nodes.pool_service import LauncherService
 from keepgreen.store import nodes as store
 from keepgreen.store.nodes import RequestState
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from keepgreen.store.db import Database
 from tests.support import GitUser, Server, start_server
 
 PG_ADMIN_URL = os.environ.get("KEEPGREEN_TEST_POSTGRES",
@@ -66,6 +67,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     url, name = make_postgres_database(admin_url)
     yield url
     drop_postgres_database(admin_url, name)
+
+
+@pytest.fixture
+def migrated_db(database_url: str) -> Iterator[Database]:
+    """A store at ``database_url`` with every migration applied."""
+    database = Database(database_url)
+    database.migrate()
+    yield database
+    database.dispose()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -53,7 +53,7 @@ from keepgreen.git.hook_server import HookServer, PushContext
 from keepgreen.git.merges import Merger
 from keepgreen.git.repos import Repos
 from keepgreen.services.elections.service import ElectionService
-from keepgreen.services.gating.executor_worker import ExecutorWorker
+from keepgreen.services.gating.executor_worker import ExecutorWorker, default_name
 from keepgreen.services.gating.scheduler import CI_ACCOUNT, Scheduler
 from keepgreen.services.leadership import Leadership
 from keepgreen.services.nodes.broker import PoolNodes
@@ -198,7 +198,9 @@ def build_services(settings: Settings) -> Services:
         return await run_in_threadpool(receive.handle, ctx, commands, options)
 
     hook_server = HookServer(site / "run", on_push)
-    launcher = (LauncherService(db, site, node_defaults(settings), repos=repos)
+    launcher = (LauncherService(db, site, node_defaults(settings), repos=repos,
+                                name=default_name(), serves=settings.served_providers,
+                                lease=float(settings.launcher_lease_seconds))
                 if settings.run_jobs else None)
     keys = ProjectKeyService(db, projects, site_key(site))
     scheduler = Scheduler(db, repos, review, accounts, launcher is not None, submit=submit,
@@ -291,6 +293,20 @@ def build_executor(settings: Settings, *, name: str = "",
         worker.capacity = max(1, capacity)
     db.subscribe(BUILD_REQUESTS, worker.wake)  # heard from the server through the listener
     return worker
+
+
+def build_launcher(settings: Settings, *, name: str = "",
+                   providers: Collection[str] | None = None) -> LauncherService:
+    """The parts ``keepgreen launcher`` runs: a launcher sharing the site's node pool
+    through the database, for ``providers`` (all when None), following ``config``."""
+    db = Database(settings.database_url)
+    db.migrate()
+    launcher = LauncherService(db, settings.site, node_defaults(settings),
+                               repos=Repos(settings.site / "git"),
+                               name=name or default_name(), serves=providers, leader=False,
+                               follow_config=True, lease=float(settings.launcher_lease_seconds))
+    db.subscribe(NODE_REQUESTS, launcher.wake)  # heard from the others through the listener
+    return launcher
 
 
 def install_hook(hooks_dir: Path) -> None:

@@ -1,5 +1,6 @@
 """``keepgreen executor``: run builds for a site from another process or machine, and pause,
-resume, drain or list the executors of a site.
+resume, drain or list the executors of a site; ``keepgreen launcher``: launch nodes for
+some of the site's providers from another process.
 
 An executor started here takes builds from the site's database (PostgreSQL when it runs on
 another machine than the server) beside the one in ``keepgreen serve`` (turned off with
@@ -36,6 +37,18 @@ def _settings(site: Path, database: str | None) -> settings_mod.Settings:
     return settings_mod.load(site, flags={"database": database})
 
 
+def _listening(db: Database) -> Listener:
+    """Turn SIGTERM into SystemExit (so ``finally`` blocks clean up) and start hearing the
+    other processes' wake-ups."""
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    listener = Listener(db)
+    listener.start()
+    return listener
+
+
 @click.command("executor")
 @click.argument("site", type=click.Path(path_type=Path), required=False)
 @click.option("--database", default=None, help="Store URL (the server's PostgreSQL).")
@@ -67,12 +80,7 @@ def executor_command(site: Path | None, database: str | None, name: str,
         _fail(str(exc))
         return
 
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, stop)
-    listener = Listener(worker.db)
-    listener.start()
+    listener = _listening(worker.db)
     worker.start()
     click.echo(f"executor {worker.name} running up to {worker.capacity} build(s) for "
                f"{settings.site}")
@@ -110,3 +118,49 @@ def _manage(db: Database, action: str, name: str | None) -> None:
     if name is not None and not changed:
         _fail(f"no executor is called {name!r}; `keepgreen executor --list` shows them")
     click.echo(f"{action}: {changed} executor(s)")
+
+
+@click.command("launcher")
+@click.argument("site", type=click.Path(path_type=Path), required=False)
+@click.option("--database", default=None, help="Store URL (the server's PostgreSQL).")
+@click.option("--name", default="", help="This launcher's name (default HOST:PID).")
+@click.option("--provider", "providers", multiple=True,
+              help="A provider of the config project's nodes/ to launch nodes for "
+                   "(repeat for more; every provider when left out).")
+def launcher_command(site: Path | None, database: str | None, name: str,
+                     providers: tuple[str, ...]) -> None:
+    """Launch and delete nodes for SITE (default ./keepgreen-site) beside the server's
+    launcher: node requests are shared through the site's database."""
+    site = site or DEFAULT_SITE
+    try:
+        settings = _settings(site, database)
+        from keepgreen.app import build_launcher
+        from keepgreen.services.nodes.settings import node_defaults
+
+        node_defaults(settings)  # unreadable node limits are an error before anything starts
+        launcher = build_launcher(settings, name=name, providers=providers or None)
+    except (SiteError, StoreError, settings_mod.SettingsError) as exc:
+        _fail(str(exc))
+        return
+    launcher.reload_nodes()
+    configured = {p.name for p in launcher.config.providers}
+    unknown = sorted(set(providers) - configured)
+    if unknown:
+        launcher.db.dispose()
+        _fail(f"provider {', '.join(unknown)} is not in the site's nodes/ (it has "
+              f"{', '.join(sorted(configured))})")
+        return
+
+    listener = _listening(launcher.db)
+    launcher.start()
+    click.echo(f"launcher {launcher.name} launching nodes of "
+               f"{', '.join(sorted(launcher.launcher.serves))} for {settings.site}")
+    try:
+        while True:
+            time.sleep(3600)
+    except (KeyboardInterrupt, SystemExit):
+        click.echo(f"launcher {launcher.name} stopping; deleting its nodes")
+    finally:
+        launcher.stop()
+        listener.stop()
+        launcher.db.dispose()

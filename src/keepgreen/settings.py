@@ -132,6 +132,18 @@ class Settings:
         metadata=_meta("How long a running build stays an executor's without its heartbeat; "
                        "then it is handed to another executor as its next attempt."),
     )
+    launcher_providers: str = field(
+        default="",
+        metadata=_meta("The node providers (names from the config project's nodes/, comma "
+                       "separated) the server's launcher launches nodes for; empty means all. "
+                       "`keepgreen launcher --provider` serves the others."),
+    )
+    launcher_lease_seconds: int = field(
+        default=30,
+        metadata=_meta("How long a launcher stays alive without its heartbeat; then the "
+                       "nodes it was launching or kept spare are deleted by another "
+                       "launcher serving their provider."),
+    )
     executor_fetch_url: str = field(
         default="",
         metadata=_meta("For `keepgreen executor` on another machine than the server: the "
@@ -173,6 +185,12 @@ class Settings:
         if self.database:
             return self.database
         return f"sqlite:///{(self.site / 'keepgreen.db').resolve()}"
+
+    @property
+    def served_providers(self) -> frozenset[str] | None:
+        """``launcher_providers`` as names; None means every provider."""
+        names = frozenset(n.strip() for n in self.launcher_providers.split(",") if n.strip())
+        return names or None
 
     @property
     def base_url(self) -> str:
@@ -239,7 +257,7 @@ def _coerce(name: str, raw: Any, kind: Any, source: str) -> Any:
 
 
 # Whole-number settings with a floor (a lease shorter than 3 s would expire between beats).
-_LEAST = {"executor_capacity": 0, "executor_lease_seconds": 3}
+_LEAST = {"executor_capacity": 0, "executor_lease_seconds": 3, "launcher_lease_seconds": 3}
 
 
 def absolute_database(url: str, base: Path) -> str:

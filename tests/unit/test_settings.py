@@ -199,10 +199,25 @@ def test_every_setting_is_described() -> None:
                      "run_jobs", "nodes_min_ready",
                      "nodes_max_servers", "node_memory_limit", "node_cpu_limit",
                      "node_disk_limit", "local_executor", "executor_capacity",
-                     "executor_lease_seconds", "ssh_listen"]
+                     "executor_lease_seconds", "launcher_providers",
+                     "launcher_lease_seconds", "executor_fetch_url", "executor_username",
+                     "executor_password", "ssh_listen"]
     for name, default, help_text in rows:
         assert help_text, f"setting {name} has no help text"
         assert default
+
+
+def test_a_fetching_executor_needs_an_http_url_and_an_account(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="must be an http:// or https:// URL"):
+        load(tmp_path, environ={"KEEPGREEN_EXECUTOR_FETCH_URL": "/srv/keepgreen"})
+    with pytest.raises(SettingsError, match="executor_username is not"):
+        load(tmp_path, environ={"KEEPGREEN_EXECUTOR_FETCH_URL": "http://review:8080/"})
+    found = load(tmp_path, environ={"KEEPGREEN_EXECUTOR_FETCH_URL": "http://review:8080/",
+                                    "KEEPGREEN_EXECUTOR_USERNAME": "exec",
+                                    "KEEPGREEN_LAUNCHER_PROVIDERS": "local, cloud,"})
+    assert found.executor_username == "exec"
+    assert found.served_providers == {"local", "cloud"}
+    assert load(tmp_path, environ={}).served_providers is None
 
 
 # --- relative paths: fixed once, against the folder they were given in ----------------------

@@ -15,12 +15,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection, Row, delete, insert, select, text, update
 
 from keepgreen.domain.node import Node, NodeState
 from keepgreen.store.clock import utcnow
 from keepgreen.store.db import NODE_REQUESTS, notify
-from keepgreen.store.schema import autohold_requests, node_holds, node_requests, nodes
+from keepgreen.store.schema import (
+    autohold_requests,
+    launchers,
+    node_holds,
+    node_requests,
+    nodes,
+)
 from keepgreen.store.sql import among
 
 
@@ -54,6 +60,7 @@ class StoredNode:
     hold_until: datetime | None
     reason: str
     state_changed: datetime
+    launcher: str | None = None  # the launcher process that launches and deletes it
 
 
 def _data(node: Node) -> dict[str, Any]:
@@ -78,7 +85,8 @@ def _stored(row: Row) -> StoredNode:  # type: ignore[type-arg]
                 connection_type=row.connection_type or "ssh",
                 attributes=tuple(sorted((str(k), str(v))
                                         for k, v in (row.attributes or {}).items())))
-    return StoredNode(node, row.request_id, row.hold_until, row.reason, row.state_changed)
+    return StoredNode(node, row.request_id, row.hold_until, row.reason, row.state_changed,
+                      row.launcher)
 
 
 def _epoch(value: datetime) -> float:
@@ -98,12 +106,22 @@ def _request(row: Row) -> NodeRequest:  # type: ignore[type-arg]
 # --- nodes ---------------------------------------------------------------------------------
 
 def add_node(conn: Connection, node_id: str, label: str, provider: str,
-             request_id: int | None, now: datetime | None = None) -> None:
-    """Record a node before its provider is asked for it, so it counts and is never a leak."""
+             request_id: int | None, now: datetime | None = None,
+             launcher: str | None = None) -> None:
+    """Record a node before its provider is asked for it, so it counts and is never a leak.
+    Without a ``launcher`` it waits for one of the launchers serving ``provider``."""
     now = now or utcnow()
     conn.execute(insert(nodes).values(
         id=node_id, label=label, provider=provider, state=NodeState.REQUESTED.value,
-        request_id=request_id, data={}, reason="", created=now, state_changed=now))
+        request_id=request_id, data={}, reason="", created=now, state_changed=now,
+        launcher=launcher))
+    if launcher is None:
+        notify(conn, NODE_REQUESTS)
+
+
+def take_node(conn: Connection, node_id: str, launcher: str | None) -> None:
+    """Make ``launcher`` the one that launches or deletes the node."""
+    conn.execute(update(nodes).where(nodes.c.id == node_id).values(launcher=launcher))
 
 
 def set_node_state(conn: Connection, node_id: str, state: NodeState, *, reason: str = "",
@@ -153,6 +171,38 @@ def all_nodes(conn: Connection, state: NodeState | None = None) -> list[StoredNo
 
 def node_ids(conn: Connection) -> set[str]:
     return set(conn.execute(select(nodes.c.id)).scalars())
+
+
+# --- launchers -----------------------------------------------------------------------------
+
+POOL_LOCK = 0x6B67_0002  # "kg", 2: one pool pass at a time across processes (PostgreSQL)
+
+
+def lock_pool(conn: Connection) -> None:
+    """Hold the pool for this transaction: passes of several launchers take turns. SQLite
+    write transactions are exclusive already."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": POOL_LOCK})
+
+
+def beat_launcher(conn: Connection, name: str, providers: Collection[str],
+                  now: float) -> None:
+    """Say that launcher ``name`` is alive and which providers it serves."""
+    found = conn.execute(update(launchers).where(launchers.c.name == name).values(
+        providers=sorted(providers), heartbeat=now)).rowcount
+    if not found:
+        conn.execute(insert(launchers).values(name=name, providers=sorted(providers),
+                                              heartbeat=now))
+
+
+def remove_launcher(conn: Connection, name: str) -> None:
+    conn.execute(delete(launchers).where(launchers.c.name == name))
+
+
+def live_launchers(conn: Connection, now: float, lease: float) -> dict[str, frozenset[str]]:
+    """The launchers whose heartbeat is newer than ``lease`` seconds, with their providers."""
+    rows = conn.execute(select(launchers).where(launchers.c.heartbeat >= now - lease))
+    return {row.name: frozenset(row.providers) for row in rows}
 
 
 # --- requests ------------------------------------------------------------------------------

@@ -25,12 +25,13 @@ from keepgreen.nodes.leaks import plan_sweep
 from keepgreen.services.errors import Conflict, NotFound
 from keepgreen.store import nodes as store
 from keepgreen.store.clock import utcnow
-from keepgreen.store.db import Database
+from keepgreen.store.db import NODE_REQUESTS, Database, notify
 from keepgreen.store.nodes import RequestState
 
 log = logging.getLogger(__name__)
 
 LAUNCH_ATTEMPTS = 3  # zuul-launcher's launch-attempts default
+LEASE = 30.0  # seconds a launcher stays alive without a heartbeat
 MAX_PASSES = 20  # a step settles long before this; the bound only guards against a loop
 
 
@@ -59,8 +60,16 @@ class Launcher:
                  *, max_servers: Mapping[str, int] | None = None,
                  clock: Callable[[], datetime] = utcnow, workers: int = 4,
                  launch_attempts: int = LAUNCH_ATTEMPTS,
-                 on_ready: Callable[[str, float], None] | None = None) -> None:
+                 on_ready: Callable[[str, float], None] | None = None, name: str = "",
+                 serves: Collection[str] | None = None, lease: float = LEASE) -> None:
         self.db = db
+        # A named launcher shares the pool with the site's other launchers: it launches
+        # for the providers it ``serves`` (every provider when None) and deletes the nodes
+        # it launched, and those of launchers whose heartbeat is older than ``lease``. An
+        # unnamed one is the only launcher and owns every node.
+        self.name = name
+        self.serves = frozenset(providers if serves is None else serves)
+        self.lease = lease
         self.on_ready = on_ready  # (provider, seconds the launch took) for each READY node
         self.providers = dict(providers)
         configs = (labels_config.values() if isinstance(labels_config, Mapping)
@@ -80,6 +89,8 @@ class Launcher:
         self.workers = workers
         self.launch_attempts = launch_attempts
         self._suspects: dict[str, frozenset[ResourceId]] = {}
+        self._live: set[str] = {name}
+        self.closing = False  # set for the last passes of a stopping launcher: no launches
 
     # --- the requestor's side --------------------------------------------------------------
 
@@ -136,6 +147,7 @@ class Launcher:
                     continue  # already released: releasing twice is harmless
                 store.set_node_state(conn, stored.node.id, state, now=self.clock(),
                                      hold_until=hold_until)
+            notify(conn, NODE_REQUESTS)  # its launcher deletes it now
 
     def nodes(self) -> list[store.StoredNode]:
         with self.db.read() as conn:
@@ -173,7 +185,11 @@ class Launcher:
     def _decide(self) -> tuple[list[pool.Action], list[_Job]]:
         now = self.clock()
         jobs: list[_Job] = []
+        orphans: list[_Job] = []
         with self.db.write() as conn:
+            store.lock_pool(conn)
+            if self.name:
+                jobs += self._share(conn, now, orphans)
             stored = store.all_nodes(conn)
             by_id = {s.node.id: s for s in stored}
             requests = store.open_requests(conn)
@@ -197,18 +213,71 @@ class Launcher:
                 elif isinstance(action, pool.Fail):
                     self._fail_request(conn, action.request_id, action.reason, now)
                 elif isinstance(action, pool.Launch):
+                    if self.closing:
+                        continue
                     node_id = uuid.uuid4().hex[:12]
+                    # Another launcher serving the provider takes a launch this one cannot.
+                    mine = action.provider in self.serves
                     store.add_node(conn, node_id, action.label, action.provider,
-                                   action.request_id, now)
-                    jobs.append(_Job(node_id, action.label, action.provider,
-                                     action.request_id))
+                                   action.request_id, now,
+                                   launcher=(self.name or None) if mine else None)
+                    if mine:
+                        jobs.append(_Job(node_id, action.label, action.provider,
+                                         action.request_id))
                 else:
-                    node = by_id[action.node_id].node
+                    found = by_id[action.node_id]
+                    node = found.node
                     if node.state is not NodeState.DELETING:
                         store.set_node_state(conn, node.id, NodeState.DELETING,
                                              reason=action.reason, now=now)
-                    jobs.append(_Job(node.id, node.label, node.provider, None, node))
+                    if self._mine(found):
+                        if self.name and found.launcher != self.name:
+                            store.take_node(conn, node.id, self.name)
+                        jobs.append(_Job(node.id, node.label, node.provider, None, node))
+        for orphan in orphans:
+            self._launch_failed(orphan, f"no running launcher serves provider "
+                                        f"{orphan.provider}")
         return actions, jobs
+
+    def _share(self, conn: Connection, now: datetime, orphans: list[_Job]) -> list[_Job]:
+        """This launcher's turn in a shared pool: say it is alive, take the launches left
+        for its providers, and fail what dead launchers were launching or kept as spares
+        (the next pass deletes those, and their requests get new nodes). A launch no
+        running launcher took within the lease goes to ``orphans``: it counts as failed."""
+        epoch = time.time()
+        store.beat_launcher(conn, self.name, self.serves, epoch)
+        live = store.live_launchers(conn, epoch, self.lease)
+        self._live = set(live) | {self.name}
+        served = self.serves.union(*live.values())
+        jobs = []
+        for found in store.all_nodes(conn):
+            node, owner = found.node, found.launcher
+            if owner is None and node.state is NodeState.REQUESTED and not self.closing:
+                job = _Job(node.id, node.label, node.provider, found.request_id)
+                if node.provider in self.serves:
+                    store.take_node(conn, node.id, self.name)
+                    jobs.append(job)
+                elif (node.provider not in served
+                      and (now - found.state_changed).total_seconds() > self.lease):
+                    store.take_node(conn, node.id, self.name)  # so it is failed once
+                    orphans.append(job)
+            elif owner is not None and owner not in self._live and node.state in (
+                    NodeState.REQUESTED, NodeState.BUILDING, NodeState.READY):
+                if node.state is NodeState.READY and found.request_id is not None:
+                    continue  # allocated: its user finds out and gives it back
+                store.set_node_state(conn, node.id, NodeState.FAILED, request_id=None,
+                                     reason=f"its launcher {owner} stopped", now=now)
+        return jobs
+
+    def _mine(self, found: store.StoredNode) -> bool:
+        """Whether this launcher deletes the node: it launched it, or nobody alive did and
+        it serves the node's provider."""
+        if not self.name:
+            return True
+        if found.launcher == self.name:
+            return True
+        return (found.node.provider in self.serves
+                and (found.launcher is None or found.launcher not in self._live))
 
     def _perform(self, job: _Job) -> None:
         if job.node is not None:
@@ -300,6 +369,8 @@ class Launcher:
         """
         deleted: list[ResourceId] = []
         for name, provider in self.providers.items():
+            if name not in self.serves:
+                continue
             try:
                 resources = provider.list_resources()
             except Exception as exc:  # noqa: BLE001 - a cloud outage must not stop the rest

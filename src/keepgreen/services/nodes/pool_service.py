@@ -26,7 +26,7 @@ from keepgreen.nodes.siteconfig import (
     parse_nodes_config,
 )
 from keepgreen.nodes.static import StaticHost, StaticProvider, login_key
-from keepgreen.services.nodes.launcher import Launcher, first_line
+from keepgreen.services.nodes.launcher import LEASE, Launcher, first_line
 from keepgreen.siteconf.model import SiteProblem
 from keepgreen.store import nodes as store
 from keepgreen.store.clock import utcnow
@@ -39,20 +39,33 @@ DEBIAN_IMAGE = ".image-debian"
 
 
 class LauncherService:
-    """The node pool inside ``keepgreen serve``: a ``Launcher`` driven by a thread.
+    """A launcher process's node pool: a ``Launcher`` driven by a thread.
 
     ``start`` reads the ``nodes/`` folder of the ``config`` project (or the default: one
-    local provider), cleans up after the previous process (nodes of a stopped server are
-    gone with it: they are deleted, and requests nobody waits for any more are failed), and
-    starts the loop: serve requests, keep ``min-ready`` spares, delete used and expired held
-    nodes, sweep leaks every ``sweep_seconds``. ``reload_nodes`` applies a new ``nodes/``
-    state; one with problems keeps the running configuration. ``stop`` deletes every node.
+    local provider), cleans up after the previous process, and starts the loop: serve
+    requests, keep ``min-ready`` spares, delete used and expired held nodes, sweep leaks
+    every ``sweep_seconds``. ``reload_nodes`` applies a new ``nodes/`` state; one with
+    problems keeps the running configuration. ``stop`` deletes the nodes it launched.
+
+    Several launchers may share a site's pool (``keepgreen launcher``), each ``serves`` some
+    providers (all when None) under its ``name``. The ``leader``'s launcher (the one in the
+    leading ``keepgreen serve``) also cleans up after a stopped server: every node is done
+    with (each deleted by its launcher) and requests nobody waits for any more are failed;
+    a launcher of its own (``follow_config``) reloads ``nodes/`` whenever ``config`` moves.
     """
 
     def __init__(self, db: Database, site: Path, defaults: NodeDefaults | None = None, *,
                  repos: Repos | None = None, clock: Callable[[], datetime] = utcnow,
                  tick: float = 1.0, sweep_seconds: float = 60.0,
-                 make_provider: Callable[[ProviderConfig], Provider] | None = None) -> None:
+                 make_provider: Callable[[ProviderConfig], Provider] | None = None,
+                 name: str = "", serves: Collection[str] | None = None, leader: bool = True,
+                 follow_config: bool = False, lease: float = LEASE) -> None:
+        self.name = name
+        self.serves = frozenset(serves) if serves is not None else None
+        self.leader = leader
+        self.follow_config = follow_config
+        self.lease = lease
+        self._config_tip: str | None = None
         self.db = db
         self.site = Path(site)
         self.defaults = defaults or NodeDefaults()
@@ -65,6 +78,7 @@ class LauncherService:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._beats: threading.Thread | None = None
         self._configs: dict[str, ProviderConfig] = {}
         self.config = NodesConfig.default(self.defaults)
         # Seconds from asking a provider for a node to its being READY, per provider; kept
@@ -118,7 +132,9 @@ class LauncherService:
         return Launcher(self.db, providers, config.labels, clock=self.clock,
                         max_servers={p.name: p.max_servers for p in config.providers},
                         on_ready=lambda name, seconds: self.boot_seconds.labels(
-                            name).observe(seconds))
+                            name).observe(seconds), name=self.name,
+                        serves=None if self.serves is None else self.serves & set(providers),
+                        lease=self.lease)
 
     def read_nodes_folder(self) -> dict[str, str]:
         """The ``nodes/`` files at the merged tip of the ``config`` project's default branch."""
@@ -166,31 +182,58 @@ class LauncherService:
 
     def start(self) -> None:
         self.reload_nodes()
+        self.launcher.closing = False
+        self._beat()
         self.recover()
         self._stopping.clear()
         self._thread = threading.Thread(target=self._run, name="launcher", daemon=True)
         self._thread.start()
+        if self.name:
+            self._beats = threading.Thread(target=self._beat_loop, name="launcher-beat",
+                                           daemon=True)
+            self._beats.start()
+
+    def _beat(self) -> None:
+        if self.name:
+            with self.db.write() as conn:
+                store.beat_launcher(conn, self.name, self.launcher.serves, time.time())
+
+    def _beat_loop(self) -> None:
+        """Heartbeats while a pass waits for a slow cloud: the pass itself beats too."""
+        while not self._stopping.wait(self.lease / 3):
+            try:
+                self._beat()
+            except Exception:  # noqa: BLE001 - the next beat tries again
+                log.exception("node pool heartbeat failed")
 
     def recover(self) -> None:
         """Clean up after the process before this one, which may have been killed.
 
-        Its nodes died with it (local nodes stop with their launcher), so every node in the
-        store is deleted, and requests whose requestor is gone are failed.
+        Its nodes died with it (local nodes stop with their launcher), so the leader's
+        launcher marks every node in the store done (its launcher deletes it), and fails
+        the requests whose requestor is gone; another launcher marks the nodes of an
+        earlier process of its name. Any launcher removes what its providers still
+        have of nodes the store does not know.
         """
         now = self.clock()
         with self.db.write() as conn:
             for stored in store.all_nodes(conn):
+                if not self.leader and stored.launcher != self.name:
+                    continue  # another launcher's (a dead one's go at the end of its lease)
                 if stored.node.state is not NodeState.DELETING:
                     store.set_node_state(conn, stored.node.id, NodeState.FAILED,
-                                         reason="the server stopped", request_id=None,
-                                         now=now)
-            for found in store.open_requests(conn):
+                                         reason="the server stopped" if self.leader
+                                         else f"launcher {self.name} stopped",
+                                         request_id=None, now=now)
+            for found in store.open_requests(conn) if self.leader else ():
                 store.update_request(conn, found.id, state=RequestState.FAILED, now=now,
                                      reason="the server stopped before nodes were ready")
         with self._lock:
             launcher = self.launcher
         launcher.step()
-        for provider in launcher.providers.values():
+        for name, provider in launcher.providers.items():
+            if name not in launcher.serves:
+                continue
             sweep = getattr(provider, "sweep", None)
             if callable(sweep):
                 # Nothing of a stopped server's nodes is still wanted: remove it at once.
@@ -205,22 +248,30 @@ class LauncherService:
                                 getattr(provider, "name", "?"), first_line(exc))
 
     def stop(self) -> None:
-        """Stop the loop and delete every node (waiting requests fail)."""
+        """Stop the loop and delete the nodes: the leader's launcher is done with every
+        node (each deleted by its launcher) and fails the waiting requests; another
+        launcher gives up the nodes it launched."""
         self._stopping.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=60)
             self._thread = None
         now = self.clock()
+        why = "the server is stopping" if self.leader else f"launcher {self.name} is stopping"
         with self.db.write() as conn:
-            for found in store.open_requests(conn):
+            for found in store.open_requests(conn) if self.leader else ():
                 store.update_request(conn, found.id, state=RequestState.FAILED, now=now,
-                                     reason="the server is stopping")
+                                     reason=why)
             for stored in store.all_nodes(conn):
-                store.set_node_state(conn, stored.node.id, NodeState.USED,
-                                     reason="the server is stopping", now=now)
+                if self.leader or stored.launcher == self.name:
+                    store.set_node_state(conn, stored.node.id, NodeState.USED, reason=why,
+                                         now=now)
         with self._lock:
+            self.launcher.closing = True
             self.launcher.step()
+        if self.name:
+            with self.db.write() as conn:
+                store.remove_launcher(conn, self.name)
 
     def wake(self) -> None:
         self._wake.set()
@@ -231,6 +282,8 @@ class LauncherService:
             with self._lock:
                 launcher = self.launcher
             try:
+                if self.follow_config:
+                    self._follow()
                 launcher.step()
                 if time.monotonic() - last_sweep >= self.sweep_seconds:
                     last_sweep = time.monotonic()
@@ -241,6 +294,17 @@ class LauncherService:
                 log.exception("node pool pass failed")
             self._wake.wait(self.tick)
             self._wake.clear()
+
+    def _follow(self) -> None:
+        """Reload ``nodes/`` when the ``config`` project's tip moved (a launcher process of
+        its own hears of no config change otherwise)."""
+        repos = self.repos
+        if repos is None or not repos.exists(CONFIG_PROJECT):
+            return
+        tip = repos.resolve(CONFIG_PROJECT, repos.head(CONFIG_PROJECT))
+        if tip != self._config_tip:
+            self._config_tip = tip
+            self.reload_nodes()
 
     # --- for the executor ------------------------------------------------------------------
 

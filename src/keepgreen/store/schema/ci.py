@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     String,
@@ -38,8 +39,23 @@ nodes = Table(
     Column("hold_until", DateTime, nullable=True),
     Column("connection_type", String(16), nullable=False, server_default="ssh"),
     Column("attributes", JSON, nullable=True),
+    # The launcher process that launches (and later deletes) the node; None until one of
+    # the launchers serving its provider takes the launch.
+    Column("launcher", String(255), nullable=True),
     Index("ix_nodes_state", "state"),
     Index("ix_nodes_request", "request_id"),
+)
+
+
+# The launcher processes of a site: the providers each serves and its last heartbeat. A
+# launcher whose heartbeat is older than the lease is dead: its launches are failed and
+# its nodes deleted by another launcher serving their provider.
+launchers = Table(
+    "launchers",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("providers", JSON, nullable=False),
+    Column("heartbeat", Float, nullable=False),
 )
 
 

@@ -22,6 +22,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
+from keepgreen.domain.project import SITE_CONFIG
 from keepgreen.domain.throttle import LoginThrottle
 from keepgreen.executor.remote_sources import RemoteSources
 from keepgreen.executor.runner import Executor, ExecutorSettings
@@ -301,10 +302,19 @@ def build_launcher(settings: Settings, *, name: str = "",
     through the database, for ``providers`` (all when None), following ``config``."""
     db = Database(settings.database_url)
     db.migrate()
-    launcher = LauncherService(db, settings.site, node_defaults(settings),
-                               repos=Repos(settings.site / "git"),
+    repos, fetch = Repos(settings.site / "git"), None
+    if settings.executor_fetch_url:  # on another machine: config comes over git HTTP
+        remote = RemoteSources(settings.site / "builds" / ".sources",
+                               settings.executor_fetch_url, settings.executor_username,
+                               settings.executor_password)
+        repos = Repos(remote.mirrors)
+
+        def fetch() -> None:
+            remote.fetch_tip(SITE_CONFIG)
+    launcher = LauncherService(db, settings.site, node_defaults(settings), repos=repos,
                                name=name or default_name(), serves=providers, leader=False,
-                               follow_config=True, lease=float(settings.launcher_lease_seconds))
+                               follow_config=True, lease=float(settings.launcher_lease_seconds),
+                               fetch_config=fetch)
     db.subscribe(NODE_REQUESTS, launcher.wake)  # heard from the others through the listener
     return launcher
 
@@ -347,6 +357,37 @@ async def start_ssh(services: Services) -> SshServer | None:
         return None
     log.info("SSH port listening on %s:%s", host, port)
     return server
+
+
+def leader_roles(services: Services) -> Leadership:
+    """What only the site's leader runs (``services.leadership``): the scheduler, the
+    launcher, the config watcher, elections and webhooks, started when this process takes
+    the lead and stopped when it gives it up."""
+    def lead() -> None:
+        services.submit.recover()
+        if services.launcher is not None:
+            services.launcher.start()
+        services.scheduler.start()
+        if services.siteconf is not None:
+            services.siteconf.catch_up()
+            services.siteconf.start()
+        if services.elections is not None:
+            services.elections.start()
+        if services.webhooks is not None:
+            services.webhooks.start()
+
+    def resign() -> None:
+        if services.webhooks is not None:
+            services.webhooks.stop()
+        if services.elections is not None:
+            services.elections.stop()
+        if services.siteconf is not None:
+            services.siteconf.stop()
+        services.scheduler.stop()
+        if services.launcher is not None:
+            services.launcher.stop()
+
+    return Leadership(LeaderLock(services.db), lead, resign)
 
 
 def build_app(services: Services) -> Starlette:
@@ -409,32 +450,7 @@ def build_app(services: Services) -> Starlette:
             return "api", await pads_api(request)
         return "rest", await router(request)
 
-    def lead() -> None:
-        """What only the site's leader runs (``services.leadership``)."""
-        services.submit.recover()
-        if services.launcher is not None:
-            services.launcher.start()
-        services.scheduler.start()
-        if services.siteconf is not None:
-            services.siteconf.catch_up()
-            services.siteconf.start()
-        if services.elections is not None:
-            services.elections.start()
-        if services.webhooks is not None:
-            services.webhooks.start()
-
-    def resign() -> None:
-        if services.webhooks is not None:
-            services.webhooks.stop()
-        if services.elections is not None:
-            services.elections.stop()
-        if services.siteconf is not None:
-            services.siteconf.stop()
-        services.scheduler.stop()
-        if services.launcher is not None:
-            services.launcher.stop()
-
-    leadership = Leadership(LeaderLock(services.db), lead, resign)
+    leadership = leader_roles(services)
     listener = Listener(services.db)
 
     @contextlib.asynccontextmanager
@@ -442,7 +458,8 @@ def build_app(services: Services) -> Starlette:
         install_hook(services.hooks_dir)
         await services.hook_server.start()
         await run_in_threadpool(listener.start)
-        await run_in_threadpool(leadership.start)
+        if services.settings.run_scheduler:
+            await run_in_threadpool(leadership.start)
         if services.executor is not None:
             await run_in_threadpool(services.executor.start)
         ssh = await start_ssh(services)
@@ -451,7 +468,8 @@ def build_app(services: Services) -> Starlette:
         finally:
             if ssh is not None:
                 await ssh.stop()
-            await run_in_threadpool(leadership.stop)
+            if services.settings.run_scheduler:
+                await run_in_threadpool(leadership.stop)
             if services.executor is not None:
                 await run_in_threadpool(services.executor.stop)
             await run_in_threadpool(listener.stop)

@@ -221,9 +221,10 @@ main.add_command(cli_gate.enqueue_command)
 main.add_command(cli_gate.dequeue_command)
 main.add_command(cli_gate.promote_command)
 
-# Executors and launchers in their own processes (keepgreen.cli_executor).
+# Executors, launchers and the scheduler in their own processes (keepgreen.cli_executor).
 main.add_command(cli_executor.executor_command)
 main.add_command(cli_executor.launcher_command)
+main.add_command(cli_executor.scheduler_command)
 
 # Node pool commands (keepgreen.cli_nodes).
 main.add_command(cli_nodes.autohold_command)

@@ -1,6 +1,7 @@
 """``keepgreen executor``: run builds for a site from another process or machine, and pause,
 resume, drain or list the executors of a site; ``keepgreen launcher``: launch nodes for
-some of the site's providers from another process.
+some of the site's providers from another process; ``keepgreen scheduler``: lead the site
+(scheduler, launcher, config watcher, elections, webhooks) without serving web requests.
 
 An executor started here takes builds from the site's database (PostgreSQL when it runs on
 another machine than the server) beside the one in ``keepgreen serve`` (turned off with
@@ -142,7 +143,7 @@ def launcher_command(site: Path | None, database: str | None, name: str,
     except (SiteError, StoreError, settings_mod.SettingsError) as exc:
         _fail(str(exc))
         return
-    launcher.reload_nodes()
+    launcher.follow()  # the site's nodes/, fetched from the server on another machine
     configured = {p.name for p in launcher.config.providers}
     unknown = sorted(set(providers) - configured)
     if unknown:
@@ -164,3 +165,37 @@ def launcher_command(site: Path | None, database: str | None, name: str,
         launcher.stop()
         listener.stop()
         launcher.db.dispose()
+
+
+@click.command("scheduler")
+@click.argument("site", type=click.Path(path_type=Path), required=False)
+@click.option("--database", default=None, help="Store URL (the server's PostgreSQL).")
+def scheduler_command(site: Path | None, database: str | None) -> None:
+    """Lead SITE (default ./keepgreen-site) without serving web requests: its scheduler,
+    launcher, config watcher, elections and webhooks. It runs where the site's repositories
+    are; while another process leads, it stands by and takes over when that one stops."""
+    site = site or DEFAULT_SITE
+    try:
+        settings = _settings(site, database)
+        from keepgreen.app import build_services, leader_roles
+        from keepgreen.site import prepare_store
+
+        prepare_store(settings).dispose()
+        services = build_services(settings)
+        leadership = leader_roles(services)
+    except (SiteError, StoreError, settings_mod.SettingsError) as exc:
+        _fail(str(exc))
+        return
+    listener = _listening(services.db)
+    leading = leadership.start()
+    click.echo(f"scheduler for {settings.site}: "
+               + ("leading" if leading else "standing by while another process leads"))
+    try:
+        while True:
+            time.sleep(3600)
+    except (KeyboardInterrupt, SystemExit):
+        click.echo("scheduler stopping")
+    finally:
+        leadership.stop()
+        listener.stop()
+        services.db.dispose()

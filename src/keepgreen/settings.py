@@ -92,6 +92,13 @@ class Settings:
         metadata=_meta("Whether CI jobs run (on local nodes, which need root); when off, "
                        "uploads are still reviewed but get no Verified vote."),
     )
+    run_scheduler: bool = field(
+        default=True,
+        metadata=_meta("Whether this server may lead the site: run its scheduler, launcher, "
+                       "config watcher, elections and webhooks (one process leads at a "
+                       "time); off, it serves web, git and review, and `keepgreen scheduler` "
+                       "leads."),
+    )
     nodes_min_ready: int = field(
         default=0,
         metadata=_meta("Spare local nodes kept booted so builds start at once (the config "
@@ -146,10 +153,11 @@ class Settings:
     )
     executor_fetch_url: str = field(
         default="",
-        metadata=_meta("For `keepgreen executor` on another machine than the server: the "
-                       "server's URL (e.g. http://review.example.org:8080/), which the "
-                       "executor fetches each build's sources from over git HTTP; empty "
-                       "reads them from this machine's disk, as on the server."),
+        metadata=_meta("For `keepgreen executor` or `keepgreen launcher` on another machine "
+                       "than the server: the server's URL (e.g. http://review.example.org:8080/),"
+                       " which they fetch each build's sources and the config project's "
+                       "nodes/ from over git HTTP; empty reads them from this machine's disk, "
+                       "as on the server."),
     )
     executor_username: str = field(
         default="",

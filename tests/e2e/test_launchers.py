@@ -1,7 +1,9 @@
 """Two launchers sharing a site's node pool on one PostgreSQL database: the server's serves
-provider ``local``, a ``keepgreen launcher --provider local-b`` process the other. Spare
-nodes are spread over both, builds use them, a launcher killed with ``kill -9`` has its
-nodes cleaned up when it comes back, and one stopped with SIGTERM deletes its own.
+provider ``local``, a ``keepgreen launcher --provider local-b`` process the other, from a
+site folder of its own as on another machine (it reads the config project's nodes/ from
+the server over git HTTP). Spare nodes are spread over both, builds use them, a launcher
+killed with ``kill -9`` has its nodes cleaned up when it comes back, and one stopped with
+SIGTERM deletes its own.
 
 Same needs as the gate test (root, local nodes, ansible) plus PostgreSQL; skipped with the
 reason elsewhere.
@@ -53,15 +55,18 @@ LEASE = "4"
 
 
 class Launcher:
-    """``keepgreen launcher`` for provider local-b, as a process of its own."""
+    """``keepgreen launcher`` for provider local-b, as a process of its own in ``site``."""
 
-    def __init__(self, site: Path) -> None:
+    def __init__(self, site: Path, password: str) -> None:
         self.site = site
+        self.password = password
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPGREEN_")}
         env["KEEPGREEN_LAUNCHER_LEASE_SECONDS"] = LEASE
+        env["KEEPGREEN_EXECUTOR_PASSWORD"] = self.password
+        (self.site / "logs").mkdir(parents=True, exist_ok=True)
         with open(self.site / "logs" / "launcher-b.log", "ab") as log:
             self.process = subprocess.Popen(
                 [*KEEPGREEN, "launcher", str(self.site), "--provider", "local-b", "--name",
@@ -91,7 +96,14 @@ def shared_pool(tmp_path_factory: pytest.TempPathFactory,
     server = start_server(tmp_path_factory.mktemp("site") / "site", url,
                           extra_env={"KEEPGREEN_LAUNCHER_PROVIDERS": "local",
                                      "KEEPGREEN_LAUNCHER_LEASE_SECONDS": LEASE})
-    launcher = Launcher(server.site)
+    robot = "robot-" + name[-6:]
+    password = server.create_account(robot, groups=["Service Users"])
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "launcher-site"
+    elsewhere.mkdir()
+    (elsewhere / "keepgreen.toml").write_text(
+        f'database = "{url}"\nexecutor_fetch_url = "{server.url}"\n'
+        f'executor_username = "{robot}"\n')
+    launcher = Launcher(elsewhere, password)
     yield server, launcher
     if launcher.process is not None:
         launcher.signal(signal.SIGTERM)
@@ -174,9 +186,12 @@ def test_two_launchers_share_the_pool_and_clean_up_after_themselves(
     # Stopped: its nodes are deleted, with their namespaces, and it leaves the pool.
     assert launcher.signal(signal.SIGTERM) == 0, launcher.log()
     assert not [s for s in _nodes(server) if s.launcher == "launcher-b"], _listing(server)
-    assert network.listed(_tag(server.site)) == []
-    wrong = subprocess.run([*KEEPGREEN, "launcher", str(server.site), "--provider", "nope"],
-                           capture_output=True, text=True, timeout=60)
+    assert network.listed(_tag(launcher.site)) == []
+    assert not (server.site / "nodes-local-b").exists()  # every node-b lived elsewhere
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPGREEN_")}
+    env["KEEPGREEN_EXECUTOR_PASSWORD"] = launcher.password
+    wrong = subprocess.run([*KEEPGREEN, "launcher", str(launcher.site), "--provider", "nope"],
+                           capture_output=True, text=True, timeout=60, env=env)
     assert wrong.returncode == 1
     assert "provider nope is not in the site's nodes/" in wrong.stderr
     assert "Traceback" not in wrong.stderr

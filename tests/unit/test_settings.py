@@ -196,7 +196,7 @@ def test_every_setting_is_described() -> None:
                      "login_max_failures_per_address",
                      "login_failure_window", "webhook_private_addresses",
                      "submit_whole_topic", "log_level",
-                     "run_jobs", "nodes_min_ready",
+                     "run_jobs", "run_scheduler", "nodes_min_ready",
                      "nodes_max_servers", "node_memory_limit", "node_cpu_limit",
                      "node_disk_limit", "local_executor", "executor_capacity",
                      "executor_lease_seconds", "launcher_providers",

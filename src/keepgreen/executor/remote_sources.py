@@ -81,7 +81,7 @@ class RemoteSources:
         if not project or project.startswith("/") or any(p in ("", ".", "..") for p in parts):
             raise SourceError(f"the project name {project!r} of this build is not one a "
                               "repository can have")
-        return self.root / "mirrors" / f"{project}.git"
+        return self.mirrors / f"{project}.git"
 
     def _fetch(self, origin: SourceOrigin) -> None:
         mirror = self._mirror(origin.project)
@@ -99,6 +99,26 @@ class RemoteSources:
                       f"+{origin.ref}:{FETCHED}{origin.commit}",
                       what=f"fetch {origin.ref} of {origin.project} from {self.url}")
             self._trim(mirror)
+
+    @property
+    def mirrors(self) -> Path:
+        """The folder of the mirrors, laid out as a site's ``git`` folder."""
+        return self.root / "mirrors"
+
+    def fetch_tip(self, project: str) -> None:
+        """Bring the mirror of ``project`` to the server's default branch (its ``HEAD``),
+        kept as the mirror's own ``main``. Raises SourceError naming the cause."""
+        mirror = self._mirror(project)
+        mirror.parent.mkdir(parents=True, exist_ok=True)
+        with open(mirror.with_suffix(".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (mirror / "HEAD").exists():
+                self._git("init", "--quiet", "--bare", "--initial-branch=main", str(mirror),
+                          what=f"create a mirror of {project} in {mirror}")
+            self._git("--git-dir", str(mirror), "fetch", "--quiet", "--no-tags",
+                      "--no-write-fetch-head", self.url + "a/" + project,
+                      "+HEAD:refs/heads/main",
+                      what=f"fetch the default branch of {project} from {self.url}")
 
     def _trim(self, mirror: Path) -> None:
         """Keep the newest KEPT fetched refs of a mirror (what older ones hold goes with

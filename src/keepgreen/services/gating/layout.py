@@ -251,3 +251,14 @@ def queue_of(layout: Layout, project: str, branch: str) -> str | None:
                 if template.queue:
                     return template.queue
     return None
+
+
+def moves_config(type_: str, payload: dict[str, object]) -> bool:
+    """Whether the event of ``type_`` moved the ``config`` project's tip."""
+    if type_ == "ref-updated":
+        update = payload.get("refUpdate")
+        return isinstance(update, dict) and update.get("project") == CONFIG_PROJECT
+    if type_ == "change-merged":
+        change = payload.get("change")
+        return isinstance(change, dict) and change.get("project") == CONFIG_PROJECT
+    return False

@@ -73,6 +73,7 @@ from keepgreen.services.gating.layout import (
     LayoutProblems,
     SiteLayout,
     check_site_layout,
+    moves_config,
     queue_of,
 )
 from keepgreen.services.gating.operator import OperatorCommands
@@ -150,6 +151,7 @@ class Scheduler:
         self.shared = SharedStates(self.speculative, self.sources.checkout,
                                    lambda name: project_merge_mode(db, self.site.layout, name))
         self.queued = QueuedItems(db)
+        self.published = status_view.Publisher(db)
         self.runner = (BuildRunner(db, repos, self.shared, sources=self.sources,
                                    release_nodes=release_nodes or (lambda ids: None))
                        if run_jobs else None)
@@ -211,6 +213,7 @@ class Scheduler:
                 return
             try:
                 self.run_once()
+                self.published.publish(self.state, dict(self._uuids))
             except Exception:  # noqa: BLE001 - one bad pass must not stop the pipelines
                 log.exception("scheduler pass failed; trying again in %.1f s", POLL_SECONDS)
 
@@ -236,7 +239,7 @@ class Scheduler:
         with self.db.read() as conn:
             batch = event_store.since(conn, self.cursor, limit=100)
         for event_id, type_, payload in batch:
-            if self._moves_config(type_, payload):
+            if moves_config(type_, payload):
                 self.reload_layout()
             for event in self.triggering.events_for(
                     self.site, self.state, type_, payload,
@@ -281,15 +284,6 @@ class Scheduler:
         self.queued.settle(self.state)
 
     # -- the layout -----------------------------------------------------------------------
-
-    def _moves_config(self, type_: str, payload: dict[str, object]) -> bool:
-        if type_ == "ref-updated":
-            update = payload.get("refUpdate")
-            return isinstance(update, dict) and update.get("project") == CONFIG_PROJECT
-        if type_ == "change-merged":
-            change = payload.get("change")
-            return isinstance(change, dict) and change.get("project") == CONFIG_PROJECT
-        return False
 
     def reload_layout(self) -> bool:
         """Load the layout from ``config``'s tip if it moved; True when a new layout was
@@ -421,7 +415,10 @@ class Scheduler:
     def status(self, project: str | None = None,
                visible: Callable[[int], bool] | None = None) -> dict[str, Any]:
         """The live status document (``services.status``). Safe from any thread: the gate
-        state is an immutable value, read once."""
+        state is an immutable value, read once. A process whose scheduler does not run
+        (another process leads) answers with what the leader shared through the store."""
+        if self._thread is None or not self._thread.is_alive():
+            return status_view.stored(self.db, project=project, visible=visible)
         return status_view.snapshot(self.state, self.db, dict(self._uuids), project=project,
                                     visible=visible)
 

@@ -9,7 +9,6 @@ and each job's estimated duration (the median of its recent successful builds).
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -21,6 +20,7 @@ from keepgreen.gating.semaphores import SemaphorePool
 from keepgreen.store import accounts as account_store
 from keepgreen.store import builds as build_store
 from keepgreen.store import changes as change_store
+from keepgreen.store import live_status
 from keepgreen.store.db import Database
 
 NEEDED_FAILING = "a change it needs is failing"
@@ -32,6 +32,12 @@ def snapshot(state: gating.GatingState, db: Database, build_uuids: Mapping[int, 
     """The status document (contract: docs/gating.md, "Status"). ``project`` keeps only
     queues holding an item of that project; ``visible`` (change number -> may the caller see
     it) leaves out items the caller may not see."""
+    return shown(document(state, db, build_uuids, now=now), project=project, visible=visible)
+
+
+def document(state: gating.GatingState, db: Database, build_uuids: Mapping[int, str], *,
+             now: float | None = None) -> dict[str, Any]:
+    """The whole status document, every item in it (``shown`` cuts it for a caller)."""
     now = time.time() if now is None else now
     numbers = sorted({item.change.number for p in state.pipelines for _, item in p.items()})
     jobs = sorted({build.job for p in state.pipelines for _, item in p.items()
@@ -51,30 +57,82 @@ def snapshot(state: gating.GatingState, db: Database, build_uuids: Mapping[int, 
     for pipeline in state.pipelines:
         queues = []
         for queue in pipeline.queues:
-            items = [item for item in queue.items
-                     if visible is None or visible(item.change.number)]
-            if project is not None and not any(i.change.project == project for i in items):
-                continue
-            # Neighbours the caller may not see are skipped over, so no key of theirs shows.
-            shown = {item.id for item in items}
-            hidden = {item.id: item.ahead for item in queue.items if item.id not in shown}
-            items = [dataclasses.replace(item, ahead=_shown_ahead(item.ahead, hidden))
-                     for item in items]
-            by_id = {item.id: item for item in items}
+            by_id = {item.id: item for item in queue.items}
             queues.append({
                 "name": queue.name,
                 "window": queue.window or None,
-                "projects": sorted({i.change.project for i in items}),
-                "items": [_item(dataclasses.replace(item, reason=_redact(item.reason, visible)),
-                                queue, by_id, changes, owners, estimates, build_uuids, now,
-                                semaphores)
-                          for item in items],
+                "projects": sorted({i.change.project for i in queue.items}),
+                "items": [_item(item, queue, by_id, changes, owners, estimates, build_uuids,
+                                now, semaphores)
+                          for item in queue.items],
             })
         config = pipeline.config
         pipelines.append({"name": pipeline.name, "manager": config.manager,
                           "description": getattr(config, "description", None) or "",
                           "queues": queues})
     return {"generated_at": now, "pipelines": pipelines}
+
+
+def shown(whole: Mapping[str, Any], *, project: str | None = None,
+          visible: Callable[[int], bool] | None = None) -> dict[str, Any]:
+    """The part of a whole status ``document`` a caller gets: queues holding an item of
+    ``project`` (when given), without the items of changes the caller may not see, and
+    without naming those changes anywhere (an item behind a hidden one is shown behind the
+    nearest one ahead the caller sees)."""
+    pipelines = []
+    for pipeline in whole["pipelines"]:
+        queues = []
+        for queue in pipeline["queues"]:
+            items = [item for item in queue["items"]
+                     if visible is None or visible(item["change"])]
+            if project is not None and not any(i["project"] == project for i in items):
+                continue
+            keys = {item["id"] for item in items}
+            hidden = {i["id"]: i["item_ahead"] for i in queue["items"] if i["id"] not in keys}
+            aheads = {item["id"]: _shown_ahead(item["item_ahead"], hidden) for item in items}
+            queues.append({**queue, "projects": sorted({i["project"] for i in items}),
+                           "items": [{**item, "item_ahead": aheads[item["id"]],
+                                      "items_behind": [k for k, a in aheads.items()
+                                                       if a == item["id"]],
+                                      "waiting": _redact(item["waiting"] or "", visible)
+                                      or None}
+                                     for item in items]})
+        pipelines.append({**pipeline, "queues": queues})
+    return {"generated_at": whole["generated_at"], "pipelines": pipelines}
+
+
+class Publisher:
+    """Shares the whole document through the store, for processes that serve web requests
+    without running the scheduler (``stored``): when the state changed, at most every
+    ``least`` seconds, and every ``most`` seconds anyway (running jobs' times move)."""
+
+    def __init__(self, db: Database, least: float = 0.5, most: float = 5.0) -> None:
+        self.db = db
+        self.least = least
+        self.most = most
+        self._state: gating.GatingState | None = None
+        self._written = 0.0
+
+    def publish(self, state: gating.GatingState, build_uuids: Mapping[int, str]) -> None:
+        now = time.time()
+        age = now - self._written
+        if age < self.least or (state is self._state and age < self.most):
+            return
+        whole = document(state, self.db, build_uuids, now=now)
+        with self.db.write() as conn:
+            live_status.put(conn, whole, now)
+        self._state, self._written = state, now
+
+
+def stored(db: Database, *, project: str | None = None,
+           visible: Callable[[int], bool] | None = None) -> dict[str, Any]:
+    """The status as the leading scheduler last shared it, cut for the caller (an empty
+    document before any scheduler wrote one)."""
+    with db.read() as conn:
+        whole = live_status.get(conn)
+    if whole is None:
+        return {"generated_at": time.time(), "pipelines": []}
+    return shown(whole, project=project, visible=visible)
 
 
 _KEY = re.compile(r"\b(\d+),(\d+)\b")  # a change and patch set, "12,3"
@@ -92,7 +150,7 @@ def _redact(reason: str, visible: Callable[[int], bool] | None) -> str:
         n if shown(int(n)) else HIDDEN for n in m[1].split(", ")) + ")", reason)
 
 
-def _shown_ahead(ahead: int | None, hidden: Mapping[int, int | None]) -> int | None:
+def _shown_ahead(ahead: str | None, hidden: Mapping[str, str | None]) -> str | None:
     while ahead is not None and ahead in hidden:
         ahead = hidden[ahead]
     return ahead

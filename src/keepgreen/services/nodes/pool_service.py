@@ -59,7 +59,9 @@ class LauncherService:
                  tick: float = 1.0, sweep_seconds: float = 60.0,
                  make_provider: Callable[[ProviderConfig], Provider] | None = None,
                  name: str = "", serves: Collection[str] | None = None, leader: bool = True,
-                 follow_config: bool = False, lease: float = LEASE) -> None:
+                 follow_config: bool = False, lease: float = LEASE,
+                 fetch_config: Callable[[], None] | None = None) -> None:
+        self.fetch_config = fetch_config  # brings ``repos`` up to the server's config
         self.name = name
         self.serves = frozenset(serves) if serves is not None else None
         self.leader = leader
@@ -283,7 +285,7 @@ class LauncherService:
                 launcher = self.launcher
             try:
                 if self.follow_config:
-                    self._follow()
+                    self.follow()
                 launcher.step()
                 if time.monotonic() - last_sweep >= self.sweep_seconds:
                     last_sweep = time.monotonic()
@@ -295,9 +297,18 @@ class LauncherService:
             self._wake.wait(self.tick)
             self._wake.clear()
 
-    def _follow(self) -> None:
+    def follow(self) -> None:
         """Reload ``nodes/`` when the ``config`` project's tip moved (a launcher process of
-        its own hears of no config change otherwise)."""
+        its own hears of no config change otherwise); on another machine than the server,
+        ``fetch_config`` first brings the mirror of ``config`` up to date."""
+        if self.fetch_config is not None:
+            try:
+                self.fetch_config()
+            except Exception as exc:  # noqa: BLE001 - the running configuration stays
+                if self._config_tip != "unreachable":
+                    log.warning("node pool: cannot read the server's nodes/: %s", exc)
+                self._config_tip = "unreachable"
+                return
         repos = self.repos
         if repos is None or not repos.exists(CONFIG_PROJECT):
             return

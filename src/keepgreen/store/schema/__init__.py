@@ -59,7 +59,7 @@ from keepgreen.store.schema.site import (
     pads,
     site_config_state,
 )
-from keepgreen.store.schema.work import build_requests, executors
+from keepgreen.store.schema.work import build_requests, executors, live_status
 
 __all__ = [
     "metadata",
@@ -114,4 +114,5 @@ __all__ = [
     "pad_updates",
     "build_requests",
     "executors",
+    "live_status",
 ]

@@ -1,5 +1,5 @@
-"""Tables of handed-out work: the builds waiting for or running on an executor, and the
-executors themselves."""
+"""Tables of handed-out work: the builds waiting for or running on an executor, the
+executors themselves, and the live status the scheduler shares with the other processes."""
 
 from __future__ import annotations
 
@@ -64,4 +64,15 @@ executors = Table(
     Column("graceful", Boolean, nullable=False, default=False),
     Column("started", Float, nullable=False),
     Column("heartbeat", Float, nullable=False),
+)
+
+
+# The live status of every pipeline as the leading scheduler last wrote it (one row), for
+# the processes that serve web requests without running the scheduler.
+live_status = Table(
+    "live_status",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("document", JSON, nullable=False),
+    Column("written", Float, nullable=False),
 )

@@ -7,17 +7,24 @@ site's store as the scheduler writes them. The whole way, from a fetching
 
 from __future__ import annotations
 
+import base64
 import io
+import logging
 import os
 import tarfile
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 import pytest
 
 from keepgreen import settings as settings_mod
+from keepgreen.executor import model as ex
+from keepgreen.executor.log_upload import LogUploader, LogUploadError
+from keepgreen.services.gating.executor_worker import ExecutorWorker
 from keepgreen.store import builds as build_store
 from keepgreen.store.db import Database
 from tests.support import GitUser, Server, start_server
@@ -62,6 +69,10 @@ def _put(user: GitUser | None, server: Server, build: str, body: bytes | Iterato
     auth = (user.username or "", user.password or "") if user is not None else None
     return httpx.put(f"{server.url}a/api/builds/{build}/logs/{attempt}", content=body,
                      auth=auth, headers={"Content-Type": "application/gzip"}, timeout=30)
+
+
+def _basic(username: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
 
 def _left_in(server: Server, build: str) -> list[str]:
@@ -198,3 +209,45 @@ def test_uploads_are_bounded_by_max_push_bytes_not_the_request_limit(
     assert r.status_code == 413 and r.text == over
     for name in (declared, chunked):
         assert _left_in(server, name) == []
+
+
+def test_the_executor_side_sends_a_logs_folder_and_names_the_cause_when_it_cannot(
+        sqlite_server: Server, make_user, project_name: str,  # type: ignore[no-untyped-def]
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    server = sqlite_server
+    server.create_project(project_name)
+    build = _add_build(server, project_name)
+    robot = make_user(server, "exec", groups=["Service Users"])
+    logs = tmp_path / build / "3" / "work" / "logs"
+    (logs / "zuul-info").mkdir(parents=True)
+    (logs / "job-output.txt").write_text("ran elsewhere\n")
+    (logs / "zuul-info" / "inventory.yaml").write_text("all: {}\n")
+    (logs / "escape.txt").symlink_to("/etc/passwd")  # left out: the server takes no links
+    uploader = LogUploader(server.url, _basic(robot.username or "", robot.password or ""),
+                           tmp_path / "scratch")
+
+    placed = uploader.upload(build, 3, logs)
+    assert placed == server.site / "builds" / build / "3" / "work" / "logs"
+    assert (placed / "zuul-info" / "inventory.yaml").read_text() == "all: {}\n"
+    assert not (placed / "escape.txt").exists()
+    assert not list((tmp_path / "scratch").iterdir())
+    with pytest.raises(LogUploadError) as twice:
+        uploader.upload(build, 3, logs)
+    assert str(twice.value) == (f"the server answered 409: the logs of attempt 3 of build "
+                                f"{build} are already on the server")
+
+    # An executor whose upload fails keeps its own folder, and the build its result.
+    wrong = LogUploader(server.url, _basic("nobody", "nope"), tmp_path / "scratch")
+    db = Database(settings_mod.load(server.site).database_url)
+    worker = ExecutorWorker(db, lambda: None, uploader=wrong)  # type: ignore[arg-type, return-value]
+    now = time.time()
+    result = ex.BuildResult(uuid=build, job="unit", result=ex.Result.SUCCESS, reason="ok",
+                            started=now, ended=now, log_dir=logs)
+    try:
+        with caplog.at_level(logging.WARNING):
+            assert worker._send_logs(result) == result
+    finally:
+        db.dispose()
+    assert (f"build {build} of job unit: its logs stay in {logs} on this executor, they did "
+            "not reach the server: the server answered 401: wrong username or HTTP password"
+            ) in caplog.text

@@ -135,7 +135,9 @@ def test_only_service_users_upload_and_only_for_known_builds(
     missing = _put(robot, server, unknown, body)
     assert missing.status_code == 404 and missing.text == f"build {unknown} not found\n"
     bad = _put(robot, server, build, body, attempt=0)
-    assert bad.status_code == 400 and "'0' is not a whole number from 1 up" in bad.text
+    assert bad.status_code == 400 and bad.text.startswith("the attempt must be between 1 and")
+    nul = _put(robot, server, "a%00b", body)
+    assert nul.status_code == 400, nul.text
     assert _left_in(server, build) == [] and _left_in(server, unknown) == []
 
 

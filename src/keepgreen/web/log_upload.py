@@ -11,6 +11,7 @@ the rest of ``/api/builds``: the build, the attempt and the log folder on the se
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -20,10 +21,13 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from keepgreen.gerrit.http import error_response, service_error_response
+from keepgreen.gerrit.request_input import check_request, whole_number
 from keepgreen.gerrit.router import Router
 from keepgreen.services.errors import ServiceError
 from keepgreen.services.gating.build_logs import BuildLogs, discard
 from keepgreen.web.edge import size_text
+
+log = logging.getLogger(__name__)
 
 PREFIX = "/a/api/builds/"
 ARCHIVE = "logs.tar.gz"
@@ -70,11 +74,9 @@ class LogUpload:
             return _closing(error_response(405, f"{request.method} is not allowed on "
                                                 f"{request.url.path}; use PUT"))
         uuid, attempt_text = found
-        if not (attempt_text.isascii() and attempt_text.isdigit()) or int(attempt_text) < 1:
-            return _closing(error_response(400, f"the attempt {attempt_text!r} is not a "
-                                                "whole number from 1 up"))
-        attempt = int(attempt_text)
         try:
+            check_request(request.query_params, segments=found)
+            attempt = whole_number(attempt_text, "the attempt", 1)
             who = await run_in_threadpool(self._auth.who, request, False)
             target = await run_in_threadpool(self.logs.target, who, uuid, attempt)
         except ServiceError as exc:
@@ -99,6 +101,10 @@ class LogUpload:
                                              target)
         except ServiceError as exc:
             return service_error_response(exc)
+        except OSError as exc:  # the server's disk, not the archive: a full disk, say
+            log.exception("the logs of build %s could not be stored", uuid)
+            return error_response(500, f"the server could not store the logs: "
+                                       f"{exc.strerror or exc}")
         return JSONResponse({"build": uuid, "attempt": attempt, "log_dir": str(placed)},
                             status_code=201)
 

@@ -20,6 +20,7 @@ import shutil
 import tarfile
 import tempfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from sqlalchemy import select
@@ -93,9 +94,8 @@ def discard(scratch: Path) -> None:
 def _unpack(archive: Path, into: Path) -> None:
     try:
         with tarfile.open(archive, mode="r:gz") as tar:
-            for member in tar:
-                _check(member)
-                tar.extract(member, into, filter=tarfile.data_filter)
+            # extractall sets the folders' modes last, so a read-only one still fills.
+            tar.extractall(into, members=_checked(tar), filter=tarfile.data_filter)
     except tarfile.FilterError as exc:
         name = exc.tarinfo.name if exc.tarinfo is not None else "?"
         raise BadRequest(f"the log archive's member {name!r} cannot be unpacked safely: "
@@ -103,6 +103,12 @@ def _unpack(archive: Path, into: Path) -> None:
     except (tarfile.TarError, EOFError, zlib.error, UnicodeError) as exc:
         raise BadRequest(f"the body is not a gzip-compressed tar of a logs folder ({exc})") \
             from None
+
+
+def _checked(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
+    for member in tar:
+        _check(member)
+        yield member
 
 
 def _check(member: tarfile.TarInfo) -> None:

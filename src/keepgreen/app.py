@@ -106,6 +106,7 @@ from keepgreen.web.edge import Edge
 from keepgreen.web.elections_api import ElectionsApi
 from keepgreen.web.git_http import GitHttp, parse_git_path
 from keepgreen.web.keys_api import KeysApi
+from keepgreen.web.log_upload import LogUpload
 from keepgreen.web.metrics import PATH as METRICS_PATH
 from keepgreen.web.metrics import Metrics
 from keepgreen.web.pad_socket import PadSocket
@@ -403,6 +404,7 @@ def build_app(services: Services) -> Starlette:
     sessions = Sessions(site_key(services.settings.site), services.accounts,
                         services.settings.base_url.startswith("https:"))
     builds_web = BuildsWeb(services, sessions)
+    log_upload = LogUpload(services)
     status_api = StatusApi(services)
     keys_api = KeysApi(services)
     elections_api = ElectionsApi(services)
@@ -440,6 +442,8 @@ def build_app(services: Services) -> Starlette:
             return "ui", await web_ui(request, page)
         if BuildsWeb.handles(path):
             return "logs", await builds_web(request)
+        if LogUpload.handles(path):
+            return "api", await log_upload(request)
         if StatusApi.handles(path):
             return "api", await status_api(request)
         if KeysApi.handles(path):
@@ -477,8 +481,10 @@ def build_app(services: Services) -> Starlette:
             services.db.dispose()
 
     methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
+    # Git and build log uploads count their bodies against max_push_bytes themselves.
     edge = Middleware(Edge, max_request_bytes=services.settings.max_request_bytes,
-                      unlimited=lambda raw: parse_git_path(raw.split("?", 1)[0]) is not None)
+                      unlimited=lambda raw: (parse_git_path(raw.split("?", 1)[0]) is not None
+                                             or LogUpload.unlimited(raw)))
     return Starlette(routes=[Mount("/static", StaticFiles(directory=STATIC), name="static"),
                              WebSocketRoute("/pads/{pad}/socket", pad_endpoint),
                              Route("/{path:path}", dispatch, methods=methods)],

@@ -1,8 +1,9 @@
 """An executor as it runs on another machine: its site folder holds only its settings (the
 server's PostgreSQL, the server's URL, its own account in Service Users) and the site key,
 no repositories; it fetches every build's sources over git HTTP. The server runs no builds
-itself. A config change and then a project change are checked and gated by it, and the
-refs that kept their commits fetchable are gone once their build sets end.
+itself. A config change and then a project change are checked and gated by it, the logs
+of every build are sent to the server and served there, and the refs that kept their
+commits fetchable are gone once their build sets end.
 
 Same needs as the gate test (root, local nodes, ansible) plus PostgreSQL; skipped with the
 reason elsewhere.
@@ -18,6 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from keepgreen import settings as settings_mod
+from keepgreen.store import builds as build_store
+from keepgreen.store.db import Database
 from tests.conftest import drop_postgres_database, make_postgres_database
 from tests.e2e.pipeline_support import (
     approve,
@@ -84,7 +88,7 @@ def test_an_executor_with_no_repositories_of_its_own_checks_and_gates_changes(
     server.create_project(project_name)
     make_core(server, project_name, core1, core2)
     repo = owner.clone(project_name, tmp_path / "work")
-    land_config(server, project_name, owner, core1, core2, repo)  # checked and gated far away
+    config = land_config(server, project_name, owner, core1, core2, repo)  # gated far away
 
     new_change(owner, repo, {"a.txt": "a\n"}, "Change A")
     a = only_change(server, project_name, "Change A")
@@ -99,7 +103,29 @@ def test_an_executor_with_no_repositories_of_its_own_checks_and_gates_changes(
     assert uuids and all(b["result"] == "SUCCESS" for b in builds), builds
     # Every build ran in the far executor's folders, from its own mirror of the project.
     assert all((elsewhere / "builds" / u).is_dir() for u in uuids), uuids
-    assert not any((server.site / "builds" / u).exists() for u in uuids)
+    # ... and only its logs came to the server, where the log server serves them.
+    db = Database(settings_mod.load(server.site).database_url)
+    try:
+        with db.read() as conn:
+            stored = {b.uuid: b for number in (config, a)
+                      for b in build_store.builds_of(conn, number)}
+    finally:
+        db.dispose()
+    assert set(stored) == set(uuids)
+    for build in builds:
+        u = build["uuid"]
+        attempt = server.site / "builds" / u / "1"
+        assert [p.name for p in attempt.parent.iterdir()] == ["1"]
+        assert [p.name for p in attempt.iterdir()] == ["work"]
+        assert [p.name for p in (attempt / "work").iterdir()] == ["logs"]
+        assert build["log_url"] == f"{server.url}logs/{u}/"
+        with server.client() as c:
+            output = c.get(f"/logs/{u}/job-output.txt")
+        assert output.status_code == 200, output.text
+        assert f"build {u} of job {build['job']}" in output.text
+        assert "[executor] result: SUCCESS" in output.text, output.text
+    for u, record in stored.items():
+        assert record.log_dir == str(server.site / "builds" / u / "1" / "work" / "logs")
     assert (elsewhere / "builds" / ".sources" / "mirrors" / f"{project_name}.git").is_dir()
     assert not (elsewhere / "git").exists()
     assert not list((elsewhere / "builds" / ".sources" / "checkouts").iterdir())

@@ -40,12 +40,13 @@ class RemoteSources:
         self.url = url if url.endswith("/") else url + "/"
         self.git = shutil.which("git") or "git"
         token = base64.b64encode(f"{username}:{password}".encode()).decode()
+        self.authorization = f"Basic {token}"  # also what build logs are sent with
         self._env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "HOME": str(root),
             "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null",
             "GIT_TERMINAL_PROMPT": "0",
             "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraHeader",
-            "GIT_CONFIG_VALUE_0": f"Authorization: Basic {token}",
+            "GIT_CONFIG_VALUE_0": f"Authorization: {self.authorization}",
         }
 
     def localize(self, request: BuildRequest) -> tuple[BuildRequest, list[Path]]:

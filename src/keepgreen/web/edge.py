@@ -13,7 +13,8 @@
   it, so handlers authenticate first and a refused caller's body is never read at all; the
   connection is then closed instead of draining what the client still sends.
 
-Git's smart HTTP paths are left to their own limit (``max_push_bytes``).
+Git's smart HTTP paths and build log uploads (``web/log_upload.py``) are left to their own
+limit (``max_push_bytes``).
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ scheduler handed it to another executor) is stopped too, its late result dropped
 store. The nodes each attempt holds are written on the build's row, so a scheduler that
 finds the executor dead gives them back to the pool. An executor on another machine than
 the server (``executor_fetch_url`` set) first fetches each build's trees over git HTTP
-(``executor.remote_sources``).
+(``executor.remote_sources``) and, when a build ends, sends its logs to the server
+(``executor.log_upload``), so the server's log pages show them.
 
 Operators pause an executor (it finishes its builds but takes no new ones), resume it, or
 drain it gracefully (it finishes its builds, then stops) through its row in ``executors``:
@@ -17,6 +18,7 @@ drain it gracefully (it finishes its builds, then stops) through its row in ``ex
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
@@ -31,6 +33,7 @@ from keepgreen.domain.node import Node
 from keepgreen.executor import model as ex
 from keepgreen.executor import wire
 from keepgreen.executor.ansible_process import LineSink
+from keepgreen.executor.log_upload import LogUploader
 from keepgreen.executor.node_source import NodeSource
 from keepgreen.executor.remote_sources import RemoteSources, SourceError
 from keepgreen.executor.remote_sources import remove as remove_sources
@@ -82,9 +85,13 @@ class ExecutorWorker:
     def __init__(self, db: Database, factory: Callable[[], Executor], *, name: str = "",
                  capacity: int = 4, lease: float = 30.0,
                  on_report: Callable[[], None] = lambda: None,
-                 sources: RemoteSources | None = None) -> None:
+                 sources: RemoteSources | None = None,
+                 uploader: LogUploader | None = None) -> None:
         self.db = db
         self.sources = sources  # set on another machine than the server: fetch the trees
+        if uploader is None and sources is not None:  # ... and send the logs there
+            uploader = LogUploader(sources.url, sources.authorization, sources.root / "uploads")
+        self.uploader = uploader
         self.name = name or default_name()
         self.capacity = max(1, capacity)
         self.lease = lease
@@ -253,6 +260,7 @@ class ExecutorWorker:
             result = ex.BuildResult(uuid=found.uuid, job=found.job, result=ex.Result.ERROR,
                                     reason=f"the build could not run: {exc}",
                                     started=started, ended=time.time())
+        result = self._send_logs(result)
         try:
             with self.db.write() as conn:
                 kept = build_queue.complete(conn, found.uuid, self.name,
@@ -267,6 +275,22 @@ class ExecutorWorker:
                 self._cancelled.discard(found.uuid)
             self.on_report()
             self._wake.set()
+
+    def _send_logs(self, result: ex.BuildResult) -> ex.BuildResult:
+        """The result with its logs on the server, if this executor sends them there. A
+        failed upload keeps the executor's own folder: the build's outcome stands."""
+        if self.uploader is None or result.log_dir is None:
+            return result
+        try:
+            if not result.log_dir.is_dir():
+                return result
+            placed = self.uploader.upload(result.uuid, _attempt_of(result), result.log_dir)
+        except Exception as exc:  # noqa: BLE001 - lost logs must not fail or crash a build
+            log.warning("build %s of job %s: its logs stay in %s on this executor, they did "
+                        "not reach the server: %s", result.uuid, result.job, result.log_dir,
+                        exc)
+            return result
+        return dataclasses.replace(result, log_dir=placed)
 
     def _early(self, uuid: str, reason: str) -> None:
         with self.db.write() as conn:
@@ -289,3 +313,12 @@ class ExecutorWorker:
                     executor.nodes = _HeldNodes(executor.nodes, self._held)
                 self._executor = executor
             return self._executor
+
+
+def _attempt_of(result: ex.BuildResult) -> int:
+    """The attempt whose logs the result names: ``<uuid>/<attempt>/work/logs``."""
+    assert result.log_dir is not None
+    folder = result.log_dir.parent.parent.name
+    if folder.isascii() and folder.isdigit():
+        return int(folder)
+    return result.attempts[-1].number if result.attempts else 1

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from keepgreen import cli_executor, cli_gate, cli_nodes, cli_secrets
+from keepgreen import cli_gate, cli_nodes, cli_processes, cli_secrets
 from keepgreen import settings as settings_mod
 from keepgreen.domain.pad import MAX_MESSAGE_BYTES as PAD_MESSAGE_BYTES
 from keepgreen.site import DEFAULT_SITE, SiteError, init, is_site, prepare_store
@@ -221,10 +221,10 @@ main.add_command(cli_gate.enqueue_command)
 main.add_command(cli_gate.dequeue_command)
 main.add_command(cli_gate.promote_command)
 
-# Executors, launchers and the scheduler in their own processes (keepgreen.cli_executor).
-main.add_command(cli_executor.executor_command)
-main.add_command(cli_executor.launcher_command)
-main.add_command(cli_executor.scheduler_command)
+# Executors, launchers and the scheduler in their own processes (keepgreen.cli_processes).
+main.add_command(cli_processes.executor_command)
+main.add_command(cli_processes.launcher_command)
+main.add_command(cli_processes.scheduler_command)
 
 # Node pool commands (keepgreen.cli_nodes).
 main.add_command(cli_nodes.autohold_command)

@@ -5,6 +5,11 @@ decision (allocations, waiting reasons, node rows for launches) in one transacti
 then calls the providers, several at a time. Every node exists in the store before its
 provider is asked for it, so quota counts and leak sweeps never miss a server, and a
 restarted launcher finds half-done work in the store (see ``resume``).
+
+Several launchers (processes, machines) may share the pool: their passes take turns under
+the store's pool lock, each launches only for the providers it serves and deletes only the
+nodes it launched, and the nodes of a launcher whose heartbeat stopped are taken over
+(``Launcher._share``).
 """
 
 from __future__ import annotations

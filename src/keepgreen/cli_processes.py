@@ -1,7 +1,8 @@
-"""``keepgreen executor``: run builds for a site from another process or machine, and pause,
-resume, drain or list the executors of a site; ``keepgreen launcher``: launch nodes for
-some of the site's providers from another process; ``keepgreen scheduler``: lead the site
-(scheduler, launcher, config watcher, elections, webhooks) without serving web requests.
+"""The roles of a site in processes of their own. ``keepgreen executor``: run builds for a
+site from another process or machine, and pause, resume, drain or list the executors of a
+site; ``keepgreen launcher``: launch nodes for some of the site's providers from another
+process; ``keepgreen scheduler``: lead the site (scheduler, launcher, config watcher,
+elections, webhooks) without serving web requests.
 
 An executor started here takes builds from the site's database (PostgreSQL when it runs on
 another machine than the server) beside the one in ``keepgreen serve`` (turned off with

@@ -11,7 +11,7 @@ import pytest
 from keepgreen import gating
 from keepgreen.services.gating.buildsets import BuildsetRecorder
 from keepgreen.services.gating.operator import OperatorClient, parse_change
-from keepgreen.services.gating.status import snapshot
+from keepgreen.services.gating.status import Publisher, snapshot, stored
 from keepgreen.store import builds as store
 from keepgreen.store.db import Database
 
@@ -187,6 +187,25 @@ def test_status_names_no_neighbour_the_caller_may_not_see(db: Database) -> None:
     assert (first["id"], first["item_ahead"], first["items_behind"]) == ("1,1", None, ["3,1"])
     assert (third["id"], third["item_ahead"], third["items_behind"]) == ("3,1", "1,1", [])
     assert "2,1" not in str(status)
+
+
+def test_a_process_that_does_not_lead_shows_the_status_the_leader_shared(
+        db: Database) -> None:
+    assert stored(db)["pipelines"] == []  # no scheduler wrote one yet
+    state, _ = _gate_with_two_items()
+    state, _ = gating.step(state, gating.Enqueue(
+        "gate", gating.ChangeRef(3, 1, "app", approved=True)))
+    publisher = Publisher(db, least=0.0)
+    publisher.publish(state, {})
+    hidden = stored(db, visible=lambda number: number != 2)
+    assert hidden["pipelines"] == snapshot(state, db, {}, visible=lambda number: number != 2,
+                                           now=hidden["generated_at"])["pipelines"]
+    assert "2,1" not in str(hidden)
+    assert stored(db, project="other")["pipelines"][0]["queues"] == []
+    # The same state is not written again until ``most`` seconds have passed.
+    written = stored(db)["generated_at"]
+    publisher.publish(state, {})
+    assert stored(db)["generated_at"] == written
 
 
 def test_status_says_why_an_item_fails(db: Database) -> None:

@@ -82,7 +82,7 @@ async def run(request: Request, project_root: Path, path_info: str,
     proc = await asyncio.create_subprocess_exec(
         *children.guarded(backend_command()), stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=cgi,
-        preexec_fn=children.die_with_parent,
+        preexec_fn=children.preexec(),
         start_new_session=True)
     assert proc.stdin and proc.stdout and proc.stderr
     over = read_all = False

@@ -83,7 +83,7 @@ async def _pump(session: Session, argv: list[str], env: dict[str, str]) -> int:
     proc = await asyncio.create_subprocess_exec(
         *children.guarded(argv), stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
-        preexec_fn=children.die_with_parent, start_new_session=True)
+        preexec_fn=children.preexec(), start_new_session=True)
     assert proc.stdin and proc.stdout and proc.stderr
 
     async def feed() -> None:

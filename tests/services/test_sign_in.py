@@ -15,6 +15,8 @@ from keepgreen.domain.throttle import LoginThrottle
 from keepgreen.services.errors import TooManyAttempts
 from keepgreen.services.review.accounts import AccountService, NewAccount
 from keepgreen.store.db import Database
+from keepgreen.store.listener import Listener
+from tests.conftest import drop_postgres_database, make_postgres_database
 
 
 class Clock:
@@ -97,6 +99,49 @@ def test_a_changed_password_stops_working_at_once(accounts: AccountService) -> N
     accounts.set_http_password(root, "dave", "new", generate=False)
     assert accounts.authenticate("dave", "old") is None
     assert accounts.authenticate("dave", "new") is not None
+
+
+def test_a_signed_in_caller_sees_a_membership_change_and_a_deactivation_at_once(
+        accounts: AccountService) -> None:
+    root = admin(accounts)
+    accounts.create(None, NewAccount("eve", http_password="pw"))
+    before = accounts.authenticate("eve", "pw")
+    assert before is not None and "Service Users" not in before.groups
+    assert accounts.authenticate("eve", "pw") is before  # the recent sign-in, not the store
+    accounts.add_member(root, "Service Users", "eve")
+    after = accounts.authenticate("eve", "pw")
+    assert after is not None and "Service Users" in after.groups
+    accounts.set_active(root, "eve", False)
+    assert accounts.authenticate("eve", "pw") is None
+
+
+def test_a_change_in_another_process_reaches_its_recent_sign_ins(
+        postgres_admin_url: str) -> None:
+    # Other processes are told through PostgreSQL's NOTIFY (on SQLite, one process serves
+    # a site, and a recent sign-in there lasts its few seconds).
+    database_url, name = make_postgres_database(postgres_admin_url)
+    db = Database(database_url)
+    db.migrate()
+    here = AccountService(db)
+    here.ensure_builtin_groups()
+    here.create(None, NewAccount("frank", http_password="pw"))
+    assert here.authenticate("frank", "pw") is not None
+    listener = Listener(db)
+    listener.start()
+    other = Database(database_url)  # another process of the site
+    try:
+        elsewhere = AccountService(other)
+        root = admin(elsewhere)
+        elsewhere.set_active(root, "frank", False)
+        deadline = time.monotonic() + 2.5  # well within the recent sign-in's 5 s
+        while here.authenticate("frank", "pw") is not None:
+            assert time.monotonic() < deadline, "the other process's change was not heard"
+            time.sleep(0.05)
+    finally:
+        listener.stop()
+        other.dispose()
+        db.dispose()
+        drop_postgres_database(postgres_admin_url, name)
 
 
 def test_sessions_end_on_sign_out_and_on_a_new_password(accounts: AccountService) -> None:

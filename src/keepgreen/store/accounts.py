@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Row, delete, func, insert, select, update
 from keepgreen.domain.account import Account, Group
 from keepgreen.domain.change import as_number
 from keepgreen.store.clock import utcnow
+from keepgreen.store.db import ACCOUNTS, notify
 from keepgreen.store.schema import accounts, group_includes, group_members, groups
 from keepgreen.store.sql import among
 
@@ -94,6 +95,7 @@ def password_hash(conn: Connection, account_id: int) -> str | None:
 def set_password_hash(conn: Connection, account_id: int, value: str | None) -> None:
     conn.execute(update(accounts).where(accounts.c.id == account_id)
                  .values(http_password_hash=value))
+    notify(conn, ACCOUNTS)
 
 
 def session_epoch(conn: Connection, account_id: int) -> int | None:
@@ -124,6 +126,7 @@ def set_active(conn: Connection, account_id: int, active: bool) -> bool:
     result = conn.execute(update(accounts).where(accounts.c.id == account_id,
                                                  accounts.c.active != active)
                           .values(active=active))
+    notify(conn, ACCOUNTS)
     return bool(result.rowcount)
 
 
@@ -169,6 +172,7 @@ def set_includes(conn: Connection, group_id: int, included_ids: set[int],
     when the caller has read it already)."""
     if before is None:
         before = includes_by_group(conn).get(group_id, set())
+    notify(conn, ACCOUNTS)
     if before - included_ids:
         conn.execute(delete(group_includes).where(
             group_includes.c.group_id == group_id,
@@ -214,6 +218,7 @@ def add_member(conn: Connection, group_id: int, account_id: int) -> bool:
     if exists:
         return False
     conn.execute(insert(group_members).values(group_id=group_id, account_id=account_id))
+    notify(conn, ACCOUNTS)
     return True
 
 

@@ -19,6 +19,7 @@ from keepgreen.siteconf.model import GroupSpec, ProjectSpec, SiteState
 from keepgreen.store import accounts as account_store
 from keepgreen.store import events as event_store
 from keepgreen.store import review as review_store
+from keepgreen.store.db import ACCOUNTS, notify
 from keepgreen.store.schema import (
     access_rules,
     accounts,
@@ -90,6 +91,7 @@ def apply_state(conn: Connection, old: SiteState, new: SiteState, now: datetime,
                 keep_groups: frozenset[str]) -> None:
     """Make the store hold ``new`` (it holds ``old``). Groups in ``keep_groups`` missing from
     ``new`` keep their rows and members."""
+    notify(conn, ACCOUNTS)  # groups and memberships may change: signed-in callers too
     for name, spec in new.projects.items():
         values = dict(description=spec.description, head="refs/heads/" + spec.default_branch,
                       anonymous_read=spec.anonymous_read, submit_type=spec.submit_type,
@@ -178,5 +180,6 @@ def hidden_projects(conn: Connection) -> list[str]:
 
 
 def remove_member(conn: Connection, group_id: int, account_id: int) -> None:
+    notify(conn, ACCOUNTS)
     conn.execute(delete(group_members).where(group_members.c.group_id == group_id,
                                              group_members.c.account_id == account_id))

@@ -24,7 +24,7 @@ from keepgreen.siteconf.model import GroupSpec, SiteState
 from keepgreen.store import account_settings as settings_store
 from keepgreen.store import accounts as store
 from keepgreen.store import siteconf as siteconf_store
-from keepgreen.store.db import Database
+from keepgreen.store.db import ACCOUNTS, Database
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,8 @@ class AccountService:
     def __init__(self, db: Database, throttle: LoginThrottle | None = None) -> None:
         self.db = db
         self._verified = passwords.VerifiedCache()
+        self._recent = passwords.RecentSignIns()
+        db.subscribe(ACCOUNTS, self._recent.clear)  # heard from every process of the site
         self.throttle = throttle if throttle is not None else LoginThrottle()
         # Set on a site run from its config project: groups and memberships are then
         # changed as commits there (sites without one change the store directly).
@@ -77,6 +79,9 @@ class AccountService:
         return principal
 
     def _check_password(self, username: str, password: str) -> Principal | None:
+        recent: Principal | None = self._recent.get(username, password)
+        if recent is not None:
+            return recent
         with self.db.read() as conn:
             found = store.account_for_sign_in(conn, username)
             account, stored = found if found is not None else (None, None)
@@ -88,7 +93,9 @@ class AccountService:
             if not passwords.verify(stored, password):
                 return None
             self._verified.remember(username, password, stored)
-        return Principal.of(account, groups)
+        principal = Principal.of(account, groups)
+        self._recent.put(username, password, principal)
+        return principal
 
     def matching(self, prefix: str, limit: int) -> list[Account]:
         """Active accounts whose username, a word of their name, or email starts with

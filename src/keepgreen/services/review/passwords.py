@@ -12,6 +12,7 @@ import hmac
 import secrets
 import threading
 import time
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -71,3 +72,37 @@ class VerifiedCache:
                 self._entries.clear()
             self._entries[self._digest(username, password)] = (
                 time.monotonic() + self._ttl, stored_hash)
+
+
+class RecentSignIns:
+    """The principals of (username, password) pairs that signed in within the last ``ttl``
+    seconds: a push or a fetch signs in for each of its requests, milliseconds apart, and
+    would read the account and its groups every time. ``clear`` (on every change of a
+    password, an active flag or a membership, in any process of the site) and the short
+    ``ttl`` keep a change from being missed."""
+
+    def __init__(self, ttl: float = 5.0, size: int = 1024) -> None:
+        self._key = secrets.token_bytes(32)
+        self._ttl = ttl
+        self._size = size
+        self._entries: dict[bytes, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def _digest(self, username: str, password: str) -> bytes:
+        return hmac.new(self._key, f"{username}\0{password}".encode(), hashlib.sha256).digest()
+
+    def get(self, username: str, password: str) -> Any | None:
+        with self._lock:
+            entry = self._entries.get(self._digest(username, password))
+        return entry[1] if entry is not None and entry[0] > time.monotonic() else None
+
+    def put(self, username: str, password: str, principal: Any) -> None:
+        with self._lock:
+            if len(self._entries) >= self._size:
+                self._entries.clear()
+            self._entries[self._digest(username, password)] = (
+                time.monotonic() + self._ttl, principal)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()

@@ -126,7 +126,7 @@ def test_a_change_in_another_process_reaches_its_recent_sign_ins(
     here.ensure_builtin_groups()
     here.create(None, NewAccount("frank", http_password="pw"))
     assert here.authenticate("frank", "pw") is not None
-    listener = Listener(db)
+    listener = Listener(db, me="this process")  # hears the notes of this pid too
     listener.start()
     other = Database(database_url)  # another process of the site
     try:

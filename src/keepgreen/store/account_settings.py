@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
+from keepgreen.store.db import ACCOUNTS, notify
 from keepgreen.store.schema import (
     account_emails,
     account_preferences,
@@ -122,6 +123,7 @@ def preferred_email(conn: Connection, account_id: int) -> str | None:
 
 def set_preferred_email(conn: Connection, account_id: int, email: str | None) -> None:
     conn.execute(update(accounts).where(accounts.c.id == account_id).values(email=email))
+    notify(conn, ACCOUNTS)  # signed-in callers carry their account
 
 
 # -- display name and status ------------------------------------------------------------------

@@ -119,6 +119,7 @@ def update_account(conn: Connection, account_id: int, name: str | None,
         values["email"] = email
     if values:
         conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
+        notify(conn, ACCOUNTS)  # signed-in callers carry their account
 
 
 def set_active(conn: Connection, account_id: int, active: bool) -> bool:

@@ -29,7 +29,7 @@ EVENT = "event"  # an event was recorded: the scheduler looks at the log
 BUILD_REQUESTS = "build-requests"  # a build is waiting, or cancelled: the executors look
 BUILD_RESULTS = "build-results"  # a build reported: the scheduler looks
 NODE_REQUESTS = "node-requests"  # a node request is waiting: the launcher looks
-ACCOUNTS = "accounts"  # a password, an active flag or a group membership changed
+ACCOUNTS = "accounts"  # an account (password, name, e-mail, active) or a membership changed
 
 
 def notify(conn: Connection, topic: str) -> None:

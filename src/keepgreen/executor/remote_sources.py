@@ -16,11 +16,13 @@ the one of the commit the server named, whatever the ref points at by then.
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from keepgreen.executor.model import BuildRequest, SourceOrigin
@@ -84,14 +86,21 @@ class RemoteSources:
                               "repository can have")
         return self.mirrors / f"{project}.git"
 
-    def _fetch(self, origin: SourceOrigin) -> None:
-        mirror = self._mirror(origin.project)
+    @contextlib.contextmanager
+    def _locked(self, project: str) -> Iterator[Path]:
+        """The mirror of ``project``, created when missing, held against the other builds
+        of this executor while the block runs."""
+        mirror = self._mirror(project)
         mirror.parent.mkdir(parents=True, exist_ok=True)
         with open(mirror.with_suffix(".lock"), "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not (mirror / "HEAD").exists():
-                self._git("init", "--quiet", "--bare", str(mirror),
-                          what=f"create a mirror of {origin.project} in {mirror}")
+                self._git("init", "--quiet", "--bare", "--initial-branch=main", str(mirror),
+                          what=f"create a mirror of {project} in {mirror}")
+            yield mirror
+
+    def _fetch(self, origin: SourceOrigin) -> None:
+        with self._locked(origin.project) as mirror:
             if self._has(mirror, origin.commit):
                 return
             # Kept under a ref of the mirror, so the next fetch offers it as a base.
@@ -109,13 +118,7 @@ class RemoteSources:
     def fetch_tip(self, project: str) -> None:
         """Bring the mirror of ``project`` to the server's default branch (its ``HEAD``),
         kept as the mirror's own ``main``. Raises SourceError naming the cause."""
-        mirror = self._mirror(project)
-        mirror.parent.mkdir(parents=True, exist_ok=True)
-        with open(mirror.with_suffix(".lock"), "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if not (mirror / "HEAD").exists():
-                self._git("init", "--quiet", "--bare", "--initial-branch=main", str(mirror),
-                          what=f"create a mirror of {project} in {mirror}")
+        with self._locked(project) as mirror:
             self._git("--git-dir", str(mirror), "fetch", "--quiet", "--no-tags",
                       "--no-write-fetch-head", self.url + "a/" + project,
                       "+HEAD:refs/heads/main",

@@ -193,9 +193,9 @@ class Launcher:
         orphans: list[_Job] = []
         with self.db.write() as conn:
             store.lock_pool(conn)
-            if self.name:
-                jobs += self._share(conn, now, orphans)
             stored = store.all_nodes(conn)
+            if self.name and self._share(conn, stored, now, jobs, orphans):
+                stored = store.all_nodes(conn)  # as the turn left them
             by_id = {s.node.id: s for s in stored}
             requests = store.open_requests(conn)
             actions = pool.decide(
@@ -244,35 +244,40 @@ class Launcher:
                                         f"{orphan.provider}")
         return actions, jobs
 
-    def _share(self, conn: Connection, now: datetime, orphans: list[_Job]) -> list[_Job]:
+    def _share(self, conn: Connection, stored: list[store.StoredNode], now: datetime,
+               jobs: list[_Job], orphans: list[_Job]) -> bool:
         """This launcher's turn in a shared pool: say it is alive, take the launches left
         for its providers, and fail what dead launchers were launching or kept as spares
         (the next pass deletes those, and their requests get new nodes). A launch no
-        running launcher took within the lease goes to ``orphans``: it counts as failed."""
+        running launcher took within the lease goes to ``orphans``: it counts as failed.
+        Launches it takes go to ``jobs``; True when it changed a node."""
         epoch = time.time()
         store.beat_launcher(conn, self.name, self.serves, epoch)
         live = store.live_launchers(conn, epoch, self.lease)
         self._live = set(live) | {self.name}
         served = self.serves.union(*live.values())
-        jobs = []
-        for found in store.all_nodes(conn):
+        changed = False
+        for found in stored:
             node, owner = found.node, found.launcher
             if owner is None and node.state is NodeState.REQUESTED and not self.closing:
                 job = _Job(node.id, node.label, node.provider, found.request_id)
                 if node.provider in self.serves:
-                    store.take_node(conn, node.id, self.name)
                     jobs.append(job)
                 elif (node.provider not in served
                       and (now - found.state_changed).total_seconds() > self.lease):
-                    store.take_node(conn, node.id, self.name)  # so it is failed once
-                    orphans.append(job)
+                    orphans.append(job)  # taken, so it is failed once
+                else:
+                    continue
+                store.take_node(conn, node.id, self.name)
+                changed = True
             elif owner is not None and owner not in self._live and node.state in (
                     NodeState.REQUESTED, NodeState.BUILDING, NodeState.READY):
                 if node.state is NodeState.READY and found.request_id is not None:
                     continue  # allocated: its user finds out and gives it back
                 store.set_node_state(conn, node.id, NodeState.FAILED, request_id=None,
                                      reason=f"its launcher {owner} stopped", now=now)
-        return jobs
+                changed = True
+        return changed
 
     def _mine(self, found: store.StoredNode) -> bool:
         """Whether this launcher deletes the node: it launched it, or nobody alive did and
